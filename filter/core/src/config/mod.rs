@@ -1,0 +1,119 @@
+//! Configuration: raw JSON → [`compile`] → [`Policy`], every error with its JSON path.
+
+pub mod error;
+pub mod policy;
+pub mod provider;
+pub mod reader;
+pub mod route;
+
+pub use error::{ConfigError, ConfigErrorKind, ConfigErrors};
+pub use policy::{Mode, Policy, Provider, Route};
+
+use reader::{item, Errors, Obj};
+use serde_json::Value;
+
+const TOP_FIELDS: &[&str] = &["mode", "realm", "providers", "routes"];
+
+/// The realm used when the configuration names none.
+pub const DEFAULT_REALM: &str = "workload-authz";
+
+/// Parses and compiles a JSON configuration, collecting every problem.
+pub fn compile(text: &str) -> Result<Policy, ConfigErrors> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        ConfigErrors(vec![ConfigError::new(
+            "",
+            ConfigErrorKind::NotJson(e.to_string()),
+        )])
+    })?;
+    compile_value(&value)
+}
+
+/// Compiles an already parsed configuration.
+pub fn compile_value(value: &Value) -> Result<Policy, ConfigErrors> {
+    let mut errors = Errors::default();
+    let policy = compile_inner(value, &mut errors);
+    match policy {
+        Some(policy) if errors.0.is_empty() => Ok(policy),
+        _ => Err(ConfigErrors(errors.0)),
+    }
+}
+
+fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
+    let top = Obj::new(value, "", TOP_FIELDS, errors)?;
+    let mode = top
+        .opt_str("mode", errors)
+        .and_then(|m| route::parse_mode(m, "mode", errors))
+        .unwrap_or_default();
+    let realm = top.opt_str("realm", errors).unwrap_or(DEFAULT_REALM);
+    if realm.is_empty()
+        || !realm
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        errors.invalid(
+            "realm",
+            "must be non-empty printable ASCII without `\"` or `\\`",
+        );
+    }
+
+    let mut providers: Vec<(String, Option<Provider>)> = Vec::new();
+    if let Some(value) = top.get("providers") {
+        match value.as_object() {
+            None => errors.push(reader::wrong_type(
+                "providers",
+                "an object of name to provider",
+            )),
+            Some(map) => {
+                for (name, entry) in map {
+                    let path = format!("providers.{name}");
+                    providers.push((name.clone(), provider::compile(name, entry, &path, errors)));
+                }
+            }
+        }
+    }
+    for (i, (name, p)) in providers.iter().enumerate() {
+        let Some(p) = p else { continue };
+        let clash = providers
+            .iter()
+            .take(i)
+            .find(|(_, other)| other.as_ref().is_some_and(|o| o.issuer == p.issuer));
+        if let Some((other, _)) = clash {
+            errors.invalid(
+                &format!("providers.{name}.issuer"),
+                format!(
+                    "issuer `{}` is already used by provider `{other}`",
+                    p.issuer
+                ),
+            );
+        }
+    }
+
+    let mut routes = Vec::new();
+    match top.required("routes", errors).map(Value::as_array) {
+        None => {}
+        Some(None) => errors.push(reader::wrong_type("routes", "a list of routes")),
+        Some(Some(list)) if list.is_empty() => errors.invalid(
+            "routes",
+            "must declare at least one route (everything else is denied)",
+        ),
+        Some(Some(list)) => {
+            for (i, entry) in list.iter().enumerate() {
+                if let Some(route) = route::compile(entry, &item("routes", i), &providers, errors) {
+                    routes.push(route);
+                }
+            }
+        }
+    }
+    if providers.is_empty() && routes.iter().any(|r| !r.public) {
+        errors.invalid("providers", "protected routes need at least one provider");
+    }
+    if !errors.0.is_empty() {
+        return None;
+    }
+    Some(Policy {
+        mode,
+        realm: realm.to_string(),
+        providers: providers.into_iter().filter_map(|(_, p)| p).collect(),
+        routes,
+    })
+}

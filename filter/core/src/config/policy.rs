@@ -1,0 +1,90 @@
+//! The compiled, executable policy: everything the request path needs, precomputed.
+
+use crate::keys::{Algorithm, KeySet};
+use crate::require::Requirements;
+use crate::routes::RouteMatch;
+use crate::token::HeaderSource;
+
+/// Whether failed checks block requests or are only recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Denials are answered.
+    #[default]
+    Enforce,
+    /// Every check runs and is recorded, but the request goes on.
+    Shadow,
+}
+
+impl Mode {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Shadow => "shadow",
+        }
+    }
+}
+
+/// A token issuer the filter trusts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provider {
+    /// Name in the configuration.
+    pub name: String,
+    /// Exact `iss`.
+    pub issuer: String,
+    /// Accepted audiences; a token must carry one.
+    pub audiences: Vec<String>,
+    /// Verification keys.
+    pub keys: KeySet,
+    /// Allowed algorithms.
+    pub algorithms: Vec<Algorithm>,
+    /// Where its tokens are read from.
+    pub from_headers: Vec<HeaderSource>,
+    /// Tolerated clock difference.
+    pub clock_skew_seconds: u64,
+    /// Longest `exp - iat` accepted.
+    pub max_lifetime_seconds: Option<u64>,
+    /// Whether `exp` is required.
+    pub require_expiration: bool,
+}
+
+/// One declared action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    /// The action name (a metric label later: `[A-Za-z0-9._:-]+`).
+    pub action: String,
+    /// When this route applies.
+    pub matcher: RouteMatch,
+    /// No token needed.
+    pub public: bool,
+    /// A per-route mode overriding the top-level one.
+    pub mode: Option<Mode>,
+    /// A route-level lifetime cap (tightens the provider's).
+    pub max_lifetime_seconds: Option<u64>,
+    /// What a token must satisfy.
+    pub require: Requirements,
+    /// Distinct token sources of the providers accepted here, searched for the token.
+    pub token_sources: Vec<HeaderSource>,
+    /// For each entry of `token_sources`, the providers (indexes) that read it.
+    pub source_providers: Vec<Vec<usize>>,
+}
+
+/// A compiled configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// Top-level mode.
+    pub mode: Mode,
+    /// `realm` of the `WWW-Authenticate` challenge.
+    pub realm: String,
+    /// Providers, referred to by index.
+    pub providers: Vec<Provider>,
+    /// Routes, in match order.
+    pub routes: Vec<Route>,
+}
+
+impl Policy {
+    /// The provider whose issuer is `iss`.
+    pub fn provider_by_issuer(&self, iss: &str) -> Option<usize> {
+        self.providers.iter().position(|p| p.issuer == iss)
+    }
+}

@@ -1,0 +1,173 @@
+//! Compiling the `providers` block.
+
+use super::policy::Provider;
+use super::reader::{child, item, Errors, Obj};
+use crate::keys::{parse_jwks, Algorithm, AlgorithmError, KeySet};
+use crate::token::HeaderSource;
+use serde_json::Value;
+
+const PROVIDER_FIELDS: &[&str] = &[
+    "issuer",
+    "audiences",
+    "local_jwks",
+    "algorithms",
+    "from_headers",
+    "clock_skew_seconds",
+    "max_lifetime_seconds",
+    "require_expiration",
+];
+
+/// Largest accepted clock skew (seconds).
+pub const MAX_CLOCK_SKEW_SECONDS: u64 = 600;
+/// Default clock skew (seconds).
+pub const DEFAULT_CLOCK_SKEW_SECONDS: u64 = 60;
+/// Largest `max_lifetime_seconds` (one year).
+pub const MAX_LIFETIME_LIMIT: u64 = 366 * 24 * 3600;
+
+/// Compiles one provider.
+pub fn compile(name: &str, value: &Value, path: &str, errors: &mut Errors) -> Option<Provider> {
+    let obj = Obj::new(value, path, PROVIDER_FIELDS, errors)?;
+    let before = errors.0.len();
+    if !is_name(name) {
+        errors.invalid(path, "provider names use letters, digits, `_`, `-` and `.`");
+    }
+    let issuer = obj.req_str("issuer", errors);
+    let audiences = match obj.required("audiences", errors) {
+        Some(v) => match super::reader::str_list(v, &obj.path_of("audiences"), errors) {
+            Some(list) if list.is_empty() => {
+                errors.invalid(&obj.path_of("audiences"), "must list at least one audience");
+                None
+            }
+            other => other,
+        },
+        None => None,
+    };
+    let keys = local_jwks(&obj, errors);
+    let algorithms = algorithms(&obj, errors);
+    let from_headers = from_headers(&obj, errors);
+    let clock_skew_seconds = obj
+        .opt_u64("clock_skew_seconds", 0, MAX_CLOCK_SKEW_SECONDS, errors)
+        .unwrap_or(DEFAULT_CLOCK_SKEW_SECONDS);
+    let max_lifetime_seconds = obj.opt_u64("max_lifetime_seconds", 1, MAX_LIFETIME_LIMIT, errors);
+    let require_expiration = obj.opt_bool("require_expiration", errors).unwrap_or(true);
+    if errors.0.len() != before {
+        return None;
+    }
+    Some(Provider {
+        name: name.to_string(),
+        issuer: issuer?.to_string(),
+        audiences: audiences?.into_iter().map(str::to_string).collect(),
+        keys: keys?,
+        algorithms,
+        from_headers,
+        clock_skew_seconds,
+        max_lifetime_seconds,
+        require_expiration,
+    })
+}
+
+/// Provider and action names: `[A-Za-z0-9_.:-]+`.
+pub fn is_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+}
+
+fn local_jwks(obj: &Obj<'_>, errors: &mut Errors) -> Option<KeySet> {
+    let value = obj.required("local_jwks", errors)?;
+    let path = obj.path_of("local_jwks");
+    let jwks = Obj::new(value, &path, &["inline_string"], errors)?;
+    let text = jwks.req_str("inline_string", errors)?;
+    let text_path = jwks.path_of("inline_string");
+    let parsed = match parse_jwks(text) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            errors.invalid(&text_path, error.to_string());
+            return None;
+        }
+    };
+    for (index, error) in &parsed.rejected {
+        errors.invalid(&item(&child(&text_path, "keys"), *index), error.to_string());
+    }
+    if parsed.keys.is_empty() {
+        errors.invalid(&text_path, "holds no usable signing key");
+    }
+    (parsed.rejected.is_empty() && !parsed.keys.is_empty()).then(|| KeySet::new(parsed.keys))
+}
+
+fn algorithms(obj: &Obj<'_>, errors: &mut Errors) -> Vec<Algorithm> {
+    let Some(names) = obj.opt_str_list("algorithms", errors) else {
+        return Algorithm::DEFAULT.to_vec();
+    };
+    let path = obj.path_of("algorithms");
+    if names.is_empty() {
+        errors.invalid(&path, "must list at least one algorithm");
+    }
+    let mut out = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        match Algorithm::parse(name) {
+            Ok(alg) if !out.contains(&alg) => out.push(alg),
+            Ok(_) => {}
+            Err(AlgorithmError::None) => errors.invalid(
+                &item(&path, i),
+                "`none` is never allowed: tokens must be signed",
+            ),
+            Err(AlgorithmError::Symmetric) => errors.invalid(
+                &item(&path, i),
+                format!("`{name}` is symmetric (HMAC) and never allowed with public keys"),
+            ),
+            Err(AlgorithmError::Unsupported) => errors.invalid(
+                &item(&path, i),
+                format!(
+                    "`{name}` is not supported (use RS256/384/512, PS256/384/512, ES256/384, EdDSA)"
+                ),
+            ),
+        }
+    }
+    out
+}
+
+fn from_headers(obj: &Obj<'_>, errors: &mut Errors) -> Vec<HeaderSource> {
+    let Some(value) = obj.get("from_headers") else {
+        return vec![HeaderSource::bearer()];
+    };
+    let path = obj.path_of("from_headers");
+    let Some(items) = value.as_array() else {
+        errors.push(super::reader::wrong_type(
+            &path,
+            "a list of {name, value_prefix}",
+        ));
+        return Vec::new();
+    };
+    if items.is_empty() {
+        errors.invalid(&path, "must list at least one header");
+    }
+    let mut out = Vec::new();
+    for (i, entry) in items.iter().enumerate() {
+        let entry_path = item(&path, i);
+        let Some(source) = Obj::new(entry, &entry_path, &["name", "value_prefix"], errors) else {
+            continue;
+        };
+        let name = source.req_str("name", errors);
+        let prefix = source.opt_str("value_prefix", errors).unwrap_or_default();
+        if let Some(name) = name {
+            let valid = name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && !name.starts_with(':');
+            if !valid {
+                errors.invalid(
+                    &source.path_of("name"),
+                    format!("`{name}` is not a header name"),
+                );
+                continue;
+            }
+            out.push(HeaderSource {
+                name: name.to_ascii_lowercase(),
+                value_prefix: prefix.to_string(),
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,188 @@
+//! Stable reason codes: the deny body, the decision record and metric labels all use them.
+
+/// Why a request was allowed or denied. The string form (`as_str`) is a public, stable contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// Every check passed.
+    Allowed,
+    /// The route is public: no token needed.
+    Public,
+    /// No token was presented on a protected route.
+    MissingToken,
+    /// The token is not a well-formed compact JWS, or was presented more than once.
+    MalformedToken,
+    /// The signature does not verify with the selected key.
+    BadSignature,
+    /// No key of the provider fits the token's `kid` / algorithm.
+    UnknownKey,
+    /// The token's `alg` is not allowed by the provider (or is never allowed).
+    DisallowedAlgorithm,
+    /// `exp` is in the past (beyond the clock skew).
+    Expired,
+    /// `nbf` is in the future (beyond the clock skew).
+    NotYetValid,
+    /// `iat` is in the future (beyond the clock skew).
+    IssuedInFuture,
+    /// `iss` names no provider allowed on this route.
+    BadIssuer,
+    /// `aud` holds none of the provider's audiences.
+    BadAudience,
+    /// The token lives longer than allowed, or lacks the `exp`/`iat` needed to tell.
+    LifetimeExceeded,
+    /// A required scope is missing.
+    InsufficientScope,
+    /// The subject matches none of the route's subject patterns.
+    SubjectNotAllowed,
+    /// A required claim is missing or has another value.
+    ClaimMismatch,
+    /// No route matches the request: only declared actions exist.
+    NoRoute,
+    /// The path uses dot-segments, encoded separators or other tricks.
+    InvalidPath,
+}
+
+impl Reason {
+    /// Every reason, in a fixed order (used to pre-declare metrics and in tests).
+    pub const ALL: [Reason; 18] = [
+        Reason::Allowed,
+        Reason::Public,
+        Reason::MissingToken,
+        Reason::MalformedToken,
+        Reason::BadSignature,
+        Reason::UnknownKey,
+        Reason::DisallowedAlgorithm,
+        Reason::Expired,
+        Reason::NotYetValid,
+        Reason::IssuedInFuture,
+        Reason::BadIssuer,
+        Reason::BadAudience,
+        Reason::LifetimeExceeded,
+        Reason::InsufficientScope,
+        Reason::SubjectNotAllowed,
+        Reason::ClaimMismatch,
+        Reason::NoRoute,
+        Reason::InvalidPath,
+    ];
+
+    /// The stable string code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Allowed => "allowed",
+            Reason::Public => "public",
+            Reason::MissingToken => "missing_token",
+            Reason::MalformedToken => "malformed_token",
+            Reason::BadSignature => "bad_signature",
+            Reason::UnknownKey => "unknown_key",
+            Reason::DisallowedAlgorithm => "disallowed_algorithm",
+            Reason::Expired => "expired",
+            Reason::NotYetValid => "not_yet_valid",
+            Reason::IssuedInFuture => "issued_in_future",
+            Reason::BadIssuer => "bad_issuer",
+            Reason::BadAudience => "bad_audience",
+            Reason::LifetimeExceeded => "lifetime_exceeded",
+            Reason::InsufficientScope => "insufficient_scope",
+            Reason::SubjectNotAllowed => "subject_not_allowed",
+            Reason::ClaimMismatch => "claim_mismatch",
+            Reason::NoRoute => "no_route",
+            Reason::InvalidPath => "invalid_path",
+        }
+    }
+
+    /// The RFC 6750 class of this reason, which decides the status and `WWW-Authenticate`.
+    pub fn class(self) -> ReasonClass {
+        match self {
+            Reason::Allowed | Reason::Public => ReasonClass::Allow,
+            Reason::MissingToken => ReasonClass::MissingCredentials,
+            Reason::MalformedToken
+            | Reason::BadSignature
+            | Reason::UnknownKey
+            | Reason::DisallowedAlgorithm
+            | Reason::Expired
+            | Reason::NotYetValid
+            | Reason::IssuedInFuture
+            | Reason::BadIssuer
+            | Reason::BadAudience
+            | Reason::LifetimeExceeded => ReasonClass::InvalidToken,
+            Reason::InsufficientScope => ReasonClass::InsufficientScope,
+            Reason::SubjectNotAllowed
+            | Reason::ClaimMismatch
+            | Reason::NoRoute
+            | Reason::InvalidPath => ReasonClass::Forbidden,
+        }
+    }
+
+    /// A short human description, safe to send to a client (it never holds request data).
+    pub fn description(self) -> &'static str {
+        match self {
+            Reason::Allowed => "the request is allowed",
+            Reason::Public => "the route is public",
+            Reason::MissingToken => "a bearer token is required",
+            Reason::MalformedToken => "the token is malformed",
+            Reason::BadSignature => "the token signature is invalid",
+            Reason::UnknownKey => "the token was signed with an unknown key",
+            Reason::DisallowedAlgorithm => "the token algorithm is not allowed",
+            Reason::Expired => "the token is expired",
+            Reason::NotYetValid => "the token is not valid yet",
+            Reason::IssuedInFuture => "the token was issued in the future",
+            Reason::BadIssuer => "the token issuer is not accepted here",
+            Reason::BadAudience => "the token audience is not accepted here",
+            Reason::LifetimeExceeded => "the token lifetime exceeds the allowed maximum",
+            Reason::InsufficientScope => "the token lacks a required scope",
+            Reason::SubjectNotAllowed => "the token subject is not allowed on this route",
+            Reason::ClaimMismatch => "a required claim does not match",
+            Reason::NoRoute => "no route declares this request",
+            Reason::InvalidPath => "the request path is not acceptable",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a reason is answered (RFC 6750 section 3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasonClass {
+    /// The request goes on.
+    Allow,
+    /// 401 with a bare `Bearer realm=...` challenge.
+    MissingCredentials,
+    /// 401 with `error="invalid_token"`.
+    InvalidToken,
+    /// 403 with `error="insufficient_scope"` and the required scopes.
+    InsufficientScope,
+    /// 403 without a challenge.
+    Forbidden,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for reason in Reason::ALL {
+            let code = reason.as_str();
+            assert!(seen.insert(code), "duplicate code {code}");
+            assert!(code.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        }
+    }
+
+    #[test]
+    fn classes_follow_rfc6750() {
+        assert_eq!(
+            Reason::MissingToken.class(),
+            ReasonClass::MissingCredentials
+        );
+        assert_eq!(Reason::Expired.class(), ReasonClass::InvalidToken);
+        assert_eq!(
+            Reason::InsufficientScope.class(),
+            ReasonClass::InsufficientScope
+        );
+        assert_eq!(Reason::NoRoute.class(), ReasonClass::Forbidden);
+        assert_eq!(Reason::Allowed.class(), ReasonClass::Allow);
+    }
+}

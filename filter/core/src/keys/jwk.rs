@@ -1,0 +1,353 @@
+//! JWK / JWKS parsing (RFC 7517, 7518, 8037) into verification keys.
+
+use super::algorithm::{Algorithm, KeyFamily};
+use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine;
+use serde_json::Value;
+use std::fmt;
+
+/// The smallest RSA modulus accepted.
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// Public key material, validated at load time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicKey {
+    /// RSA modulus and exponent, big-endian without leading zeros.
+    Rsa {
+        /// Modulus.
+        n: Vec<u8>,
+        /// Public exponent.
+        e: Vec<u8>,
+    },
+    /// An uncompressed SEC1 point (`04 || x || y`) on P-256.
+    EcP256(Vec<u8>),
+    /// An uncompressed SEC1 point on P-384.
+    EcP384(Vec<u8>),
+    /// A 32-byte Ed25519 public key.
+    Ed25519(Vec<u8>),
+}
+
+impl PublicKey {
+    /// The family of this key.
+    pub fn family(&self) -> KeyFamily {
+        match self {
+            PublicKey::Rsa { .. } => KeyFamily::Rsa,
+            PublicKey::EcP256(_) => KeyFamily::EcP256,
+            PublicKey::EcP384(_) => KeyFamily::EcP384,
+            PublicKey::Ed25519(_) => KeyFamily::Ed25519,
+        }
+    }
+}
+
+/// One usable key of a key set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Jwk {
+    /// `kid`, when the JWK has one.
+    pub kid: Option<String>,
+    /// `alg`, when the JWK pins one: the key then verifies only that algorithm.
+    pub alg: Option<Algorithm>,
+    /// The key itself.
+    pub key: PublicKey,
+}
+
+impl Jwk {
+    /// Whether this key may verify a signature made with `alg`.
+    pub fn fits(&self, alg: Algorithm) -> bool {
+        self.key.family() == alg.key_family() && self.alg.is_none_or(|pinned| pinned == alg)
+    }
+}
+
+/// Why one JWK could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwkError {
+    /// The entry is not a JSON object.
+    NotAnObject,
+    /// A required member is missing.
+    MissingMember(&'static str),
+    /// A member is not a base64url string.
+    BadEncoding(&'static str),
+    /// `kty` (or `crv`) names a type we do not support.
+    UnsupportedType(String),
+    /// `alg` is not a supported asymmetric algorithm, or does not fit the key type.
+    BadAlgorithm(String),
+    /// An RSA modulus below [`MIN_RSA_BITS`].
+    RsaTooSmall(usize),
+    /// The RSA public exponent is unusable.
+    BadExponent,
+    /// A coordinate or key has the wrong length for its curve.
+    BadLength(&'static str),
+    /// The key material is rejected by the crypto library (point not on curve, ...).
+    InvalidKey,
+    /// `use` is present and is not `sig`.
+    NotForSignatures(String),
+}
+
+impl fmt::Display for JwkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JwkError::NotAnObject => write!(f, "must be a JSON object"),
+            JwkError::MissingMember(m) => write!(f, "member `{m}` is missing"),
+            JwkError::BadEncoding(m) => write!(f, "member `{m}` is not base64url"),
+            JwkError::UnsupportedType(t) => write!(f, "unsupported key type `{t}`"),
+            JwkError::BadAlgorithm(a) => write!(f, "`alg` `{a}` cannot be used with this key"),
+            JwkError::RsaTooSmall(bits) => write!(
+                f,
+                "RSA modulus is {bits} bits, below the {MIN_RSA_BITS}-bit minimum"
+            ),
+            JwkError::BadExponent => write!(f, "RSA exponent `e` is not usable"),
+            JwkError::BadLength(m) => write!(f, "member `{m}` has the wrong length for its curve"),
+            JwkError::InvalidKey => write!(f, "the key material is not a valid public key"),
+            JwkError::NotForSignatures(u) => write!(f, "`use` is `{u}`, not `sig`"),
+        }
+    }
+}
+
+/// Why a JWKS document as a whole could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwksError {
+    /// Not JSON.
+    NotJson(String),
+    /// Not an object with a `keys` array.
+    NoKeysArray,
+}
+
+impl fmt::Display for JwksError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JwksError::NotJson(detail) => write!(f, "not valid JSON: {detail}"),
+            JwksError::NoKeysArray => write!(f, "must be an object with a `keys` array"),
+        }
+    }
+}
+
+/// The result of reading a JWKS: the usable keys and, per entry index, what was wrong with the others.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParsedJwks {
+    /// Usable keys, in document order.
+    pub keys: Vec<Jwk>,
+    /// `(index in "keys", problem)` for each entry that was not usable.
+    pub rejected: Vec<(usize, JwkError)>,
+}
+
+/// Parses a JWKS document.
+pub fn parse_jwks(text: &str) -> Result<ParsedJwks, JwksError> {
+    let document: Value =
+        serde_json::from_str(text).map_err(|e| JwksError::NotJson(e.to_string()))?;
+    let entries = document
+        .get("keys")
+        .and_then(Value::as_array)
+        .ok_or(JwksError::NoKeysArray)?;
+    let mut parsed = ParsedJwks::default();
+    for (index, entry) in entries.iter().enumerate() {
+        match parse_jwk(entry) {
+            Ok(jwk) => parsed.keys.push(jwk),
+            Err(error) => parsed.rejected.push((index, error)),
+        }
+    }
+    Ok(parsed)
+}
+
+/// Parses one JWK.
+pub fn parse_jwk(entry: &Value) -> Result<Jwk, JwkError> {
+    let object = entry.as_object().ok_or(JwkError::NotAnObject)?;
+    let text = |name: &'static str| object.get(name).and_then(Value::as_str);
+    if let Some(usage) = object.get("use") {
+        let usage = usage.as_str().unwrap_or_default();
+        if usage != "sig" {
+            return Err(JwkError::NotForSignatures(usage.to_string()));
+        }
+    }
+    let kty = text("kty").ok_or(JwkError::MissingMember("kty"))?;
+    let key = match kty {
+        "RSA" => rsa_key(decode(text("n"), "n")?, decode(text("e"), "e")?)?,
+        "EC" => {
+            let crv = text("crv").ok_or(JwkError::MissingMember("crv"))?;
+            let x = decode(text("x"), "x")?;
+            let y = decode(text("y"), "y")?;
+            ec_key(crv, &x, &y)?
+        }
+        "OKP" => {
+            let crv = text("crv").ok_or(JwkError::MissingMember("crv"))?;
+            if crv != "Ed25519" {
+                return Err(JwkError::UnsupportedType(format!("OKP {crv}")));
+            }
+            let x = decode(text("x"), "x")?;
+            if x.len() != 32 {
+                return Err(JwkError::BadLength("x"));
+            }
+            jwt_simple::prelude::Ed25519PublicKey::from_bytes(&x)
+                .map_err(|_| JwkError::InvalidKey)?;
+            PublicKey::Ed25519(x)
+        }
+        other => return Err(JwkError::UnsupportedType(other.to_string())),
+    };
+    let alg = match object.get("alg") {
+        None => None,
+        Some(value) => {
+            let name = value.as_str().unwrap_or_default();
+            let alg =
+                Algorithm::parse(name).map_err(|_| JwkError::BadAlgorithm(name.to_string()))?;
+            if alg.key_family() != key.family() {
+                return Err(JwkError::BadAlgorithm(name.to_string()));
+            }
+            Some(alg)
+        }
+    };
+    let kid = text("kid").map(str::to_string);
+    Ok(Jwk { kid, alg, key })
+}
+
+fn decode(value: Option<&str>, member: &'static str) -> Result<Vec<u8>, JwkError> {
+    let text = value.ok_or(JwkError::MissingMember(member))?;
+    // Key sets in the wild sometimes pad; tokens never may (see token parsing).
+    let bytes = if text.ends_with('=') {
+        URL_SAFE.decode(text)
+    } else {
+        URL_SAFE_NO_PAD.decode(text)
+    };
+    bytes.map_err(|_| JwkError::BadEncoding(member))
+}
+
+fn strip_leading_zeros(mut bytes: Vec<u8>) -> Vec<u8> {
+    let zeros = bytes.iter().take_while(|b| **b == 0).count();
+    bytes.drain(..zeros);
+    bytes
+}
+
+fn rsa_key(n: Vec<u8>, e: Vec<u8>) -> Result<PublicKey, JwkError> {
+    let n = strip_leading_zeros(n);
+    let e = strip_leading_zeros(e);
+    let bits = match n.first() {
+        Some(first) => n.len() * 8 - first.leading_zeros() as usize,
+        None => 0,
+    };
+    if bits < MIN_RSA_BITS {
+        return Err(JwkError::RsaTooSmall(bits));
+    }
+    // e must be odd, > 1 and fit in 64 bits.
+    let odd = e.last().is_some_and(|b| b & 1 == 1);
+    if e.is_empty() || e.len() > 8 || !odd || e == [1] {
+        return Err(JwkError::BadExponent);
+    }
+    jwt_simple::prelude::RS256PublicKey::from_components(&n, &e)
+        .map_err(|_| JwkError::InvalidKey)?;
+    Ok(PublicKey::Rsa { n, e })
+}
+
+fn ec_key(crv: &str, x: &[u8], y: &[u8]) -> Result<PublicKey, JwkError> {
+    let size = match crv {
+        "P-256" => 32,
+        "P-384" => 48,
+        other => return Err(JwkError::UnsupportedType(format!("EC {other}"))),
+    };
+    if x.len() != size {
+        return Err(JwkError::BadLength("x"));
+    }
+    if y.len() != size {
+        return Err(JwkError::BadLength("y"));
+    }
+    let mut point = Vec::with_capacity(1 + 2 * size);
+    point.push(0x04);
+    point.extend_from_slice(x);
+    point.extend_from_slice(y);
+    if size == 32 {
+        jwt_simple::prelude::ES256PublicKey::from_bytes(&point)
+            .map_err(|_| JwkError::InvalidKey)?;
+        Ok(PublicKey::EcP256(point))
+    } else {
+        jwt_simple::prelude::ES384PublicKey::from_bytes(&point)
+            .map_err(|_| JwkError::InvalidKey)?;
+        Ok(PublicKey::EcP384(point))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn b64(bytes: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    fn ec_jwk() -> Value {
+        use jwt_simple::prelude::{ECDSAP256PublicKeyLike, ES256KeyPair};
+        let pair = ES256KeyPair::generate();
+        let point = pair.public_key().public_key().to_bytes_uncompressed();
+        json!({"kty": "EC", "crv": "P-256", "kid": "k1",
+               "x": b64(&point[1..33]), "y": b64(&point[33..65])})
+    }
+
+    #[test]
+    fn parses_an_ec_key() {
+        let jwk = parse_jwk(&ec_jwk()).unwrap();
+        assert_eq!(jwk.kid.as_deref(), Some("k1"));
+        assert_eq!(jwk.key.family(), KeyFamily::EcP256);
+        assert!(jwk.fits(Algorithm::Es256));
+        assert!(!jwk.fits(Algorithm::Es384));
+        assert!(!jwk.fits(Algorithm::Rs256));
+    }
+
+    #[test]
+    fn rejects_a_point_off_the_curve() {
+        let mut jwk = ec_jwk();
+        jwk["y"] = json!(b64(&[7u8; 32]));
+        assert_eq!(parse_jwk(&jwk), Err(JwkError::InvalidKey));
+    }
+
+    #[test]
+    fn rejects_small_rsa_keys() {
+        let n = vec![0xC1u8; 128]; // 1024 bits
+        let jwk = json!({"kty": "RSA", "n": b64(&n), "e": "AQAB"});
+        assert_eq!(parse_jwk(&jwk), Err(JwkError::RsaTooSmall(1024)));
+    }
+
+    #[test]
+    fn pinned_alg_must_fit_the_key() {
+        let mut jwk = ec_jwk();
+        jwk["alg"] = json!("RS256");
+        assert_eq!(parse_jwk(&jwk), Err(JwkError::BadAlgorithm("RS256".into())));
+        jwk["alg"] = json!("HS256");
+        assert_eq!(parse_jwk(&jwk), Err(JwkError::BadAlgorithm("HS256".into())));
+        jwk["alg"] = json!("ES256");
+        assert_eq!(parse_jwk(&jwk).unwrap().alg, Some(Algorithm::Es256));
+    }
+
+    #[test]
+    fn encryption_keys_and_symmetric_keys_are_not_used() {
+        let mut jwk = ec_jwk();
+        jwk["use"] = json!("enc");
+        assert_eq!(
+            parse_jwk(&jwk),
+            Err(JwkError::NotForSignatures("enc".into()))
+        );
+        let oct = json!({"kty": "oct", "k": "c2VjcmV0"});
+        assert_eq!(
+            parse_jwk(&oct),
+            Err(JwkError::UnsupportedType("oct".into()))
+        );
+    }
+
+    #[test]
+    fn reads_the_envoy_and_istio_vector_key_sets() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors");
+        for (file, expected) in [
+            ("envoy/public_key_jwks.json", 3usize),
+            ("envoy/es256_public_key_jwks.json", 1),
+            ("istio_samples/jwks.json", 1),
+            ("istio_e2e/jwks.json", 1),
+        ] {
+            let Ok(text) = std::fs::read_to_string(format!("{root}/{file}")) else {
+                panic!("shared vectors missing: {root}/{file}");
+            };
+            let parsed = parse_jwks(&text).unwrap();
+            assert_eq!(parsed.keys.len(), expected, "{file}: {:?}", parsed.rejected);
+        }
+    }
+
+    #[test]
+    fn a_document_without_keys_is_refused() {
+        assert_eq!(parse_jwks("{}"), Err(JwksError::NoKeysArray));
+        assert!(matches!(parse_jwks("nope"), Err(JwksError::NotJson(_))));
+    }
+}

@@ -1,0 +1,42 @@
+//! Keys: algorithms, JWK parsing and the per-provider key set.
+
+pub mod algorithm;
+pub mod jwk;
+
+pub use algorithm::{Algorithm, AlgorithmError, KeyFamily};
+pub use jwk::{parse_jwks, Jwk, JwkError, JwksError, ParsedJwks, PublicKey};
+
+/// The keys one provider trusts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeySet {
+    keys: Vec<Jwk>,
+}
+
+impl KeySet {
+    /// A key set from parsed keys.
+    pub fn new(keys: Vec<Jwk>) -> Self {
+        KeySet { keys }
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether the set has no key.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The keys that may verify a token with this `kid` (if any) and `alg`.
+    /// With a `kid`, only keys carrying that exact `kid`; without, every key whose type fits.
+    pub fn candidates<'a>(
+        &'a self,
+        kid: Option<&'a str>,
+        alg: Algorithm,
+    ) -> impl Iterator<Item = &'a Jwk> + 'a {
+        self.keys
+            .iter()
+            .filter(move |k| kid.is_none_or(|kid| k.kid.as_deref() == Some(kid)) && k.fits(alg))
+    }
+}

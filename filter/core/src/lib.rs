@@ -1,0 +1,27 @@
+//! `workload-authz-core`: the pure policy engine of workload-authz.
+//!
+//! It knows nothing of proxy-wasm: the configuration is compiled by [`config::compile`], each
+//! request is judged by [`engine::decide`] with the current time passed in, and the result is a
+//! [`decision::Decision`] value that the plugin (or the CLI) turns into an answer.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+pub mod config;
+pub mod decision;
+pub mod engine;
+pub mod keys;
+pub mod require;
+pub mod routes;
+pub mod token;
+
+pub use config::{compile, ConfigError, ConfigErrors, Mode, Policy};
+pub use decision::{render_denial, Decision, DenyResponse, Reason};
+pub use engine::{decide, RequestView};
+pub use token::{GuestVerifier, SignatureVerifier};

@@ -1,0 +1,96 @@
+//! Claim conditions: a dotted path into the claims and the values allowed there.
+
+use super::template::Template;
+use serde_json::{Map, Value};
+
+/// One allowed value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expected {
+    /// A string, possibly with `{capture}` placeholders.
+    Text(Template),
+    /// A number.
+    Number(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl Expected {
+    fn matches(&self, actual: &Value, captures: &[&str]) -> bool {
+        match (self, actual) {
+            (Expected::Text(t), Value::String(s)) => t.matches(s, captures),
+            (Expected::Number(n), Value::Number(m)) => m.as_f64() == Some(*n),
+            (Expected::Bool(b), Value::Bool(c)) => b == c,
+            _ => false,
+        }
+    }
+}
+
+/// A compiled condition: the claim at `path` must equal one of `allowed`
+/// (an array claim must contain one of them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimCondition {
+    /// Claim name, as written in the configuration.
+    pub name: String,
+    /// The path, split on `.`.
+    pub path: Vec<String>,
+    /// The allowed values.
+    pub allowed: Vec<Expected>,
+}
+
+/// The value at a dotted path.
+pub fn lookup<'c>(claims: &'c Map<String, Value>, path: &[String]) -> Option<&'c Value> {
+    let (first, rest) = path.split_first()?;
+    let mut current = claims.get(first)?;
+    for key in rest {
+        current = current.as_object()?.get(key)?;
+    }
+    Some(current)
+}
+
+impl ClaimCondition {
+    /// Whether the claims satisfy this condition.
+    pub fn holds(&self, claims: &Map<String, Value>, captures: &[&str]) -> bool {
+        let Some(actual) = lookup(claims, &self.path) else {
+            return false;
+        };
+        let fits = |value: &Value| self.allowed.iter().any(|e| e.matches(value, captures));
+        match actual {
+            Value::Array(items) => items.iter().any(fits),
+            single => fits(single),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn text(s: &str) -> Expected {
+        Expected::Text(Template::compile(s, |n| (n == "tenant").then_some(0)).unwrap())
+    }
+
+    fn condition(path: &str, allowed: Vec<Expected>) -> ClaimCondition {
+        ClaimCondition {
+            name: path.into(),
+            path: path.split('.').map(str::to_string).collect(),
+            allowed,
+        }
+    }
+
+    #[test]
+    fn strings_numbers_bools_arrays_and_nesting() {
+        let claims = json!({"tenant": "acme", "groups": ["a", "b"], "n": {"level": 3, "ok": true}});
+        let claims = claims.as_object().unwrap();
+        assert!(condition("tenant", vec![text("{tenant}")]).holds(claims, &["acme"]));
+        assert!(!condition("tenant", vec![text("{tenant}")]).holds(claims, &["other"]));
+        assert!(condition("groups", vec![text("b")]).holds(claims, &[]));
+        assert!(!condition("groups", vec![text("c")]).holds(claims, &[]));
+        assert!(condition("n.level", vec![Expected::Number(3.0)]).holds(claims, &[]));
+        assert!(condition("n.ok", vec![Expected::Bool(true)]).holds(claims, &[]));
+        assert!(!condition("n.ok", vec![text("true")]).holds(claims, &[]));
+        assert!(!condition("n.missing", vec![text("x")]).holds(claims, &[]));
+        assert!(!condition("tenant.x", vec![text("x")]).holds(claims, &[]));
+        assert!(condition("tenant", vec![text("x"), text("acme")]).holds(claims, &[]));
+    }
+}

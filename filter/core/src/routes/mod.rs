@@ -1,0 +1,40 @@
+//! Routes: what a request must look like for a route to apply. First match wins.
+
+pub mod host;
+pub mod path;
+
+pub use host::HostPattern;
+pub use path::{clean_path, PathError, PathPattern, PathPatternError};
+
+/// The `match` block of a route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteMatch {
+    /// The path template.
+    pub path: PathPattern,
+    /// Allowed methods (uppercase); `None` for any.
+    pub methods: Option<Vec<String>>,
+    /// Allowed `:authority` patterns; `None` for any.
+    pub hosts: Option<Vec<HostPattern>>,
+}
+
+impl RouteMatch {
+    /// The captures if this route applies to the request (path already cleaned).
+    pub fn matches<'p>(
+        &self,
+        method: &str,
+        path: &'p str,
+        authority: &str,
+    ) -> Option<Vec<&'p str>> {
+        if let Some(methods) = &self.methods {
+            if !methods.iter().any(|m| m == method) {
+                return None;
+            }
+        }
+        if let Some(hosts) = &self.hosts {
+            if !hosts.iter().any(|h| h.matches(authority)) {
+                return None;
+            }
+        }
+        self.path.matches(path)
+    }
+}

@@ -1,0 +1,328 @@
+//! Path templates (`/tenants/{tenant}/orders/{id}`, `*`, final `**`) and request-path hygiene.
+
+use std::fmt;
+
+/// One compiled segment of a path template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    /// Must equal this text (case-sensitive).
+    Literal(String),
+    /// Any one non-empty segment, captured at this index.
+    Capture(usize),
+    /// Any one non-empty segment.
+    Star,
+}
+
+/// A compiled path template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathPattern {
+    segments: Vec<Segment>,
+    /// A final `**`: zero or more further segments.
+    rest: bool,
+    captures: Vec<String>,
+}
+
+/// Why a path template is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathPatternError {
+    /// It does not start with `/`.
+    NotAbsolute,
+    /// `**` anywhere but as the last segment.
+    RestNotLast,
+    /// `{` `}` `*` mixed into a literal, or an invalid capture name.
+    BadSegment(String),
+    /// The same capture name twice.
+    DuplicateCapture(String),
+    /// A literal segment that requests could never carry (`.`, `..`, empty, `%2F`...).
+    UnmatchableSegment(String),
+}
+
+impl fmt::Display for PathPatternError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PathPatternError::NotAbsolute => write!(f, "must start with `/`"),
+            PathPatternError::RestNotLast => write!(f, "`**` may only be the last segment"),
+            PathPatternError::BadSegment(s) => write!(
+                f,
+                "segment `{s}` must be a literal, `{{name}}`, `*` or a final `**`"
+            ),
+            PathPatternError::DuplicateCapture(name) => {
+                write!(f, "capture {{{name}}} is used twice")
+            }
+            PathPatternError::UnmatchableSegment(s) => {
+                write!(f, "segment `{s}` can never match a valid request path")
+            }
+        }
+    }
+}
+
+fn is_capture_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+impl PathPattern {
+    /// Compiles a template.
+    pub fn compile(template: &str) -> Result<PathPattern, PathPatternError> {
+        let body = template
+            .strip_prefix('/')
+            .ok_or(PathPatternError::NotAbsolute)?;
+        let mut pattern = PathPattern {
+            segments: Vec::new(),
+            rest: false,
+            captures: Vec::new(),
+        };
+        if body.is_empty() {
+            return Ok(pattern); // "/" matches only "/".
+        }
+        let raw: Vec<&str> = body.split('/').collect();
+        let last = raw.len().saturating_sub(1);
+        for (i, segment) in raw.iter().enumerate() {
+            if *segment == "**" {
+                if i != last {
+                    return Err(PathPatternError::RestNotLast);
+                }
+                pattern.rest = true;
+            } else if *segment == "*" {
+                pattern.segments.push(Segment::Star);
+            } else if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                if !is_capture_name(name) {
+                    return Err(PathPatternError::BadSegment(segment.to_string()));
+                }
+                if pattern.captures.iter().any(|c| c == name) {
+                    return Err(PathPatternError::DuplicateCapture(name.to_string()));
+                }
+                pattern
+                    .segments
+                    .push(Segment::Capture(pattern.captures.len()));
+                pattern.captures.push(name.to_string());
+            } else if segment.contains(['{', '}', '*']) {
+                return Err(PathPatternError::BadSegment(segment.to_string()));
+            } else if (segment.is_empty() && i != last) || validate_segment(segment).is_err() {
+                return Err(PathPatternError::UnmatchableSegment(segment.to_string()));
+            } else {
+                pattern.segments.push(Segment::Literal(segment.to_string()));
+            }
+        }
+        Ok(pattern)
+    }
+
+    /// Capture names, in order; the index of a name is its index in the captures of a match.
+    pub fn capture_names(&self) -> &[String] {
+        &self.captures
+    }
+
+    /// Index of a capture by name.
+    pub fn capture_index(&self, name: &str) -> Option<usize> {
+        self.captures.iter().position(|c| c == name)
+    }
+
+    /// Matches a clean path (see [`clean_path`]), returning the captured segments.
+    pub fn matches<'p>(&self, path: &'p str) -> Option<Vec<&'p str>> {
+        let body = path.strip_prefix('/')?;
+        let mut captures = Vec::with_capacity(self.captures.len());
+        let mut parts = if body.is_empty() {
+            None
+        } else {
+            Some(body.split('/'))
+        };
+        for segment in &self.segments {
+            let part = parts.as_mut().and_then(Iterator::next)?;
+            match segment {
+                Segment::Literal(text) => {
+                    if part != text {
+                        return None;
+                    }
+                }
+                Segment::Capture(_) => {
+                    if part.is_empty() {
+                        return None;
+                    }
+                    captures.push(part);
+                }
+                Segment::Star => {
+                    if part.is_empty() {
+                        return None;
+                    }
+                }
+            }
+        }
+        let leftover = parts.as_mut().and_then(Iterator::next).is_some();
+        (self.rest || !leftover).then_some(captures)
+    }
+}
+
+/// Why a request path is refused before any route is tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathError {
+    /// Not starting with `/`.
+    NotAbsolute,
+    /// A `.` or `..` segment (also with `;` parameters).
+    DotSegment,
+    /// `%2e`, `%2f`, `%5c`, `%00`, `%25` or a malformed escape.
+    EncodedSeparator,
+    /// A backslash, control character, `#` or `;`.
+    ForbiddenCharacter,
+    /// An empty segment (`//`) before the end.
+    EmptySegment,
+}
+
+fn validate_segment(segment: &str) -> Result<(), PathError> {
+    let bytes = segment.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'\\' | b'#' | b';' => return Err(PathError::ForbiddenCharacter),
+            0..=0x1f | 0x7f => return Err(PathError::ForbiddenCharacter),
+            b'%' => {
+                let hi = bytes.get(i + 1).copied();
+                let lo = bytes.get(i + 2).copied();
+                let (Some(hi), Some(lo)) = (hi, lo) else {
+                    return Err(PathError::EncodedSeparator);
+                };
+                if !hi.is_ascii_hexdigit() || !lo.is_ascii_hexdigit() {
+                    return Err(PathError::EncodedSeparator);
+                }
+                let escaped = [hi.to_ascii_lowercase(), lo.to_ascii_lowercase()];
+                if matches!(&escaped, b"2e" | b"2f" | b"5c" | b"00" | b"25") {
+                    return Err(PathError::EncodedSeparator);
+                }
+            }
+            _ => {}
+        }
+    }
+    if segment == "." || segment == ".." {
+        return Err(PathError::DotSegment);
+    }
+    Ok(())
+}
+
+/// Strips the query from `:path` and refuses paths that could be read two ways.
+pub fn clean_path(raw: &str) -> Result<&str, PathError> {
+    let path = raw.split_once('?').map_or(raw, |(path, _)| path);
+    let body = path.strip_prefix('/').ok_or(PathError::NotAbsolute)?;
+    if body.is_empty() {
+        return Ok(path);
+    }
+    let segments: Vec<&str> = body.split('/').collect();
+    let last = segments.len().saturating_sub(1);
+    for (i, segment) in segments.iter().enumerate() {
+        if segment.is_empty() && i != last {
+            return Err(PathError::EmptySegment);
+        }
+        validate_segment(segment)?;
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_capture_star_and_rest() {
+        let p = PathPattern::compile("/tenants/{tenant}/orders/{id}").unwrap();
+        assert_eq!(p.matches("/tenants/acme/orders/7"), Some(vec!["acme", "7"]));
+        assert_eq!(p.matches("/tenants/acme/orders"), None);
+        assert_eq!(p.matches("/tenants/acme/orders/7/x"), None);
+        assert_eq!(p.matches("/tenants//orders/7"), None);
+        assert_eq!(p.capture_index("id"), Some(1));
+
+        let star = PathPattern::compile("/a/*/c").unwrap();
+        assert_eq!(star.matches("/a/b/c"), Some(vec![]));
+        assert_eq!(star.matches("/a/c"), None);
+
+        let rest = PathPattern::compile("/static/**").unwrap();
+        assert_eq!(rest.matches("/static"), Some(vec![]));
+        assert_eq!(rest.matches("/static/a/b"), Some(vec![]));
+        assert_eq!(rest.matches("/staticx"), None);
+
+        let root = PathPattern::compile("/").unwrap();
+        assert_eq!(root.matches("/"), Some(vec![]));
+        assert_eq!(root.matches("/a"), None);
+        let all = PathPattern::compile("/**").unwrap();
+        assert_eq!(all.matches("/"), Some(vec![]));
+        assert_eq!(all.matches("/x/y"), Some(vec![]));
+    }
+
+    #[test]
+    fn matching_is_exact_and_case_sensitive() {
+        let p = PathPattern::compile("/healthz").unwrap();
+        assert!(p.matches("/healthz").is_some());
+        assert!(p.matches("/HEALTHZ").is_none());
+        assert!(p.matches("/healthz/").is_none());
+        assert!(p.matches("/healthzz").is_none());
+    }
+
+    #[test]
+    fn bad_templates_are_refused() {
+        assert_eq!(
+            PathPattern::compile("healthz"),
+            Err(PathPatternError::NotAbsolute)
+        );
+        assert_eq!(
+            PathPattern::compile("/a/**/b"),
+            Err(PathPatternError::RestNotLast)
+        );
+        assert!(matches!(
+            PathPattern::compile("/a{b}"),
+            Err(PathPatternError::BadSegment(_))
+        ));
+        assert!(matches!(
+            PathPattern::compile("/{1x}"),
+            Err(PathPatternError::BadSegment(_))
+        ));
+        assert!(matches!(
+            PathPattern::compile("/a*"),
+            Err(PathPatternError::BadSegment(_))
+        ));
+        assert_eq!(
+            PathPattern::compile("/{a}/{a}"),
+            Err(PathPatternError::DuplicateCapture("a".into()))
+        );
+        assert!(matches!(
+            PathPattern::compile("/a/../b"),
+            Err(PathPatternError::UnmatchableSegment(_))
+        ));
+        assert!(matches!(
+            PathPattern::compile("/a//b"),
+            Err(PathPatternError::UnmatchableSegment(_))
+        ));
+    }
+
+    #[test]
+    fn query_is_ignored() {
+        assert_eq!(clean_path("/a/b?x=../..%2f"), Ok("/a/b"));
+        assert_eq!(clean_path("/"), Ok("/"));
+    }
+
+    #[test]
+    fn path_tricks_are_refused() {
+        for (path, error) in [
+            ("/a/../admin", PathError::DotSegment),
+            ("/a/./b", PathError::DotSegment),
+            ("/..", PathError::DotSegment),
+            ("/a/%2e%2e/b", PathError::EncodedSeparator),
+            ("/a/%2E/b", PathError::EncodedSeparator),
+            ("/a%2fb", PathError::EncodedSeparator),
+            ("/a%2Fb", PathError::EncodedSeparator),
+            ("/a%5cb", PathError::EncodedSeparator),
+            ("/a%252e", PathError::EncodedSeparator),
+            ("/a%zz", PathError::EncodedSeparator),
+            ("/a%2", PathError::EncodedSeparator),
+            ("/a\\b", PathError::ForbiddenCharacter),
+            ("/a;b", PathError::ForbiddenCharacter),
+            ("/..;/admin", PathError::ForbiddenCharacter),
+            ("/a\tb", PathError::ForbiddenCharacter),
+            ("/a//b", PathError::EmptySegment),
+            ("//a", PathError::EmptySegment),
+            ("a/b", PathError::NotAbsolute),
+            ("*", PathError::NotAbsolute),
+        ] {
+            assert_eq!(clean_path(path), Err(error), "{path}");
+        }
+        assert_eq!(clean_path("/a/b%20c/"), Ok("/a/b%20c/"));
+    }
+}

@@ -1,0 +1,84 @@
+//! The only module that calls `proxy_wasm::hostcalls`: every host error becomes a value.
+
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::{BufferType, LogLevel, MapType, Status};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The plugin configuration bytes, if the host has any.
+pub fn plugin_configuration() -> Result<Option<Vec<u8>>, Status> {
+    hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
+}
+
+/// All request headers, pseudo-headers included, in order.
+pub fn request_headers() -> Result<Vec<(String, String)>, Status> {
+    hostcalls::get_map(MapType::HttpRequestHeaders)
+}
+
+/// Seconds since the Unix epoch, from the host clock (WASI's as a fallback).
+pub fn now_seconds() -> Option<u64> {
+    let time = hostcalls::get_current_time().unwrap_or_else(|_| SystemTime::now());
+    time.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs())
+}
+
+/// Sends a local reply and stops the request.
+pub fn send_response(status: u32, headers: &[(&str, &str)], body: &[u8]) -> Result<(), Status> {
+    hostcalls::send_http_response(status, headers.to_vec(), Some(body))
+}
+
+/// Writes one log line; a failing host log call is ignored (there is nowhere else to say it).
+pub fn log_line(level: LogLevel, message: &str) {
+    let _ = hostcalls::log(level, message);
+}
+
+/// The host's current log level for this plugin.
+pub fn log_level() -> Option<LogLevel> {
+    hostcalls::get_log_level().ok()
+}
+
+/// A `log` facade logger over the host's log call that never panics.
+pub struct HostLogger;
+
+impl log::Log for HostLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let level = match record.level() {
+            log::Level::Trace => LogLevel::Trace,
+            log::Level::Debug => LogLevel::Debug,
+            log::Level::Info => LogLevel::Info,
+            log::Level::Warn => LogLevel::Warn,
+            log::Level::Error => LogLevel::Error,
+        };
+        log_line(level, &record.args().to_string());
+    }
+
+    fn flush(&self) {}
+}
+
+static LOGGER: HostLogger = HostLogger;
+
+/// Installs the logger (once per VM) at the host's level, and a panic hook that logs before abort.
+pub fn install_logger() {
+    if log::set_logger(&LOGGER).is_ok() {
+        std::panic::set_hook(Box::new(|info| {
+            log_line(
+                LogLevel::Critical,
+                &format!("workload-authz: panic: {info}"),
+            );
+        }));
+    }
+    let filter = match log_level() {
+        Some(LogLevel::Trace) => log::LevelFilter::Trace,
+        Some(LogLevel::Debug) => log::LevelFilter::Debug,
+        Some(LogLevel::Info) | None => log::LevelFilter::Info,
+        Some(LogLevel::Warn) => log::LevelFilter::Warn,
+        Some(LogLevel::Error) => log::LevelFilter::Error,
+        Some(LogLevel::Critical) => log::LevelFilter::Error,
+    };
+    log::set_max_level(filter);
+}

@@ -1,0 +1,15 @@
+//! `workload-authz`: a proxy-wasm HTTP filter that judges every request with `workload-authz-core`.
+//!
+//! - [`root`]: configuration, one compiled policy per VM.
+//! - [`http`]: one request → one decision.
+//! - [`host`]: the only place that talks to the host; errors become values, nothing unwraps.
+
+pub mod host;
+pub mod http;
+pub mod root;
+
+proxy_wasm::main! {{
+    proxy_wasm::set_root_context(|_| -> Box<dyn proxy_wasm::traits::RootContext> {
+        Box::new(root::AuthzRoot::default())
+    });
+}}
