@@ -1,0 +1,521 @@
+//! Starting Envoy with the workload-authz filter.
+
+use std::fmt;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::echo::EchoServer;
+use crate::http::{Request, Response};
+
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How to run Envoy.
+#[derive(Debug, Clone)]
+pub struct EnvoyOptions {
+    pub concurrency: u32,
+    /// `-l` log level.
+    pub log_level: String,
+    /// `--component-log-level` (e.g. `wasm:debug`); empty for none.
+    pub component_log_level: String,
+    /// Extra fields merged into the HttpConnectionManager config.
+    pub hcm_extra: Option<Value>,
+    /// Install the wasm filter (false only for harness self-tests).
+    pub filter: bool,
+}
+
+impl Default for EnvoyOptions {
+    fn default() -> Self {
+        EnvoyOptions {
+            concurrency: 1,
+            log_level: "info".into(),
+            component_log_level: "wasm:debug".into(),
+            hcm_extra: None,
+            filter: true,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum StartError {
+    /// Envoy binary or wasm module missing.
+    Missing(String),
+    Io(String),
+    /// Envoy exited during start-up.
+    Exited {
+        status: String,
+        log: String,
+    },
+    /// Envoy did not become ready in time.
+    Timeout {
+        what: String,
+        log: String,
+    },
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Missing(m) => write!(f, "missing prerequisite: {m}"),
+            StartError::Io(m) => write!(f, "i/o error: {m}"),
+            StartError::Exited { status, log } => {
+                write!(
+                    f,
+                    "Envoy exited during start-up ({status}); log tail:\n{log}"
+                )
+            }
+            StartError::Timeout { what, log } => {
+                write!(f, "timed out waiting for {what}; log tail:\n{log}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// A running Envoy with the filter, in front of an in-process echo upstream.
+/// Dropping it kills Envoy and removes its temporary directory (kept if the thread panicked).
+pub struct Envoy {
+    child: Option<Child>,
+    dir: PathBuf,
+    pub admin: SocketAddr,
+    pub listener: SocketAddr,
+    pub upstream: EchoServer,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn temp_dir() -> Result<PathBuf, StartError> {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let dir = std::env::temp_dir().join(format!(
+        "workload-authz-it-{}-{n}-{nanos}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| StartError::Io(format!("{}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
+/// Last `max_lines` lines of a file (empty if unreadable).
+pub fn tail(path: &Path, max_lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(max_lines);
+    lines[start..].join("\n")
+}
+
+/// The Envoy bootstrap (as JSON, which Envoy reads given a `.json` file name).
+pub fn bootstrap(
+    policy_json: &str,
+    wasm: &Path,
+    upstream_port: u16,
+    access_log: &Path,
+    opts: &EnvoyOptions,
+) -> Value {
+    let mut hcm = json!({
+        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": "ingress",
+        "codec_type": "AUTO",
+        "access_log": [{
+            "name": "envoy.access_loggers.file",
+            "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                "path": access_log.to_string_lossy(),
+                "log_format": { "json_format": {
+                    "start_time": "%START_TIME%",
+                    "method": "%REQ(:METHOD)%",
+                    "path": "%REQ(:PATH)%",
+                    "authority": "%REQ(:AUTHORITY)%",
+                    "status": "%RESPONSE_CODE%",
+                    "details": "%RESPONSE_CODE_DETAILS%",
+                    "flags": "%RESPONSE_FLAGS%",
+                    "upstream": "%UPSTREAM_HOST%",
+                    "www_authenticate": "%RESP(WWW-AUTHENTICATE)%",
+                    "duration_ms": "%DURATION%"
+                }}
+            }
+        }],
+        "route_config": {
+            "name": "local",
+            "virtual_hosts": [{
+                "name": "all",
+                "domains": ["*"],
+                "routes": [{ "match": { "prefix": "/" }, "route": { "cluster": "upstream", "timeout": "10s" } }]
+            }]
+        },
+        "http_filters": [
+            {
+                "name": "envoy.filters.http.wasm",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+                    "config": {
+                        "name": "workload_authz",
+                        "root_id": "workload_authz",
+                        "vm_config": {
+                            "vm_id": "workload_authz",
+                            "runtime": "envoy.wasm.runtime.v8",
+                            "code": { "local": { "filename": wasm.to_string_lossy() } }
+                        },
+                        "configuration": {
+                            "@type": "type.googleapis.com/google.protobuf.StringValue",
+                            "value": policy_json
+                        }
+                    }
+                }
+            },
+            {
+                "name": "envoy.filters.http.router",
+                "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" }
+            }
+        ]
+    });
+    if !opts.filter {
+        if let Some(Value::Array(filters)) = hcm.get_mut("http_filters") {
+            filters.retain(|f| f.get("name") != Some(&json!("envoy.filters.http.wasm")));
+        }
+    }
+    if let (Some(Value::Object(extra)), Some(obj)) = (&opts.hcm_extra, hcm.as_object_mut()) {
+        for (k, v) in extra {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+    json!({
+        "node": { "id": "workload-authz-it", "cluster": "workload-authz-it" },
+        "admin": { "address": { "socket_address": { "address": "127.0.0.1", "port_value": 0 } } },
+        "static_resources": {
+            "listeners": [{
+                "name": "main",
+                "address": { "socket_address": { "address": "127.0.0.1", "port_value": 0 } },
+                "filter_chains": [{ "filters": [{
+                    "name": "envoy.filters.network.http_connection_manager",
+                    "typed_config": hcm
+                }]}]
+            }],
+            "clusters": [{
+                "name": "upstream",
+                "type": "STATIC",
+                "connect_timeout": "2s",
+                "load_assignment": {
+                    "cluster_name": "upstream",
+                    "endpoints": [{ "lb_endpoints": [{ "endpoint": { "address": {
+                        "socket_address": { "address": "127.0.0.1", "port_value": upstream_port }
+                    }}}]}]
+                }
+            }]
+        }
+    })
+}
+
+struct Spawned {
+    child: Child,
+    dir: PathBuf,
+    upstream: EchoServer,
+}
+
+fn spawn(policy_json: &str, opts: &EnvoyOptions) -> Result<Spawned, StartError> {
+    let envoy = crate::envoy_bin();
+    let wasm = crate::wasm_path();
+    if !envoy.exists() {
+        return Err(StartError::Missing(format!(
+            "Envoy binary {} (set ENVOY_BIN)",
+            envoy.display()
+        )));
+    }
+    if opts.filter && !wasm.exists() {
+        return Err(StartError::Missing(format!(
+            "filter module {} (build it: cargo build -p workload-authz --target wasm32-wasip1 --release, or set WORKLOAD_AUTHZ_WASM)",
+            wasm.display()
+        )));
+    }
+    let upstream = EchoServer::start().map_err(|e| StartError::Io(format!("echo server: {e}")))?;
+    let dir = temp_dir()?;
+    let config = bootstrap(
+        policy_json,
+        &wasm,
+        upstream.port(),
+        &dir.join("access.log"),
+        opts,
+    );
+    let config_path = dir.join("bootstrap.json");
+    let io = |e: std::io::Error| StartError::Io(e.to_string());
+    std::fs::write(
+        &config_path,
+        serde_json::to_string_pretty(&config).map_err(|e| StartError::Io(e.to_string()))?,
+    )
+    .map_err(io)?;
+    std::fs::write(dir.join("policy.json"), policy_json).map_err(io)?;
+    let stdout = std::fs::File::create(dir.join("stdout.log")).map_err(io)?;
+    let stderr = std::fs::File::create(dir.join("stderr.log")).map_err(io)?;
+    let mut cmd = Command::new(&envoy);
+    cmd.arg("-c")
+        .arg(&config_path)
+        .arg("--disable-hot-restart")
+        .arg("--concurrency")
+        .arg(opts.concurrency.to_string())
+        .arg("-l")
+        .arg(&opts.log_level)
+        .arg("--log-path")
+        .arg(dir.join("envoy.log"))
+        .arg("--admin-address-path")
+        .arg(dir.join("admin.address"))
+        .arg("--file-flush-interval-msec")
+        .arg("100");
+    if !opts.component_log_level.is_empty() {
+        cmd.arg("--component-log-level")
+            .arg(&opts.component_log_level);
+    }
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .map_err(|e| StartError::Io(format!("spawning {}: {e}", envoy.display())))?;
+    Ok(Spawned {
+        child,
+        dir,
+        upstream,
+    })
+}
+
+/// Log text of an Envoy run: envoy.log + stderr + stdout.
+fn log_text(dir: &Path, max_lines: usize) -> String {
+    let mut out = tail(&dir.join("envoy.log"), max_lines);
+    for f in ["stderr.log", "stdout.log"] {
+        let t = tail(&dir.join(f), max_lines);
+        if !t.trim().is_empty() {
+            out.push_str(&format!("\n--- {f} ---\n{t}"));
+        }
+    }
+    out
+}
+
+fn admin_get(admin: SocketAddr, path: &str) -> std::io::Result<Response> {
+    Request::get(path).send(admin)
+}
+
+impl Envoy {
+    /// Starts Envoy with the filter configured with `policy_json`.
+    pub fn start(policy_json: &str) -> Result<Envoy, StartError> {
+        Envoy::start_with(policy_json, &EnvoyOptions::default())
+    }
+
+    pub fn start_with(policy_json: &str, opts: &EnvoyOptions) -> Result<Envoy, StartError> {
+        let Spawned {
+            mut child,
+            dir,
+            upstream,
+        } = spawn(policy_json, opts)?;
+        let deadline = Instant::now() + START_TIMEOUT;
+        let fail_exit = |status: ExitStatus, dir: &Path| StartError::Exited {
+            status: status.to_string(),
+            log: log_text(dir, 60),
+        };
+        let kill = |child: &mut Child| {
+            let _ = child.kill();
+            let _ = child.wait();
+        };
+        // 1. admin address file.
+        let admin = loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(fail_exit(status, &dir));
+            }
+            if let Ok(text) = std::fs::read_to_string(dir.join("admin.address")) {
+                if let Ok(addr) = text.trim().parse::<SocketAddr>() {
+                    break addr;
+                }
+            }
+            if Instant::now() > deadline {
+                kill(&mut child);
+                return Err(StartError::Timeout {
+                    what: "admin address file".into(),
+                    log: log_text(&dir, 60),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        // 2. /ready == LIVE.
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(fail_exit(status, &dir));
+            }
+            if let Ok(r) = admin_get(admin, "/ready") {
+                if r.status == 200 && r.body_str().trim() == "LIVE" {
+                    break;
+                }
+            }
+            if Instant::now() > deadline {
+                kill(&mut child);
+                return Err(StartError::Timeout {
+                    what: "admin /ready == LIVE".into(),
+                    log: log_text(&dir, 60),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // 3. The listener's real port.
+        let listener = match admin_get(admin, "/listeners?format=json")
+            .ok()
+            .and_then(|r| r.json())
+            .and_then(|v| listener_address(&v, "main"))
+        {
+            Some(a) => a,
+            None => {
+                kill(&mut child);
+                return Err(StartError::Io(format!(
+                    "cannot read listener address from admin /listeners; log tail:\n{}",
+                    log_text(&dir, 60)
+                )));
+            }
+        };
+        Ok(Envoy {
+            child: Some(child),
+            dir,
+            admin,
+            listener,
+            upstream,
+        })
+    }
+
+    /// Starts Envoy with a policy the filter must refuse; waits until Envoy exits and
+    /// returns its log text. Panics if Envoy becomes ready, exits with success, or does not
+    /// exit within 30 s.
+    pub fn start_expect_failure(policy_json: &str) -> String {
+        let Spawned { mut child, dir, .. } = match spawn(policy_json, &EnvoyOptions::default()) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    let log = log_text(&dir, 100_000);
+                    if status.success() {
+                        panic!("Envoy exited successfully ({status}) but the config should be refused; log:\n{log}");
+                    }
+                    let _ = std::fs::remove_dir_all(&dir);
+                    return log;
+                }
+                Ok(None) => {}
+                Err(e) => panic!("waiting for Envoy: {e}"),
+            }
+            // If Envoy became ready the config was accepted.
+            if let Some(addr) = std::fs::read_to_string(dir.join("admin.address"))
+                .ok()
+                .and_then(|t| t.trim().parse::<SocketAddr>().ok())
+            {
+                if let Ok(r) = admin_get(addr, "/ready") {
+                    if r.status == 200 && r.body_str().trim() == "LIVE" {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        panic!(
+                            "Envoy started (ready: LIVE) but the config should be refused; log tail:\n{}",
+                            log_text(&dir, 60)
+                        );
+                    }
+                }
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "Envoy did not exit within {START_TIMEOUT:?} with a config that should be refused; log tail:\n{}",
+                    log_text(&dir, 60)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Sends a request to the main listener.
+    pub fn send(&self, req: &Request) -> std::io::Result<Response> {
+        req.send(self.listener)
+    }
+
+    /// Temporary directory (bootstrap.json, policy.json, envoy.log, access.log, ...).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Tail of Envoy's log (plus stderr/stdout).
+    pub fn log_tail(&self, max_lines: usize) -> String {
+        log_text(&self.dir, max_lines)
+    }
+
+    /// Access log entries (JSON lines) written so far (flushed every 100 ms).
+    pub fn access_log(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.join("access.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// Waits (up to 5 s) until the access log has at least `n` entries; returns them.
+    pub fn wait_access_log(&self, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let entries = self.access_log();
+            if entries.len() >= n || Instant::now() > deadline {
+                return entries;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Admin GET (e.g. `/stats`).
+    pub fn admin_get(&self, path: &str) -> std::io::Result<Response> {
+        admin_get(self.admin, path)
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+}
+
+fn listener_address(v: &Value, name: &str) -> Option<SocketAddr> {
+    let statuses = v.get("listener_statuses")?.as_array()?;
+    let l = statuses
+        .iter()
+        .find(|l| l.get("name").and_then(Value::as_str) == Some(name))?;
+    let sa = l.get("local_address")?.get("socket_address")?;
+    let ip = sa.get("address")?.as_str()?;
+    let port = sa.get("port_value")?.as_u64()?;
+    format!("{ip}:{port}").parse().ok()
+}
+
+impl Drop for Envoy {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() || std::env::var_os("WORKLOAD_AUTHZ_KEEP_LOGS").is_some() {
+            eprintln!("Envoy files kept in {}", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Reads all of a stream (helper for raw admin access).
+pub fn read_all(mut s: TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut v = Vec::new();
+    s.read_to_end(&mut v)?;
+    Ok(v)
+}
+
+/// Writes raw bytes to the listener and returns the raw response (for malformed requests).
+pub fn raw_exchange(addr: SocketAddr, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    s.set_read_timeout(Some(Duration::from_secs(20)))?;
+    s.write_all(bytes)?;
+    read_all(s)
+}
