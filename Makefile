@@ -65,3 +65,6 @@ fmt:
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Further targets (bench, packaging, ...) live in mk/*.mk, one file per area.
+-include mk/*.mk
