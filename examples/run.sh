@@ -16,11 +16,15 @@ mkdir -p "$WORK"
 
 "$CLI" check "$POLICY" >/dev/null || { "$CLI" check "$POLICY"; exit 1; }
 
-python3 - "$POLICY" "$WASM" "$PORT" "$UPSTREAM_PORT" envoy/run.yaml "$WORK/envoy.yaml" <<'PY'
+python3 - "$POLICY" "$WASM" "$PORT" "$UPSTREAM_PORT" envoy/run.yaml "$WORK/envoy.yaml" "$PWD/$WORK/access.log" <<'PY'
 import json, sys
-policy, wasm, port, upstream, template, out = sys.argv[1:]
+policy, wasm, port, upstream, template, out, access_log = sys.argv[1:]
 text = open(template).read()
+compact = lambda path: json.dumps(json.load(open(path)))
 text = text.replace("@POLICY@", json.dumps(open(policy).read()))
+text = text.replace("@STATS_CONFIG@", compact("envoy/stats-config.json"))
+text = text.replace("@ACCESS_LOG_FORMAT@", compact("envoy/access-log-format.json"))
+text = text.replace("@ACCESS_LOG@", access_log)
 text = text.replace("@WASM@", wasm).replace("@UPSTREAM_PORT@", upstream).replace("@PORT@", port)
 open(out, "w").write(text)
 PY
@@ -33,6 +37,8 @@ cat <<MSG
 
 workload-authz is starting on http://localhost:$PORT with $POLICY (Ctrl-C stops it).
 Envoy admin: http://localhost:9901   Envoy log: $WORK/envoy.log
+Decision records (JSON access log): $WORK/access.log
+Counters: curl -s localhost:9901/stats/prometheus | grep workload_authz
 
 Allowed (200, reaches the upstream):
   curl -i -H "Authorization: Bearer $ALLOWED" http://localhost:$PORT/tenants/acme/orders/42

@@ -187,8 +187,20 @@ pub fn bootstrap(
             obj.insert(k.clone(), v.clone());
         }
     }
+    // The access-log fields and stats tags users copy from envoy/: the tests prove they work.
+    if let Some(format) = hcm
+        .pointer_mut("/access_log/0/typed_config/log_format/json_format")
+        .and_then(Value::as_object_mut)
+    {
+        if let Value::Object(fields) = shipped_config("access-log-format.json") {
+            for (k, v) in fields {
+                format.entry(k).or_insert(v);
+            }
+        }
+    }
     json!({
         "node": { "id": "workload-authz-it", "cluster": "workload-authz-it" },
+        "stats_config": shipped_config("stats-config.json"),
         "admin": { "address": { "socket_address": { "address": "127.0.0.1", "port_value": 0 } } },
         "static_resources": {
             "listeners": [{
@@ -212,6 +224,16 @@ pub fn bootstrap(
             }]
         }
     })
+}
+
+/// A JSON file from the repository's `envoy/` folder (`null` if it is missing or broken, which
+/// the tests that depend on it then notice).
+pub fn shipped_config(name: &str) -> Value {
+    let path = crate::workspace_root().join("envoy").join(name);
+    std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(Value::Null)
 }
 
 struct Spawned {

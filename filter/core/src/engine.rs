@@ -3,7 +3,9 @@
 use crate::config::{Policy, Provider, Route};
 use crate::decision::{Decision, Reason};
 use crate::keys::Algorithm;
+use crate::require::{claims, scopes, Template};
 use crate::routes::clean_path;
+use crate::telemetry;
 use crate::token::{self, Extracted, Jws, SignatureVerifier, TimeRules};
 
 /// The parts of a request the engine reads. Header names are lowercase.
@@ -27,7 +29,7 @@ pub fn decide<H: AsRef<str>>(
     verifier: &dyn SignatureVerifier,
 ) -> Decision {
     let Ok(path) = clean_path(request.path) else {
-        return Decision::new(Reason::InvalidPath);
+        return Decision::new(Reason::InvalidPath, policy.mode);
     };
     let matched = policy.routes.iter().enumerate().find_map(|(index, route)| {
         route
@@ -36,86 +38,164 @@ pub fn decide<H: AsRef<str>>(
             .map(|captures| (index, route, captures))
     });
     let Some((index, route, captures)) = matched else {
-        return Decision::new(Reason::NoRoute);
+        return Decision::new(Reason::NoRoute, policy.mode);
     };
-    let mut decision = Decision::new(Reason::Allowed);
+    let mut decision = Decision::new(Reason::Allowed, route.mode.unwrap_or(policy.mode));
     decision.route = Some(index);
     decision.action = Some(route.action.clone());
     if route.public {
-        decision.reason = Reason::Public;
+        decision.conclude(Reason::Public);
         return decision;
     }
-    if let Err(reason) = judge_token(
+    decision.scopes_required = route.require.rendered_scopes(&captures);
+    let mut judge = Judge {
         policy,
         route,
-        request,
-        &captures,
+        captures: &captures,
         now,
         verifier,
-        &mut decision,
-    ) {
-        decision.reason = reason;
-        if reason == Reason::InsufficientScope {
-            decision.required_scopes = route.require.rendered_scopes(&captures);
-        }
-    }
+        decision,
+    };
+    let verdict = judge.token(request.headers);
+    let mut decision = judge.decision;
+    decision.conclude(verdict.err().unwrap_or(Reason::Allowed));
     decision
 }
 
-fn judge_token<H: AsRef<str>>(
-    policy: &Policy,
-    route: &Route,
-    request: &RequestView<'_, H>,
-    captures: &[&str],
+/// One protected request being judged; fills the decision as facts become known.
+struct Judge<'a, 'c> {
+    policy: &'a Policy,
+    route: &'a Route,
+    captures: &'c [&'c str],
     now: u64,
-    verifier: &dyn SignatureVerifier,
-    decision: &mut Decision,
-) -> Result<(), Reason> {
-    let (text, sources) = match token::extract(&route.token_sources, request.headers) {
-        Extracted::Missing => return Err(Reason::MissingToken),
-        Extracted::Several => return Err(Reason::MalformedToken),
-        Extracted::One { token, sources } => (token, sources),
-    };
-    let jws = token::parse(text).map_err(|_| Reason::MalformedToken)?;
-    let alg = Algorithm::parse(&jws.header.alg).map_err(|_| Reason::DisallowedAlgorithm)?;
-    let iss = jws.claims.iss.as_deref().ok_or(Reason::BadIssuer)?;
-    let provider_index = policy.provider_by_issuer(iss).ok_or(Reason::BadIssuer)?;
-    // The issuer's provider must be accepted on this route and read the header the token came in.
-    let reads_here = sources.iter().any(|s| {
-        route
-            .source_providers
-            .get(*s)
-            .is_some_and(|readers| readers.contains(&provider_index))
-    });
-    let provider = policy
-        .providers
-        .get(provider_index)
-        .filter(|_| reads_here)
-        .ok_or(Reason::BadIssuer)?;
-    decision.provider = Some(provider.name.clone());
-    if !provider.algorithms.contains(&alg) {
-        return Err(Reason::DisallowedAlgorithm);
+    verifier: &'a dyn SignatureVerifier,
+    decision: Decision,
+}
+
+impl Judge<'_, '_> {
+    fn token<H: AsRef<str>>(&mut self, headers: &[(H, H)]) -> Result<(), Reason> {
+        let (text, sources) = match token::extract(&self.route.token_sources, headers) {
+            Extracted::Missing => return Err(Reason::MissingToken),
+            Extracted::Several => return Err(self.token_failed(Reason::MalformedToken)),
+            Extracted::One { token, sources } => (token, sources),
+        };
+        self.decision.token_id = Some(telemetry::token_hash(text));
+        let jws = match self.validate(text, &sources) {
+            Ok(jws) => jws,
+            Err(reason) => return Err(self.token_failed(reason)),
+        };
+        self.decision.token_result = Some(Reason::Allowed);
+        self.route
+            .require
+            .check(jws.claims.sub.as_deref(), &jws.claims.all, self.captures)
     }
-    verify_signature(provider, alg, &jws, verifier)?;
-    decision.issuer = Some(iss.to_string());
-    decision.subject = jws.claims.sub.clone();
-    let rules = TimeRules {
-        clock_skew: provider.clock_skew_seconds,
-        require_expiration: provider.require_expiration,
-        max_lifetime: tightest(provider.max_lifetime_seconds, route.max_lifetime_seconds),
-    };
-    token::time::check(&jws.claims, now, rules)?;
-    if !jws
-        .claims
-        .aud
-        .iter()
-        .any(|a| provider.audiences.contains(a))
-    {
-        return Err(Reason::BadAudience);
+
+    fn token_failed(&mut self, reason: Reason) -> Reason {
+        self.decision.token_result = Some(reason);
+        reason
     }
-    route
-        .require
-        .check(jws.claims.sub.as_deref(), &jws.claims.all, captures)
+
+    /// Token-level checks: format, algorithm, issuer, key, signature, time, audience.
+    fn validate<'t>(&mut self, text: &'t str, sources: &[usize]) -> Result<Jws<'t>, Reason> {
+        let jws = token::parse(text).map_err(|_| Reason::MalformedToken)?;
+        let alg = Algorithm::parse(&jws.header.alg).map_err(|_| Reason::DisallowedAlgorithm)?;
+        let iss = jws.claims.iss.as_deref().ok_or(Reason::BadIssuer)?;
+        let provider_index = self
+            .policy
+            .provider_by_issuer(iss)
+            .ok_or(Reason::BadIssuer)?;
+        // The issuer's provider must be accepted on this route and read the header the token came in.
+        let route = self.route;
+        let reads_here = sources.iter().any(|s| {
+            route
+                .source_providers
+                .get(*s)
+                .is_some_and(|readers| readers.contains(&provider_index))
+        });
+        let provider = self
+            .policy
+            .providers
+            .get(provider_index)
+            .filter(|_| reads_here)
+            .ok_or(Reason::BadIssuer)?;
+        self.decision.provider = Some(provider.name.clone());
+        if !provider.forward {
+            self.decision.drop_header = sources
+                .first()
+                .and_then(|s| route.token_sources.get(*s))
+                .map(|s| s.name.clone());
+        }
+        if !provider.algorithms.contains(&alg) {
+            return Err(Reason::DisallowedAlgorithm);
+        }
+        verify_signature(provider, alg, &jws, self.verifier)?;
+        self.record_verified(provider, &jws);
+        let rules = TimeRules {
+            clock_skew: provider.clock_skew_seconds,
+            require_expiration: provider.require_expiration,
+            max_lifetime: tightest(provider.max_lifetime_seconds, route.max_lifetime_seconds),
+        };
+        token::time::check(&jws.claims, self.now, rules)?;
+        if !jws
+            .claims
+            .aud
+            .iter()
+            .any(|a| provider.audiences.contains(a))
+        {
+            return Err(Reason::BadAudience);
+        }
+        Ok(jws)
+    }
+
+    /// Facts of a token whose signature verified: identity, scopes, headers for the upstream.
+    fn record_verified(&mut self, provider: &Provider, jws: &Jws<'_>) {
+        let claims = &jws.claims;
+        let d = &mut self.decision;
+        d.issuer = claims.iss.clone();
+        d.subject = claims.sub.clone();
+        if let Some(jti) = &claims.jti {
+            d.token_id = Some(jti.clone());
+        }
+        d.token_ttl_remaining = token::time::remaining(claims, self.now);
+        let granted = scopes::granted(&claims.all);
+        let route = self.route;
+        let captures = self.captures;
+        let any_used = route
+            .require
+            .scopes_any
+            .iter()
+            .find(|t| granted.iter().any(|g| t.matches(g, captures)));
+        let needed = |scope: &str| {
+            let fits = |t: &Template| t.matches(scope, captures);
+            route.require.scopes.iter().any(fits) || any_used.is_some_and(fits)
+        };
+        d.scopes_unused = granted
+            .iter()
+            .filter(|g| !needed(g))
+            .map(|g| g.to_string())
+            .collect();
+        d.scopes_granted = granted.iter().map(|g| g.to_string()).collect();
+        for header in &provider.claim_to_headers {
+            let value =
+                claims::lookup(&claims.all, &header.claim_path).and_then(telemetry::header_value);
+            if let Some(value) = value {
+                d.upstream_headers.push((header.header_name.clone(), value));
+            }
+        }
+        if self.policy.identity_headers {
+            let identity = [
+                ("x-workload-subject", claims.sub.as_deref()),
+                ("x-workload-action", Some(route.action.as_str())),
+                ("x-workload-issuer", claims.iss.as_deref()),
+            ];
+            for (name, value) in identity {
+                if let Some(value) = value.filter(|v| telemetry::is_header_safe(v)) {
+                    d.upstream_headers
+                        .push((name.to_string(), value.to_string()));
+                }
+            }
+        }
+    }
 }
 
 fn verify_signature(

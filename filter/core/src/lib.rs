@@ -19,9 +19,10 @@ pub mod engine;
 pub mod keys;
 pub mod require;
 pub mod routes;
+pub mod telemetry;
 pub mod token;
 
 pub use config::{compile, ConfigError, ConfigErrors, Mode, Policy};
-pub use decision::{render_denial, Decision, DenyResponse, Reason};
+pub use decision::{render_denial, Decision, DenyResponse, Outcome, Reason};
 pub use engine::{decide, RequestView};
 pub use token::{GuestVerifier, SignatureVerifier};

@@ -404,7 +404,7 @@ fn scopes_bound_to_the_path() {
     );
     let d = judge_token(&p, "POST", "/tenants/globex/orders", &token);
     assert_eq!(d.reason, Reason::InsufficientScope);
-    assert_eq!(d.required_scopes, vec!["orders:write:globex"]);
+    assert_eq!(d.scopes_required, vec!["orders:write:globex"]);
     let answer = render_denial(&d, "orders-api").unwrap();
     assert_eq!(answer.status, 403);
     let challenge = &answer
@@ -451,7 +451,7 @@ fn scopes_any() {
     );
     let d = judge_token(&p, "POST", "/tenants/x/orders", &t);
     assert_eq!(d.reason, Reason::InsufficientScope);
-    assert_eq!(d.required_scopes, vec!["orders:admin", "orders:write:x"]);
+    assert_eq!(d.scopes_required, vec!["orders:admin", "orders:write:x"]);
 }
 
 #[test]

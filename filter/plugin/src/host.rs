@@ -1,7 +1,7 @@
 //! The only module that calls `proxy_wasm::hostcalls`: every host error becomes a value.
 
 use proxy_wasm::hostcalls;
-use proxy_wasm::types::{BufferType, LogLevel, MapType, Status};
+use proxy_wasm::types::{BufferType, LogLevel, MapType, MetricType, Status};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The plugin configuration bytes, if the host has any.
@@ -12,6 +12,31 @@ pub fn plugin_configuration() -> Result<Option<Vec<u8>>, Status> {
 /// All request headers, pseudo-headers included, in order.
 pub fn request_headers() -> Result<Vec<(String, String)>, Status> {
     hostcalls::get_map(MapType::HttpRequestHeaders)
+}
+
+/// Removes every value of a request header.
+pub fn remove_request_header(name: &str) -> Result<(), Status> {
+    hostcalls::remove_map_value(MapType::HttpRequestHeaders, name)
+}
+
+/// Sets a request header, replacing any value.
+pub fn set_request_header(name: &str, value: &str) -> Result<(), Status> {
+    hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value))
+}
+
+/// Writes filter state (Envoy: `wasm.<key>`, readable as `%FILTER_STATE(wasm.<key>:PLAIN)%`).
+pub fn set_filter_state(key: &str, value: &str) -> Result<(), Status> {
+    hostcalls::set_property(vec![key], Some(value.as_bytes()))
+}
+
+/// Defines (or finds) a counter and returns its id.
+pub fn define_counter(name: &str) -> Result<u32, Status> {
+    hostcalls::define_metric(MetricType::Counter, name)
+}
+
+/// Adds one to a counter.
+pub fn increment_counter(id: u32) -> Result<(), Status> {
+    hostcalls::increment_metric(id, 1)
 }
 
 /// Seconds since the Unix epoch, from the host clock (WASI's as a fallback).

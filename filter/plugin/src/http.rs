@@ -1,20 +1,24 @@
 //! One request: gather a request view, ask the core, apply the decision.
 
 use crate::host;
+use crate::metrics::Metrics;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
+use std::cell::RefCell;
 use std::rc::Rc;
-use workload_authz_core::{decide, render_denial, GuestVerifier, Policy, RequestView};
+use workload_authz_core::telemetry;
+use workload_authz_core::{decide, render_denial, Decision, GuestVerifier, Policy, RequestView};
 
 /// The per-request context.
 pub struct AuthzHttp {
     policy: Option<Rc<Policy>>,
+    metrics: Rc<RefCell<Metrics>>,
 }
 
 impl AuthzHttp {
     /// A context judging requests with `policy` (`None`: not configured, every request refused).
-    pub fn new(policy: Option<Rc<Policy>>) -> Self {
-        AuthzHttp { policy }
+    pub fn new(policy: Option<Rc<Policy>>, metrics: Rc<RefCell<Metrics>>) -> Self {
+        AuthzHttp { policy, metrics }
     }
 
     fn fail_closed(&self, why: &str) -> Action {
@@ -29,6 +33,29 @@ impl AuthzHttp {
         }
         Action::Pause
     }
+
+    fn record(&self, policy: &Policy, decision: &Decision) {
+        for (key, value) in telemetry::filter_state(decision, policy) {
+            if let Err(status) = host::set_filter_state(key, &value) {
+                log::debug!("workload-authz: cannot set filter state {key}: {status:?}");
+            }
+        }
+        let mut metrics = self.metrics.borrow_mut();
+        metrics.increment(&telemetry::decisions_metric(decision));
+        if let Some(name) = telemetry::validations_metric(decision) {
+            metrics.increment(&name);
+        }
+        log::debug!(
+            "workload-authz: decision={} reason={} action={} provider={} subject={} jti={} policy={}",
+            decision.outcome.as_str(),
+            decision.reason,
+            decision.action.as_deref().unwrap_or("-"),
+            decision.provider.as_deref().unwrap_or("-"),
+            decision.subject.as_deref().unwrap_or("-"),
+            decision.token_id.as_deref().unwrap_or("-"),
+            policy.hash,
+        );
+    }
 }
 
 fn pseudo<'h>(headers: &'h [(String, String)], name: &str) -> &'h str {
@@ -36,6 +63,31 @@ fn pseudo<'h>(headers: &'h [(String, String)], name: &str) -> &'h str {
         .iter()
         .find(|(n, _)| n == name)
         .map_or("", |(_, v)| v.as_str())
+}
+
+/// Removes every client-sent copy of the headers the filter may set, whatever the decision.
+fn strip_spoofable(policy: &Policy, headers: &[(String, String)]) {
+    for name in &policy.stripped_headers {
+        if headers.iter().any(|(n, _)| n == name) {
+            if let Err(status) = host::remove_request_header(name) {
+                log::warn!("workload-authz: cannot remove header {name}: {status:?}");
+            }
+        }
+    }
+}
+
+/// Applies an allowed (or shadow) decision to the request forwarded upstream.
+fn forward(decision: &Decision) {
+    if let Some(name) = &decision.drop_header {
+        if let Err(status) = host::remove_request_header(name) {
+            log::warn!("workload-authz: cannot remove header {name}: {status:?}");
+        }
+    }
+    for (name, value) in &decision.upstream_headers {
+        if let Err(status) = host::set_request_header(name, value) {
+            log::warn!("workload-authz: cannot set header {name}: {status:?}");
+        }
+    }
 }
 
 impl Context for AuthzHttp {}
@@ -51,6 +103,7 @@ impl HttpContext for AuthzHttp {
                 return self.fail_closed(&format!("request headers unavailable ({status:?})"))
             }
         };
+        strip_spoofable(&policy, &headers);
         let Some(now) = host::now_seconds() else {
             return self.fail_closed("the clock is unavailable");
         };
@@ -61,14 +114,9 @@ impl HttpContext for AuthzHttp {
             headers: &headers,
         };
         let decision = decide(&policy, &request, now, &GuestVerifier);
-        log::debug!(
-            "workload-authz: decision {} action={} provider={} subject={}",
-            decision.reason,
-            decision.action.as_deref().unwrap_or("-"),
-            decision.provider.as_deref().unwrap_or("-"),
-            decision.subject.as_deref().unwrap_or("-"),
-        );
+        self.record(&policy, &decision);
         let Some(denial) = render_denial(&decision, &policy.realm) else {
+            forward(&decision);
             return Action::Continue;
         };
         let headers: Vec<(&str, &str)> = denial

@@ -2,10 +2,12 @@
 //!
 //! - [`root`]: configuration, one compiled policy per VM.
 //! - [`http`]: one request → one decision.
+//! - [`metrics`]: counters defined once per name, kept as ids.
 //! - [`host`]: the only place that talks to the host; errors become values, nothing unwraps.
 
 pub mod host;
 pub mod http;
+pub mod metrics;
 pub mod root;
 
 proxy_wasm::main! {{

@@ -2,8 +2,10 @@
 
 use crate::host;
 use crate::http::AuthzHttp;
+use crate::metrics::Metrics;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::ContextType;
+use std::cell::RefCell;
 use std::rc::Rc;
 use workload_authz_core::{compile, Policy};
 
@@ -11,6 +13,7 @@ use workload_authz_core::{compile, Policy};
 #[derive(Default)]
 pub struct AuthzRoot {
     policy: Option<Rc<Policy>>,
+    metrics: Rc<RefCell<Metrics>>,
 }
 
 impl Context for AuthzRoot {}
@@ -45,10 +48,11 @@ impl RootContext for AuthzRoot {
         match compile(text) {
             Ok(policy) => {
                 log::info!(
-                    "workload-authz: configured: {} provider(s), {} route(s), mode {}",
+                    "workload-authz: configured: {} provider(s), {} route(s), mode {}, policy {}",
                     policy.providers.len(),
                     policy.routes.len(),
-                    policy.mode.as_str()
+                    policy.mode.as_str(),
+                    policy.hash
                 );
                 self.policy = Some(Rc::new(policy));
                 true
@@ -63,7 +67,10 @@ impl RootContext for AuthzRoot {
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(AuthzHttp::new(self.policy.clone())))
+        Some(Box::new(AuthzHttp::new(
+            self.policy.clone(),
+            Rc::clone(&self.metrics),
+        )))
     }
 
     fn get_type(&self) -> Option<ContextType> {

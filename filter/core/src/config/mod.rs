@@ -7,12 +7,12 @@ pub mod reader;
 pub mod route;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors};
-pub use policy::{Mode, Policy, Provider, Route};
+pub use policy::{ClaimHeader, Mode, Policy, Provider, Route, IDENTITY_HEADERS};
 
 use reader::{item, Errors, Obj};
 use serde_json::Value;
 
-const TOP_FIELDS: &[&str] = &["mode", "realm", "providers", "routes"];
+const TOP_FIELDS: &[&str] = &["mode", "realm", "providers", "routes", "identity_headers"];
 
 /// The realm used when the configuration names none.
 pub const DEFAULT_REALM: &str = "workload-authz";
@@ -38,6 +38,12 @@ pub fn compile_value(value: &Value) -> Result<Policy, ConfigErrors> {
     }
 }
 
+/// 16 hex digits of the SHA-256 of the canonical (key-sorted, compact) JSON of the configuration.
+fn policy_hash(value: &Value) -> String {
+    let digest = hmac_sha256::Hash::hash(value.to_string().as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
 fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
     let top = Obj::new(value, "", TOP_FIELDS, errors)?;
     let mode = top
@@ -45,6 +51,7 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
         .and_then(|m| route::parse_mode(m, "mode", errors))
         .unwrap_or_default();
     let realm = top.opt_str("realm", errors).unwrap_or(DEFAULT_REALM);
+    let identity_headers = top.opt_bool("identity_headers", errors).unwrap_or(false);
     if realm.is_empty()
         || !realm
             .bytes()
@@ -110,10 +117,21 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
     if !errors.0.is_empty() {
         return None;
     }
+    let providers: Vec<Provider> = providers.into_iter().filter_map(|(_, p)| p).collect();
+    let mut stripped_headers: Vec<String> =
+        IDENTITY_HEADERS.iter().map(|h| h.to_string()).collect();
+    for header in providers.iter().flat_map(|p| &p.claim_to_headers) {
+        if !stripped_headers.contains(&header.header_name) {
+            stripped_headers.push(header.header_name.clone());
+        }
+    }
     Some(Policy {
         mode,
         realm: realm.to_string(),
-        providers: providers.into_iter().filter_map(|(_, p)| p).collect(),
+        providers,
         routes,
+        identity_headers,
+        stripped_headers,
+        hash: policy_hash(value),
     })
 }

@@ -46,6 +46,21 @@ pub struct Provider {
     pub max_lifetime_seconds: Option<u64>,
     /// Whether `exp` is required.
     pub require_expiration: bool,
+    /// Claims copied into request headers for the upstream.
+    pub claim_to_headers: Vec<ClaimHeader>,
+    /// Whether the token header is forwarded upstream (`false`: removed).
+    pub forward: bool,
+}
+
+/// One `claim_to_headers` entry: a claim (dotted path) copied into a request header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimHeader {
+    /// Lowercase header name.
+    pub header_name: String,
+    /// The claim name as configured (`nested.key`).
+    pub claim_name: String,
+    /// The claim path, split on `.`.
+    pub claim_path: Vec<String>,
 }
 
 /// One declared action.
@@ -80,7 +95,20 @@ pub struct Policy {
     pub providers: Vec<Provider>,
     /// Routes, in match order.
     pub routes: Vec<Route>,
+    /// Whether `x-workload-subject`, `x-workload-action`, `x-workload-issuer` are sent upstream.
+    pub identity_headers: bool,
+    /// Headers the filter may set: any client-sent copy is removed from every request.
+    pub stripped_headers: Vec<String>,
+    /// A short stable hash of the configuration (16 hex digits of SHA-256 of its canonical JSON).
+    pub hash: String,
 }
+
+/// The identity headers, always stripped from client requests.
+pub const IDENTITY_HEADERS: [&str; 3] = [
+    "x-workload-subject",
+    "x-workload-action",
+    "x-workload-issuer",
+];
 
 impl Policy {
     /// The provider whose issuer is `iss`.

@@ -1,6 +1,6 @@
 //! Compiling the `providers` block.
 
-use super::policy::Provider;
+use super::policy::{ClaimHeader, Provider, IDENTITY_HEADERS};
 use super::reader::{child, item, Errors, Obj};
 use crate::keys::{parse_jwks, Algorithm, AlgorithmError, KeySet};
 use crate::token::HeaderSource;
@@ -15,6 +15,23 @@ const PROVIDER_FIELDS: &[&str] = &[
     "clock_skew_seconds",
     "max_lifetime_seconds",
     "require_expiration",
+    "claim_to_headers",
+    "forward",
+];
+
+/// Headers a `claim_to_headers` entry may never write.
+const RESERVED_HEADERS: &[&str] = &[
+    "authorization",
+    "host",
+    "content-length",
+    "content-type",
+    "transfer-encoding",
+    "connection",
+    "te",
+    "upgrade",
+    "cookie",
+    "proxy-authorization",
+    "keep-alive",
 ];
 
 /// Largest accepted clock skew (seconds).
@@ -50,6 +67,8 @@ pub fn compile(name: &str, value: &Value, path: &str, errors: &mut Errors) -> Op
         .unwrap_or(DEFAULT_CLOCK_SKEW_SECONDS);
     let max_lifetime_seconds = obj.opt_u64("max_lifetime_seconds", 1, MAX_LIFETIME_LIMIT, errors);
     let require_expiration = obj.opt_bool("require_expiration", errors).unwrap_or(true);
+    let claim_to_headers = claim_to_headers(&obj, &from_headers, errors);
+    let forward = obj.opt_bool("forward", errors).unwrap_or(true);
     if errors.0.len() != before {
         return None;
     }
@@ -63,7 +82,82 @@ pub fn compile(name: &str, value: &Value, path: &str, errors: &mut Errors) -> Op
         clock_skew_seconds,
         max_lifetime_seconds,
         require_expiration,
+        claim_to_headers,
+        forward,
     })
+}
+
+/// Whether `name` is a plain lowercase-able HTTP header name (no pseudo-headers).
+pub fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn claim_to_headers(
+    obj: &Obj<'_>,
+    sources: &[HeaderSource],
+    errors: &mut Errors,
+) -> Vec<ClaimHeader> {
+    let Some(value) = obj.get("claim_to_headers") else {
+        return Vec::new();
+    };
+    let path = obj.path_of("claim_to_headers");
+    let Some(items) = value.as_array() else {
+        errors.push(super::reader::wrong_type(
+            &path,
+            "a list of {header_name, claim_name}",
+        ));
+        return Vec::new();
+    };
+    let mut out: Vec<ClaimHeader> = Vec::new();
+    for (i, entry) in items.iter().enumerate() {
+        let entry_path = item(&path, i);
+        let Some(fields) = Obj::new(entry, &entry_path, &["header_name", "claim_name"], errors)
+        else {
+            continue;
+        };
+        let (Some(header), Some(claim)) = (
+            fields.req_str("header_name", errors),
+            fields.req_str("claim_name", errors),
+        ) else {
+            continue;
+        };
+        let header_name = header.to_ascii_lowercase();
+        let header_path = fields.path_of("header_name");
+        if !is_header_name(&header_name) {
+            errors.invalid(&header_path, format!("`{header}` is not a header name"));
+            continue;
+        }
+        if RESERVED_HEADERS.contains(&header_name.as_str())
+            || IDENTITY_HEADERS.contains(&header_name.as_str())
+            || sources.iter().any(|s| s.name == header_name)
+        {
+            errors.invalid(
+                &header_path,
+                format!("`{header}` is reserved and cannot carry a claim"),
+            );
+            continue;
+        }
+        if out.iter().any(|h| h.header_name == header_name) {
+            errors.invalid(&header_path, format!("`{header}` is already used"));
+            continue;
+        }
+        if claim.split('.').any(str::is_empty) {
+            errors.invalid(
+                &fields.path_of("claim_name"),
+                "claim path has an empty segment",
+            );
+            continue;
+        }
+        out.push(ClaimHeader {
+            header_name,
+            claim_name: claim.to_string(),
+            claim_path: claim.split('.').map(str::to_string).collect(),
+        });
+    }
+    out
 }
 
 /// Provider and action names: `[A-Za-z0-9_.:-]+`.

@@ -184,14 +184,21 @@ pub fn str_list<'a>(value: &'a Value, path: &str, errors: &mut Errors) -> Option
     ok.then_some(out)
 }
 
-/// The known name closest to `key` (edit distance at most 2), for "did you mean" hints.
+/// The known name closest to `key` (edit distance at most 2, or one a prefix of the other),
+/// for "did you mean" hints.
 pub fn closest(key: &str, known: &[&'static str]) -> Option<&'static str> {
-    known
+    let near = known
         .iter()
         .map(|k| (edit_distance(key, k), *k))
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k)
+        .map(|(_, k)| k);
+    near.or_else(|| {
+        known
+            .iter()
+            .find(|k| key.len() >= 3 && (k.starts_with(key) || key.starts_with(**k)))
+            .copied()
+    })
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {

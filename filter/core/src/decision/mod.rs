@@ -6,41 +6,151 @@ pub mod response;
 pub use reason::{Reason, ReasonClass};
 pub use response::{render_denial, DenyResponse};
 
+use crate::config::Mode;
+
+/// What happens to the request, as recorded in `workload_authz.decision`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Every check passed (enforce mode).
+    Allow,
+    /// A check failed (enforce mode): the request is answered by the filter.
+    Deny,
+    /// Every check passed (shadow mode).
+    ShadowAllow,
+    /// A check failed, but shadow mode lets the request go on.
+    ShadowDeny,
+    /// A public route: no token needed.
+    Public,
+}
+
+impl Outcome {
+    /// Every outcome, in a fixed order.
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Allow,
+        Outcome::Deny,
+        Outcome::ShadowAllow,
+        Outcome::ShadowDeny,
+        Outcome::Public,
+    ];
+
+    /// The outcome for `reason` under `mode`.
+    pub fn of(reason: Reason, mode: Mode) -> Outcome {
+        match (reason, mode) {
+            (Reason::Public, _) => Outcome::Public,
+            (Reason::Allowed, Mode::Enforce) => Outcome::Allow,
+            (Reason::Allowed, Mode::Shadow) => Outcome::ShadowAllow,
+            (_, Mode::Enforce) => Outcome::Deny,
+            (_, Mode::Shadow) => Outcome::ShadowDeny,
+        }
+    }
+
+    /// The stable string form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allow => "allow",
+            Outcome::Deny => "deny",
+            Outcome::ShadowAllow => "shadow_allow",
+            Outcome::ShadowDeny => "shadow_deny",
+            Outcome::Public => "public",
+        }
+    }
+
+    /// Whether the request goes on to the upstream.
+    pub fn proceeds(self) -> bool {
+        self != Outcome::Deny
+    }
+}
+
 /// What the filter decided for one request, with the facts that led there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     /// Why.
     pub reason: Reason,
+    /// What happens to the request.
+    pub outcome: Outcome,
+    /// The mode that applied (the route's, else the policy's).
+    pub mode: Mode,
     /// Index of the matched route, if any.
     pub route: Option<usize>,
     /// The matched route's action.
     pub action: Option<String>,
-    /// The provider that issued the token, once known.
+    /// The provider whose issuer the token names, once known.
     pub provider: Option<String>,
     /// `iss` of a token whose signature verified.
     pub issuer: Option<String>,
     /// `sub` of a token whose signature verified.
     pub subject: Option<String>,
-    /// The scopes the route requires (filled in), reported with `insufficient_scope`.
-    pub required_scopes: Vec<String>,
+    /// `jti` of a verified token, else `sha256:` and 16 hex digits of the token's hash.
+    pub token_id: Option<String>,
+    /// Seconds until `exp` of a verified token.
+    pub token_ttl_remaining: Option<u64>,
+    /// The verdict on the token itself (`Allowed` when it is valid), when one was examined.
+    pub token_result: Option<Reason>,
+    /// Scopes the verified token grants.
+    pub scopes_granted: Vec<String>,
+    /// Scopes the route requires (templates filled in; `scopes` then `scopes_any`).
+    pub scopes_required: Vec<String>,
+    /// Granted scopes this action did not need: the least-privilege signal.
+    pub scopes_unused: Vec<String>,
+    /// Headers to set on the request forwarded upstream (claims and identity).
+    pub upstream_headers: Vec<(String, String)>,
+    /// A header to remove before forwarding (the token's, for providers with `forward: false`).
+    pub drop_header: Option<String>,
 }
 
 impl Decision {
-    /// A decision with only a reason.
-    pub fn new(reason: Reason) -> Self {
+    /// A decision with only a reason, under `mode`.
+    pub fn new(reason: Reason, mode: Mode) -> Self {
         Decision {
             reason,
+            outcome: Outcome::of(reason, mode),
+            mode,
             route: None,
             action: None,
             provider: None,
             issuer: None,
             subject: None,
-            required_scopes: Vec::new(),
+            token_id: None,
+            token_ttl_remaining: None,
+            token_result: None,
+            scopes_granted: Vec::new(),
+            scopes_required: Vec::new(),
+            scopes_unused: Vec::new(),
+            upstream_headers: Vec::new(),
+            drop_header: None,
         }
     }
 
-    /// Whether the request may go on.
-    pub fn allowed(&self) -> bool {
-        self.reason.class() == ReasonClass::Allow
+    /// Sets the final reason (and so the outcome).
+    pub fn conclude(&mut self, reason: Reason) {
+        self.reason = reason;
+        self.outcome = Outcome::of(reason, self.mode);
+    }
+
+    /// Whether the request goes on to the upstream.
+    pub fn proceeds(&self) -> bool {
+        self.outcome.proceeds()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_follow_reason_and_mode() {
+        assert_eq!(Outcome::of(Reason::Allowed, Mode::Enforce), Outcome::Allow);
+        assert_eq!(Outcome::of(Reason::Expired, Mode::Enforce), Outcome::Deny);
+        assert_eq!(
+            Outcome::of(Reason::Allowed, Mode::Shadow),
+            Outcome::ShadowAllow
+        );
+        assert_eq!(
+            Outcome::of(Reason::Expired, Mode::Shadow),
+            Outcome::ShadowDeny
+        );
+        assert_eq!(Outcome::of(Reason::Public, Mode::Shadow), Outcome::Public);
+        assert!(!Outcome::Deny.proceeds());
+        assert!(Outcome::ShadowDeny.proceeds());
     }
 }

@@ -1,7 +1,7 @@
 //! The RFC 6750 answer to a denial: status, `WWW-Authenticate`, and a small JSON body.
 
 use super::reason::ReasonClass;
-use super::Decision;
+use super::{Decision, Outcome};
 
 /// A local reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,8 +14,11 @@ pub struct DenyResponse {
     pub body: String,
 }
 
-/// The answer for a denied decision; `None` when the decision allows the request.
+/// The answer for a denied decision; `None` when the request goes on (allowed, public, shadow).
 pub fn render_denial(decision: &Decision, realm: &str) -> Option<DenyResponse> {
+    if decision.outcome != Outcome::Deny {
+        return None;
+    }
     let reason = decision.reason;
     let (status, error, challenge) = match reason.class() {
         ReasonClass::Allow => return None,
@@ -37,7 +40,7 @@ pub fn render_denial(decision: &Decision, realm: &str) -> Option<DenyResponse> {
             "insufficient_scope",
             Some(format!(
                 "Bearer realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{}\"",
-                decision.required_scopes.join(" ")
+                decision.scopes_required.join(" ")
             )),
         ),
         ReasonClass::Forbidden => (403, "access_denied", None),
@@ -65,7 +68,12 @@ pub fn render_denial(decision: &Decision, realm: &str) -> Option<DenyResponse> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Mode;
     use crate::decision::Reason;
+
+    fn denied(reason: Reason) -> Decision {
+        Decision::new(reason, Mode::Enforce)
+    }
 
     fn header<'a>(r: &'a DenyResponse, name: &str) -> Option<&'a str> {
         r.headers
@@ -76,7 +84,7 @@ mod tests {
 
     #[test]
     fn missing_token_has_a_bare_challenge() {
-        let r = render_denial(&Decision::new(Reason::MissingToken), "orders-api").unwrap();
+        let r = render_denial(&denied(Reason::MissingToken), "orders-api").unwrap();
         assert_eq!(r.status, 401);
         assert_eq!(
             header(&r, "www-authenticate"),
@@ -87,13 +95,13 @@ mod tests {
 
     #[test]
     fn invalid_token_and_scope_answers() {
-        let r = render_denial(&Decision::new(Reason::Expired), "r").unwrap();
+        let r = render_denial(&denied(Reason::Expired), "r").unwrap();
         assert_eq!(r.status, 401);
         assert!(header(&r, "www-authenticate")
             .unwrap()
             .contains("error=\"invalid_token\""));
-        let mut d = Decision::new(Reason::InsufficientScope);
-        d.required_scopes = vec!["a".into(), "b:c".into()];
+        let mut d = denied(Reason::InsufficientScope);
+        d.scopes_required = vec!["a".into(), "b:c".into()];
         let r = render_denial(&d, "r").unwrap();
         assert_eq!(r.status, 403);
         assert_eq!(
@@ -104,11 +112,12 @@ mod tests {
 
     #[test]
     fn forbidden_has_no_challenge_and_allow_no_answer() {
-        let r = render_denial(&Decision::new(Reason::NoRoute), "r").unwrap();
+        let r = render_denial(&denied(Reason::NoRoute), "r").unwrap();
         assert_eq!(r.status, 403);
         assert_eq!(header(&r, "www-authenticate"), None);
         let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
         assert_eq!(body["reason"], "no_route");
-        assert!(render_denial(&Decision::new(Reason::Allowed), "r").is_none());
+        assert!(render_denial(&denied(Reason::Allowed), "r").is_none());
+        assert!(render_denial(&Decision::new(Reason::Expired, Mode::Shadow), "r").is_none());
     }
 }
