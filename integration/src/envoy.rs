@@ -27,6 +27,8 @@ pub struct EnvoyOptions {
     pub hcm_extra: Option<Value>,
     /// Install the wasm filter (false only for harness self-tests).
     pub filter: bool,
+    /// Extra STATIC clusters `(name, port on 127.0.0.1)`, e.g. a JWKS or revocation server.
+    pub clusters: Vec<(String, u16)>,
 }
 
 impl Default for EnvoyOptions {
@@ -37,6 +39,7 @@ impl Default for EnvoyOptions {
             component_log_level: "wasm:debug".into(),
             hcm_extra: None,
             filter: true,
+            clusters: Vec::new(),
         }
     }
 }
@@ -198,6 +201,12 @@ pub fn bootstrap(
             }
         }
     }
+    let mut clusters = vec![static_cluster("upstream", upstream_port)];
+    clusters.extend(
+        opts.clusters
+            .iter()
+            .map(|(name, port)| static_cluster(name, *port)),
+    );
     json!({
         "node": { "id": "workload-authz-it", "cluster": "workload-authz-it" },
         "stats_config": shipped_config("stats-config.json"),
@@ -211,17 +220,22 @@ pub fn bootstrap(
                     "typed_config": hcm
                 }]}]
             }],
-            "clusters": [{
-                "name": "upstream",
-                "type": "STATIC",
-                "connect_timeout": "2s",
-                "load_assignment": {
-                    "cluster_name": "upstream",
-                    "endpoints": [{ "lb_endpoints": [{ "endpoint": { "address": {
-                        "socket_address": { "address": "127.0.0.1", "port_value": upstream_port }
-                    }}}]}]
-                }
-            }]
+            "clusters": clusters
+        }
+    })
+}
+
+/// A STATIC cluster of one endpoint on 127.0.0.1.
+pub fn static_cluster(name: &str, port: u16) -> Value {
+    json!({
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [{ "lb_endpoints": [{ "endpoint": { "address": {
+                "socket_address": { "address": "127.0.0.1", "port_value": port }
+            }}}]}]
         }
     })
 }

@@ -12,6 +12,7 @@
 //! * Shared vectors: `<workspace>/../shared/vectors/`.
 
 pub mod check;
+pub mod docserver;
 pub mod echo;
 pub mod envoy;
 pub mod http;

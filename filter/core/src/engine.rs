@@ -2,9 +2,10 @@
 
 use crate::config::{Policy, Provider, Route};
 use crate::decision::{Decision, Reason};
-use crate::keys::Algorithm;
+use crate::keys::{Algorithm, KeySet};
 use crate::require::{claims, scopes, Template};
 use crate::routes::clean_path;
+use crate::state::RuntimeState;
 use crate::telemetry;
 use crate::token::{self, Extracted, Jws, SignatureVerifier, TimeRules};
 
@@ -24,6 +25,7 @@ pub struct RequestView<'a, H: AsRef<str>> {
 /// Judges one request at `now` (seconds since the Unix epoch).
 pub fn decide<H: AsRef<str>>(
     policy: &Policy,
+    state: &RuntimeState,
     request: &RequestView<'_, H>,
     now: u64,
     verifier: &dyn SignatureVerifier,
@@ -50,6 +52,7 @@ pub fn decide<H: AsRef<str>>(
     decision.scopes_required = route.require.rendered_scopes(&captures);
     let mut judge = Judge {
         policy,
+        state,
         route,
         captures: &captures,
         now,
@@ -65,6 +68,7 @@ pub fn decide<H: AsRef<str>>(
 /// One protected request being judged; fills the decision as facts become known.
 struct Judge<'a, 'c> {
     policy: &'a Policy,
+    state: &'a RuntimeState,
     route: &'a Route,
     captures: &'c [&'c str],
     now: u64,
@@ -128,7 +132,11 @@ impl Judge<'_, '_> {
         if !provider.algorithms.contains(&alg) {
             return Err(Reason::DisallowedAlgorithm);
         }
-        verify_signature(provider, alg, &jws, self.verifier)?;
+        let keys = self
+            .state
+            .keys(self.policy, provider_index, self.now)
+            .ok_or(Reason::KeysUnavailable)?;
+        verify_signature(keys, alg, &jws, self.verifier)?;
         self.record_verified(provider, &jws);
         let rules = TimeRules {
             clock_skew: provider.clock_skew_seconds,
@@ -144,6 +152,10 @@ impl Judge<'_, '_> {
         {
             return Err(Reason::BadAudience);
         }
+        let claims = &jws.claims;
+        let (jti, sub) = (claims.jti.as_deref(), claims.sub.as_deref());
+        self.state
+            .check_revocation(self.policy, jti, sub, claims.iat)?;
         Ok(jws)
     }
 
@@ -199,15 +211,12 @@ impl Judge<'_, '_> {
 }
 
 fn verify_signature(
-    provider: &Provider,
+    keys: &KeySet,
     alg: Algorithm,
     jws: &Jws<'_>,
     verifier: &dyn SignatureVerifier,
 ) -> Result<(), Reason> {
-    let mut candidates = provider
-        .keys
-        .candidates(jws.header.kid.as_deref(), alg)
-        .peekable();
+    let mut candidates = keys.candidates(jws.header.kid.as_deref(), alg).peekable();
     if candidates.peek().is_none() {
         return Err(Reason::UnknownKey);
     }

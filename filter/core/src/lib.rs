@@ -18,11 +18,15 @@ pub mod decision;
 pub mod engine;
 pub mod keys;
 pub mod require;
+pub mod revocation;
 pub mod routes;
+pub mod state;
+pub mod sync;
 pub mod telemetry;
 pub mod token;
 
 pub use config::{compile, ConfigError, ConfigErrors, Mode, Policy};
 pub use decision::{render_denial, Decision, DenyResponse, Outcome, Reason};
 pub use engine::{decide, RequestView};
+pub use state::RuntimeState;
 pub use token::{GuestVerifier, SignatureVerifier};

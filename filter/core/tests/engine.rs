@@ -576,11 +576,25 @@ fn hosts_restrict_routes() {
     };
     let v = workload_authz_core::GuestVerifier;
     assert_eq!(
-        workload_authz_core::decide(&p, &view("a.internal:8080"), NOW, &v).reason,
+        workload_authz_core::decide(
+            &p,
+            &workload_authz_core::RuntimeState::new(&p),
+            &view("a.internal:8080"),
+            NOW,
+            &v
+        )
+        .reason,
         Reason::Public
     );
     assert_eq!(
-        workload_authz_core::decide(&p, &view("a.external"), NOW, &v).reason,
+        workload_authz_core::decide(
+            &p,
+            &workload_authz_core::RuntimeState::new(&p),
+            &view("a.external"),
+            NOW,
+            &v
+        )
+        .reason,
         Reason::NoRoute
     );
 }

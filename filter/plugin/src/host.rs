@@ -2,7 +2,7 @@
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, LogLevel, MapType, MetricType, Status};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The plugin configuration bytes, if the host has any.
 pub fn plugin_configuration() -> Result<Option<Vec<u8>>, Status> {
@@ -37,6 +37,66 @@ pub fn define_counter(name: &str) -> Result<u32, Status> {
 /// Adds one to a counter.
 pub fn increment_counter(id: u32) -> Result<(), Status> {
     hostcalls::increment_metric(id, 1)
+}
+
+/// A shared-data value (shared by every VM of this plugin in this Envoy) and its CAS token.
+pub fn get_shared(key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), Status> {
+    hostcalls::get_shared_data(key)
+}
+
+/// Writes shared data; with `cas`, only if nobody wrote since that read (else `CasMismatch`).
+pub fn set_shared(key: &str, value: &[u8], cas: Option<u32>) -> Result<(), Status> {
+    hostcalls::set_shared_data(key, Some(value), cas)
+}
+
+/// Asks the host to call this context back every `seconds`.
+pub fn set_tick_seconds(seconds: u64) -> Result<(), Status> {
+    hostcalls::set_tick_period(Duration::from_secs(seconds))
+}
+
+/// Sends a GET to an Envoy cluster; the answer arrives in `on_http_call_response`.
+pub fn http_get(
+    cluster: &str,
+    authority: &str,
+    path: &str,
+    scheme: &str,
+    timeout_ms: u64,
+) -> Result<u32, Status> {
+    let headers = vec![
+        (":method", "GET"),
+        (":path", path),
+        (":authority", authority),
+        (":scheme", scheme),
+        ("accept", "application/json"),
+        ("user-agent", "workload-authz"),
+    ];
+    hostcalls::dispatch_http_call(
+        cluster,
+        headers,
+        None,
+        vec![],
+        Duration::from_millis(timeout_ms),
+    )
+}
+
+/// The `:status` of the HTTP call answer being delivered (none after a failure or timeout).
+pub fn http_call_status() -> Option<u32> {
+    hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
+        .ok()
+        .flatten()
+        .and_then(|s| s.parse().ok())
+}
+
+/// The body of the HTTP call answer being delivered.
+pub fn http_call_body(size: usize) -> Option<Vec<u8>> {
+    hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, size)
+        .ok()
+        .flatten()
+}
+
+/// Resumes a request paused in `on_http_request_headers`.
+pub fn resume_request() -> Result<(), Status> {
+    hostcalls::resume_http_request()
 }
 
 /// Seconds since the Unix epoch, from the host clock (WASI's as a fallback).

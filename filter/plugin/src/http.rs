@@ -1,61 +1,136 @@
-//! One request: gather a request view, ask the core, apply the decision.
+//! One request: gather a request view, ask the core, apply the decision. A token signed with a
+//! `kid` the remote key set does not have pauses the request for one early refetch.
 
 use crate::host;
-use crate::metrics::Metrics;
+use crate::plugin::Plugin;
+use crate::sync;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
-use std::cell::RefCell;
 use std::rc::Rc;
+use workload_authz_core::sync::{ResourceKind, EARLY_REFETCH_SECONDS};
 use workload_authz_core::telemetry;
-use workload_authz_core::{decide, render_denial, Decision, GuestVerifier, Policy, RequestView};
+use workload_authz_core::{decide, render_denial, Decision, GuestVerifier, Reason, RequestView};
+
+/// A request waiting for an early key-set refetch.
+struct Pending {
+    token: u32,
+    resource: usize,
+}
 
 /// The per-request context.
 pub struct AuthzHttp {
-    policy: Option<Rc<Policy>>,
-    metrics: Rc<RefCell<Metrics>>,
+    plugin: Option<Rc<Plugin>>,
+    headers: Vec<(String, String)>,
+    pending: Option<Pending>,
 }
 
 impl AuthzHttp {
-    /// A context judging requests with `policy` (`None`: not configured, every request refused).
-    pub fn new(policy: Option<Rc<Policy>>, metrics: Rc<RefCell<Metrics>>) -> Self {
-        AuthzHttp { policy, metrics }
-    }
-
-    fn fail_closed(&self, why: &str) -> Action {
-        log::warn!("workload-authz: refusing request: {why}");
-        let body = br#"{"error":"unavailable","reason":"filter_unavailable"}"#;
-        let headers = [
-            ("content-type", "application/json"),
-            ("cache-control", "no-store"),
-        ];
-        if let Err(status) = host::send_response(503, &headers, body) {
-            log::warn!("workload-authz: cannot send local reply: {status:?}");
+    /// A context judging requests with `plugin` (`None`: not configured, every request refused).
+    pub fn new(plugin: Option<Rc<Plugin>>) -> Self {
+        AuthzHttp {
+            plugin,
+            headers: Vec::new(),
+            pending: None,
         }
-        Action::Pause
     }
 
-    fn record(&self, policy: &Policy, decision: &Decision) {
-        for (key, value) in telemetry::filter_state(decision, policy) {
-            if let Err(status) = host::set_filter_state(key, &value) {
-                log::debug!("workload-authz: cannot set filter state {key}: {status:?}");
+    fn judge(&self, plugin: &Plugin, now: u64) -> Decision {
+        let request = RequestView {
+            method: pseudo(&self.headers, ":method"),
+            path: pseudo(&self.headers, ":path"),
+            authority: pseudo(&self.headers, ":authority"),
+            headers: &self.headers,
+        };
+        let state = plugin.state.borrow();
+        decide(&plugin.policy, &state, &request, now, &GuestVerifier)
+    }
+
+    /// Starts an early refetch of the key set the decision lacked a key from, if allowed.
+    fn early_refetch(&self, plugin: &Plugin, decision: &Decision, now: u64) -> Option<Pending> {
+        if decision.reason != Reason::UnknownKey {
+            return None;
+        }
+        let provider = decision.provider.as_deref()?;
+        let provider = plugin
+            .policy
+            .providers
+            .iter()
+            .position(|p| p.name == provider)?;
+        let index = plugin
+            .resources
+            .iter()
+            .position(|r| r.kind == ResourceKind::Jwks(provider))?;
+        let resource = plugin.resources.get(index)?;
+        if !sync::take_stamp(&resource.early_key, now, EARLY_REFETCH_SECONDS) {
+            return None;
+        }
+        let token = sync::start_fetch(plugin, resource)?;
+        Some(Pending {
+            token,
+            resource: index,
+        })
+    }
+
+    /// Records the decision and applies it; returns whether the request goes on.
+    fn finish(&self, plugin: &Plugin, decision: &Decision) -> bool {
+        record(plugin, decision);
+        match render_denial(decision, &plugin.policy.realm) {
+            None => {
+                forward(decision);
+                true
+            }
+            Some(denial) => {
+                let headers: Vec<(&str, &str)> = denial
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (*n, v.as_str()))
+                    .collect();
+                if let Err(status) =
+                    host::send_response(denial.status, &headers, denial.body.as_bytes())
+                {
+                    log::warn!("workload-authz: cannot send local reply: {status:?}");
+                }
+                false
             }
         }
-        let mut metrics = self.metrics.borrow_mut();
-        metrics.increment(&telemetry::decisions_metric(decision));
-        if let Some(name) = telemetry::validations_metric(decision) {
-            metrics.increment(&name);
-        }
-        log::debug!(
-            "workload-authz: decision={} reason={} action={} provider={} subject={} jti={} policy={}",
-            decision.outcome.as_str(),
-            decision.reason,
-            decision.action.as_deref().unwrap_or("-"),
-            decision.provider.as_deref().unwrap_or("-"),
-            decision.subject.as_deref().unwrap_or("-"),
-            decision.token_id.as_deref().unwrap_or("-"),
-            policy.hash,
-        );
     }
+}
+
+fn fail_closed(why: &str) -> Action {
+    log::warn!("workload-authz: refusing request: {why}");
+    let body = br#"{"error":"unavailable","reason":"filter_unavailable"}"#;
+    let headers = [
+        ("content-type", "application/json"),
+        ("cache-control", "no-store"),
+    ];
+    if let Err(status) = host::send_response(503, &headers, body) {
+        log::warn!("workload-authz: cannot send local reply: {status:?}");
+    }
+    Action::Pause
+}
+
+fn record(plugin: &Plugin, decision: &Decision) {
+    let policy = &plugin.policy;
+    for (key, value) in telemetry::filter_state(decision, policy) {
+        if let Err(status) = host::set_filter_state(key, &value) {
+            log::debug!("workload-authz: cannot set filter state {key}: {status:?}");
+        }
+    }
+    let mut metrics = plugin.metrics.borrow_mut();
+    metrics.increment(&telemetry::decisions_metric(decision));
+    if let Some(name) = telemetry::validations_metric(decision) {
+        metrics.increment(&name);
+    }
+    log::debug!(
+        "workload-authz: decision={} reason={} action={} provider={} subject={} jti={} policy={}",
+        decision.outcome.as_str(),
+        decision.reason,
+        decision.action.as_deref().unwrap_or("-"),
+        decision.provider.as_deref().unwrap_or("-"),
+        decision.subject.as_deref().unwrap_or("-"),
+        decision.token_id.as_deref().unwrap_or("-"),
+        policy.hash,
+    );
 }
 
 fn pseudo<'h>(headers: &'h [(String, String)], name: &str) -> &'h str {
@@ -66,8 +141,8 @@ fn pseudo<'h>(headers: &'h [(String, String)], name: &str) -> &'h str {
 }
 
 /// Removes every client-sent copy of the headers the filter may set, whatever the decision.
-fn strip_spoofable(policy: &Policy, headers: &[(String, String)]) {
-    for name in &policy.stripped_headers {
+fn strip_spoofable(plugin: &Plugin, headers: &[(String, String)]) {
+    for name in &plugin.policy.stripped_headers {
         if headers.iter().any(|(n, _)| n == name) {
             if let Err(status) = host::remove_request_header(name) {
                 log::warn!("workload-authz: cannot remove header {name}: {status:?}");
@@ -90,43 +165,53 @@ fn forward(decision: &Decision) {
     }
 }
 
-impl Context for AuthzHttp {}
+impl Context for AuthzHttp {
+    fn on_http_call_response(&mut self, token_id: u32, _: usize, body_size: usize, _: usize) {
+        let Some(plugin) = self.plugin.clone() else {
+            return;
+        };
+        let Some(pending) = self.pending.take_if(|p| p.token == token_id) else {
+            return;
+        };
+        let Some(now) = host::now_seconds() else {
+            fail_closed("the clock is unavailable");
+            return;
+        };
+        sync::on_response(&plugin, pending.resource, body_size, now);
+        let decision = self.judge(&plugin, now);
+        if self.finish(&plugin, &decision) {
+            if let Err(status) = host::resume_request() {
+                log::warn!("workload-authz: cannot resume the request: {status:?}");
+            }
+        }
+    }
+}
 
 impl HttpContext for AuthzHttp {
     fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        let Some(policy) = self.policy.clone() else {
-            return self.fail_closed("no valid configuration is loaded");
+        let Some(plugin) = self.plugin.clone() else {
+            return fail_closed("no valid configuration is loaded");
         };
-        let headers = match host::request_headers() {
+        self.headers = match host::request_headers() {
             Ok(headers) => headers,
             Err(status) => {
-                return self.fail_closed(&format!("request headers unavailable ({status:?})"))
+                return fail_closed(&format!("request headers unavailable ({status:?})"))
             }
         };
-        strip_spoofable(&policy, &headers);
+        strip_spoofable(&plugin, &self.headers);
         let Some(now) = host::now_seconds() else {
-            return self.fail_closed("the clock is unavailable");
+            return fail_closed("the clock is unavailable");
         };
-        let request = RequestView {
-            method: pseudo(&headers, ":method"),
-            path: pseudo(&headers, ":path"),
-            authority: pseudo(&headers, ":authority"),
-            headers: &headers,
-        };
-        let decision = decide(&policy, &request, now, &GuestVerifier);
-        self.record(&policy, &decision);
-        let Some(denial) = render_denial(&decision, &policy.realm) else {
-            forward(&decision);
-            return Action::Continue;
-        };
-        let headers: Vec<(&str, &str)> = denial
-            .headers
-            .iter()
-            .map(|(n, v)| (*n, v.as_str()))
-            .collect();
-        if let Err(status) = host::send_response(denial.status, &headers, denial.body.as_bytes()) {
-            log::warn!("workload-authz: cannot send local reply: {status:?}");
+        let decision = self.judge(&plugin, now);
+        if let Some(pending) = self.early_refetch(&plugin, &decision, now) {
+            log::debug!("workload-authz: unknown kid: pausing the request for a key-set refetch");
+            self.pending = Some(pending);
+            return Action::Pause;
         }
-        Action::Pause
+        if self.finish(&plugin, &decision) {
+            Action::Continue
+        } else {
+            Action::Pause
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! `workload-authz`: a proxy-wasm HTTP filter that judges every request with `workload-authz-core`.
 //!
-//! - [`root`]: configuration, one compiled policy per VM.
+//! - [`root`]: configuration, one compiled policy per VM, the refresh timer.
+//! - [`plugin`]: what a VM holds: policy, run-time state, remote documents, metrics.
+//! - [`sync`]: remote key sets and revocation lists shared across VMs (lease + CAS).
 //! - [`http`]: one request → one decision.
 //! - [`metrics`]: counters defined once per name, kept as ids.
 //! - [`host`]: the only place that talks to the host; errors become values, nothing unwraps.
@@ -8,7 +10,9 @@
 pub mod host;
 pub mod http;
 pub mod metrics;
+pub mod plugin;
 pub mod root;
+pub mod sync;
 
 proxy_wasm::main! {{
     proxy_wasm::set_root_context(|_| -> Box<dyn proxy_wasm::traits::RootContext> {

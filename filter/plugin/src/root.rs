@@ -1,22 +1,41 @@
-//! The root context: reads and compiles the configuration, creates one HTTP context per request.
+//! The root context: reads and compiles the configuration, keeps remote documents fresh on a
+//! timer, and creates one HTTP context per request.
 
 use crate::host;
 use crate::http::AuthzHttp;
-use crate::metrics::Metrics;
+use crate::plugin::Plugin;
+use crate::sync;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::ContextType;
-use std::cell::RefCell;
 use std::rc::Rc;
-use workload_authz_core::{compile, Policy};
+use workload_authz_core::compile;
 
-/// Per-VM state: the compiled policy, shared by every request on this worker.
+/// Seconds between two ticks (shared documents picked up, due fetches started).
+const TICK_SECONDS: u64 = 1;
+
+/// Per-VM root: the configured plugin, shared by every request on this worker.
 #[derive(Default)]
 pub struct AuthzRoot {
-    policy: Option<Rc<Policy>>,
-    metrics: Rc<RefCell<Metrics>>,
+    plugin: Option<Rc<Plugin>>,
 }
 
-impl Context for AuthzRoot {}
+impl Context for AuthzRoot {
+    fn on_http_call_response(&mut self, token_id: u32, _: usize, body_size: usize, _: usize) {
+        let Some(plugin) = &self.plugin else {
+            return;
+        };
+        let index = {
+            let mut calls = plugin.calls.borrow_mut();
+            let Some(at) = calls.iter().position(|(t, _)| *t == token_id) else {
+                return;
+            };
+            calls.remove(at).1
+        };
+        if let Some(now) = host::now_seconds() {
+            sync::on_response(plugin, index, body_size, now);
+        }
+    }
+}
 
 impl RootContext for AuthzRoot {
     fn on_vm_start(&mut self, _vm_configuration_size: usize) -> bool {
@@ -45,32 +64,41 @@ impl RootContext for AuthzRoot {
             log::warn!("workload-authz: configuration: not UTF-8 text");
             return false;
         };
-        match compile(text) {
-            Ok(policy) => {
-                log::info!(
-                    "workload-authz: configured: {} provider(s), {} route(s), mode {}, policy {}",
-                    policy.providers.len(),
-                    policy.routes.len(),
-                    policy.mode.as_str(),
-                    policy.hash
-                );
-                self.policy = Some(Rc::new(policy));
-                true
-            }
+        let policy = match compile(text) {
+            Ok(policy) => policy,
             Err(errors) => {
                 for error in &errors.0 {
                     log::warn!("workload-authz: invalid configuration: {error}");
                 }
-                false
+                return false;
             }
+        };
+        log::info!(
+            "workload-authz: configured: {} provider(s), {} route(s), mode {}, policy {}",
+            policy.providers.len(),
+            policy.routes.len(),
+            policy.mode.as_str(),
+            policy.hash
+        );
+        let plugin = Plugin::new(policy);
+        if !plugin.resources.is_empty() {
+            if let Err(status) = host::set_tick_seconds(TICK_SECONDS) {
+                log::warn!("workload-authz: cannot start the refresh timer: {status:?}");
+                return false;
+            }
+        }
+        self.plugin = Some(Rc::new(plugin));
+        true
+    }
+
+    fn on_tick(&mut self) {
+        if let (Some(plugin), Some(now)) = (&self.plugin, host::now_seconds()) {
+            sync::tick(plugin, now);
         }
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(AuthzHttp::new(
-            self.policy.clone(),
-            Rc::clone(&self.metrics),
-        )))
+        Some(Box::new(AuthzHttp::new(self.plugin.clone())))
     }
 
     fn get_type(&self) -> Option<ContextType> {

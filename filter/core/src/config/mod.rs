@@ -4,15 +4,26 @@ pub mod error;
 pub mod policy;
 pub mod provider;
 pub mod reader;
+pub mod remote;
 pub mod route;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors};
-pub use policy::{ClaimHeader, Mode, Policy, Provider, Route, IDENTITY_HEADERS};
+pub use policy::{ClaimHeader, KeySource, Mode, Policy, Provider, Route, IDENTITY_HEADERS};
+pub use remote::{HttpUri, RemoteJwks, RevocationSource};
 
+use crate::revocation::RevocationList;
 use reader::{item, Errors, Obj};
 use serde_json::Value;
 
-const TOP_FIELDS: &[&str] = &["mode", "realm", "providers", "routes", "identity_headers"];
+const TOP_FIELDS: &[&str] = &[
+    "mode",
+    "realm",
+    "providers",
+    "routes",
+    "identity_headers",
+    "revocation",
+    "revoked",
+];
 
 /// The realm used when the configuration names none.
 pub const DEFAULT_REALM: &str = "workload-authz";
@@ -52,6 +63,16 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
         .unwrap_or_default();
     let realm = top.opt_str("realm", errors).unwrap_or(DEFAULT_REALM);
     let identity_headers = top.opt_bool("identity_headers", errors).unwrap_or(false);
+    let revocation = top
+        .get("revocation")
+        .and_then(|v| remote::revocation(v, "revocation", errors));
+    let revoked = match top.get("revoked") {
+        None => RevocationList::default(),
+        Some(value) => RevocationList::from_value(value).unwrap_or_else(|e| {
+            errors.invalid("revoked", e.to_string());
+            RevocationList::default()
+        }),
+    };
     if realm.is_empty()
         || !realm
             .bytes()
@@ -132,6 +153,8 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
         routes,
         identity_headers,
         stripped_headers,
+        revocation,
+        revoked,
         hash: policy_hash(value),
     })
 }

@@ -1,7 +1,9 @@
 //! The compiled, executable policy: everything the request path needs, precomputed.
 
+use super::remote::{RemoteJwks, RevocationSource};
 use crate::keys::{Algorithm, KeySet};
 use crate::require::Requirements;
+use crate::revocation::RevocationList;
 use crate::routes::RouteMatch;
 use crate::token::HeaderSource;
 
@@ -34,8 +36,8 @@ pub struct Provider {
     pub issuer: String,
     /// Accepted audiences; a token must carry one.
     pub audiences: Vec<String>,
-    /// Verification keys.
-    pub keys: KeySet,
+    /// Where the verification keys come from.
+    pub key_source: KeySource,
     /// Allowed algorithms.
     pub algorithms: Vec<Algorithm>,
     /// Where its tokens are read from.
@@ -50,6 +52,15 @@ pub struct Provider {
     pub claim_to_headers: Vec<ClaimHeader>,
     /// Whether the token header is forwarded upstream (`false`: removed).
     pub forward: bool,
+}
+
+/// A provider's keys: inline, or fetched from a JWKS endpoint at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// `local_jwks`: known at load time.
+    Local(KeySet),
+    /// `remote_jwks`: fetched by the plugin and kept in [`crate::state::RuntimeState`].
+    Remote(RemoteJwks),
 }
 
 /// One `claim_to_headers` entry: a claim (dotted path) copied into a request header.
@@ -99,6 +110,10 @@ pub struct Policy {
     pub identity_headers: bool,
     /// Headers the filter may set: any client-sent copy is removed from every request.
     pub stripped_headers: Vec<String>,
+    /// The `revocation` endpoint, if any.
+    pub revocation: Option<RevocationSource>,
+    /// The static `revoked` block.
+    pub revoked: RevocationList,
     /// A short stable hash of the configuration (16 hex digits of SHA-256 of its canonical JSON).
     pub hash: String,
 }

@@ -1,6 +1,6 @@
 //! Compiling the `providers` block.
 
-use super::policy::{ClaimHeader, Provider, IDENTITY_HEADERS};
+use super::policy::{ClaimHeader, KeySource, Provider, IDENTITY_HEADERS};
 use super::reader::{child, item, Errors, Obj};
 use crate::keys::{parse_jwks, Algorithm, AlgorithmError, KeySet};
 use crate::token::HeaderSource;
@@ -17,6 +17,7 @@ const PROVIDER_FIELDS: &[&str] = &[
     "require_expiration",
     "claim_to_headers",
     "forward",
+    "remote_jwks",
 ];
 
 /// Headers a `claim_to_headers` entry may never write.
@@ -59,7 +60,7 @@ pub fn compile(name: &str, value: &Value, path: &str, errors: &mut Errors) -> Op
         },
         None => None,
     };
-    let keys = local_jwks(&obj, errors);
+    let key_source = key_source(&obj, errors);
     let algorithms = algorithms(&obj, errors);
     let from_headers = from_headers(&obj, errors);
     let clock_skew_seconds = obj
@@ -76,7 +77,7 @@ pub fn compile(name: &str, value: &Value, path: &str, errors: &mut Errors) -> Op
         name: name.to_string(),
         issuer: issuer?.to_string(),
         audiences: audiences?.into_iter().map(str::to_string).collect(),
-        keys: keys?,
+        key_source: key_source?,
         algorithms,
         from_headers,
         clock_skew_seconds,
@@ -168,9 +169,31 @@ pub fn is_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
 }
 
-fn local_jwks(obj: &Obj<'_>, errors: &mut Errors) -> Option<KeySet> {
-    let value = obj.required("local_jwks", errors)?;
-    let path = obj.path_of("local_jwks");
+fn key_source(obj: &Obj<'_>, errors: &mut Errors) -> Option<KeySource> {
+    match (obj.get("local_jwks"), obj.get("remote_jwks")) {
+        (Some(_), Some(_)) => {
+            errors.invalid(
+                &obj.path,
+                "set either `local_jwks` or `remote_jwks`, not both",
+            );
+            None
+        }
+        (None, None) => {
+            errors.invalid(&obj.path, "needs `local_jwks` or `remote_jwks`");
+            None
+        }
+        (Some(value), None) => {
+            local_jwks(value, &obj.path_of("local_jwks"), errors).map(KeySource::Local)
+        }
+        (None, Some(value)) => {
+            super::remote::remote_jwks(value, &obj.path_of("remote_jwks"), errors)
+                .map(KeySource::Remote)
+        }
+    }
+}
+
+fn local_jwks(value: &Value, path: &str, errors: &mut Errors) -> Option<KeySet> {
+    let path = path.to_string();
     let jwks = Obj::new(value, &path, &["inline_string"], errors)?;
     let text = jwks.req_str("inline_string", errors)?;
     let text_path = jwks.path_of("inline_string");

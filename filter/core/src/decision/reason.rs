@@ -37,13 +37,19 @@ pub enum Reason {
     ClaimMismatch,
     /// No route matches the request: only declared actions exist.
     NoRoute,
+    /// The provider's remote key set has never been fetched, or is too stale to trust.
+    KeysUnavailable,
+    /// The token was revoked (by `jti`, or its subject's tokens issued before a time).
+    Revoked,
+    /// A `revocation` endpoint is configured but no list has been fetched yet.
+    RevocationUnavailable,
     /// The path uses dot-segments, encoded separators or other tricks.
     InvalidPath,
 }
 
 impl Reason {
     /// Every reason, in a fixed order (used to pre-declare metrics and in tests).
-    pub const ALL: [Reason; 18] = [
+    pub const ALL: [Reason; 21] = [
         Reason::Allowed,
         Reason::Public,
         Reason::MissingToken,
@@ -62,6 +68,9 @@ impl Reason {
         Reason::ClaimMismatch,
         Reason::NoRoute,
         Reason::InvalidPath,
+        Reason::KeysUnavailable,
+        Reason::Revoked,
+        Reason::RevocationUnavailable,
     ];
 
     /// The stable string code.
@@ -85,6 +94,9 @@ impl Reason {
             Reason::ClaimMismatch => "claim_mismatch",
             Reason::NoRoute => "no_route",
             Reason::InvalidPath => "invalid_path",
+            Reason::KeysUnavailable => "keys_unavailable",
+            Reason::Revoked => "revoked",
+            Reason::RevocationUnavailable => "revocation_unavailable",
         }
     }
 
@@ -102,7 +114,10 @@ impl Reason {
             | Reason::IssuedInFuture
             | Reason::BadIssuer
             | Reason::BadAudience
-            | Reason::LifetimeExceeded => ReasonClass::InvalidToken,
+            | Reason::LifetimeExceeded
+            | Reason::KeysUnavailable
+            | Reason::Revoked
+            | Reason::RevocationUnavailable => ReasonClass::InvalidToken,
             Reason::InsufficientScope => ReasonClass::InsufficientScope,
             Reason::SubjectNotAllowed
             | Reason::ClaimMismatch
@@ -132,6 +147,9 @@ impl Reason {
             Reason::ClaimMismatch => "a required claim does not match",
             Reason::NoRoute => "no route declares this request",
             Reason::InvalidPath => "the request path is not acceptable",
+            Reason::KeysUnavailable => "the keys to verify the token are unavailable",
+            Reason::Revoked => "the token has been revoked",
+            Reason::RevocationUnavailable => "the revocation list is not available yet",
         }
     }
 }

@@ -11,7 +11,9 @@ use base64::Engine;
 use jwt_simple::prelude::*;
 use serde_json::{json, Map, Value};
 use std::sync::OnceLock;
-use workload_authz_core::{compile, decide, Decision, GuestVerifier, Policy, RequestView};
+use workload_authz_core::{
+    compile, decide, Decision, GuestVerifier, Policy, RequestView, RuntimeState,
+};
 
 /// The fixed "now" of these tests.
 pub const NOW: u64 = 1_800_000_000;
@@ -172,7 +174,31 @@ pub fn judge_at(
         authority: "orders.example",
         headers: &headers,
     };
-    decide(policy, &request, now, &GuestVerifier)
+    decide(
+        policy,
+        &RuntimeState::new(policy),
+        &request,
+        now,
+        &GuestVerifier,
+    )
+}
+
+/// Judges a request at `now` with a given run-time state.
+pub fn judge_with(
+    policy: &Policy,
+    state: &RuntimeState,
+    path: &str,
+    token: &str,
+    now: u64,
+) -> Decision {
+    let headers = vec![("authorization".to_string(), format!("Bearer {token}"))];
+    let request = RequestView {
+        method: "GET",
+        path,
+        authority: "orders.example",
+        headers: &headers,
+    };
+    decide(policy, state, &request, now, &GuestVerifier)
 }
 
 /// Judges a request at [`NOW`].

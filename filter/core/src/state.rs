@@ -1,0 +1,119 @@
+//! Run-time state the configuration cannot hold: key sets fetched from `remote_jwks` endpoints
+//! and the revocation list fetched from the `revocation` endpoint. The plugin fills it; the
+//! engine reads it. Pure data: time is an argument.
+
+use crate::config::{KeySource, Policy};
+use crate::decision::Reason;
+use crate::keys::{parse_jwks, KeySet};
+use crate::revocation::RevocationList;
+
+/// A key set fetched from a provider's `remote_jwks`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedKeys {
+    /// The usable keys.
+    pub set: KeySet,
+    /// When they were fetched (seconds since the Unix epoch).
+    pub fetched_at: u64,
+}
+
+/// Why a fetched JWKS is not installed (the last good one keeps serving).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchedJwksError {
+    /// Not a JWKS document.
+    NotJwks(String),
+    /// A JWKS without a single usable signing key.
+    NoUsableKey,
+}
+
+impl std::fmt::Display for FetchedJwksError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FetchedJwksError::NotJwks(why) => write!(f, "not a JWKS: {why}"),
+            FetchedJwksError::NoUsableKey => write!(f, "holds no usable signing key"),
+        }
+    }
+}
+
+/// Parses a fetched JWKS. Unlike `local_jwks`, entries we cannot use (encryption keys, other
+/// key types) are skipped: identity providers publish them next to signing keys.
+pub fn parse_fetched_jwks(text: &str) -> Result<KeySet, FetchedJwksError> {
+    let parsed = parse_jwks(text).map_err(|e| FetchedJwksError::NotJwks(e.to_string()))?;
+    if parsed.keys.is_empty() {
+        return Err(FetchedJwksError::NoUsableKey);
+    }
+    Ok(KeySet::new(parsed.keys))
+}
+
+/// Key sets and revocations known at run time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuntimeState {
+    remote_keys: Vec<Option<FetchedKeys>>,
+    revocations: Option<RevocationList>,
+}
+
+impl RuntimeState {
+    /// An empty state for `policy`: no remote key set fetched yet, no remote revocations.
+    pub fn new(policy: &Policy) -> Self {
+        RuntimeState {
+            remote_keys: vec![None; policy.providers.len()],
+            revocations: None,
+        }
+    }
+
+    /// The keys provider `index` verifies with at `now`: its `local_jwks`, or the last fetched
+    /// set while it is younger than `cache_duration_seconds + max_stale_seconds`.
+    pub fn keys<'a>(&'a self, policy: &'a Policy, index: usize, now: u64) -> Option<&'a KeySet> {
+        match &policy.providers.get(index)?.key_source {
+            KeySource::Local(set) => Some(set),
+            KeySource::Remote(remote) => {
+                let fetched = self.remote_keys.get(index)?.as_ref()?;
+                let usable_until = fetched
+                    .fetched_at
+                    .saturating_add(remote.cache_duration_seconds)
+                    .saturating_add(remote.max_stale_seconds);
+                (now <= usable_until).then_some(&fetched.set)
+            }
+        }
+    }
+
+    /// When provider `index`'s key set was fetched, if it was.
+    pub fn fetched_at(&self, index: usize) -> Option<u64> {
+        self.remote_keys.get(index)?.as_ref().map(|f| f.fetched_at)
+    }
+
+    /// Installs a fetched key set for provider `index`.
+    pub fn install_keys(&mut self, index: usize, set: KeySet, fetched_at: u64) {
+        if let Some(slot) = self.remote_keys.get_mut(index) {
+            *slot = Some(FetchedKeys { set, fetched_at });
+        }
+    }
+
+    /// Installs the revocation list fetched from the `revocation` endpoint.
+    pub fn install_revocations(&mut self, list: RevocationList) {
+        self.revocations = Some(list);
+    }
+
+    /// The fetched revocation list, if any.
+    pub fn revocations(&self) -> Option<&RevocationList> {
+        self.revocations.as_ref()
+    }
+
+    /// Checks the static `revoked` block and the fetched list. With a `revocation` endpoint
+    /// configured and no list fetched yet, nothing can be vouched for: fail closed.
+    pub fn check_revocation(
+        &self,
+        policy: &Policy,
+        jti: Option<&str>,
+        sub: Option<&str>,
+        iat: Option<u64>,
+    ) -> Result<(), Reason> {
+        if policy.revoked.revokes(jti, sub, iat) {
+            return Err(Reason::Revoked);
+        }
+        match (&self.revocations, &policy.revocation) {
+            (Some(list), _) if list.revokes(jti, sub, iat) => Err(Reason::Revoked),
+            (None, Some(_)) => Err(Reason::RevocationUnavailable),
+            _ => Ok(()),
+        }
+    }
+}
