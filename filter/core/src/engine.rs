@@ -1,7 +1,7 @@
 //! The decision function: (policy, request, now, verifier) → [`Decision`].
 
 use crate::config::{Policy, Provider, Route};
-use crate::decision::{Decision, Reason};
+use crate::decision::{Decision, Reason, Step, Trace};
 use crate::keys::{Algorithm, KeySet};
 use crate::require::{claims, scopes, Template};
 use crate::routes::clean_path;
@@ -30,22 +30,86 @@ pub fn decide<H: AsRef<str>>(
     now: u64,
     verifier: &dyn SignatureVerifier,
 ) -> Decision {
-    let Ok(path) = clean_path(request.path) else {
-        return Decision::new(Reason::InvalidPath, policy.mode);
+    decide_traced(policy, state, request, now, verifier, &mut Trace::off())
+}
+
+/// Judges one request like [`decide`] and returns every check it ran, for `explain`.
+pub fn explain<H: AsRef<str>>(
+    policy: &Policy,
+    state: &RuntimeState,
+    request: &RequestView<'_, H>,
+    now: u64,
+    verifier: &dyn SignatureVerifier,
+) -> (Decision, Vec<Step>) {
+    let mut trace = Trace::on();
+    let decision = decide_traced(policy, state, request, now, verifier, &mut trace);
+    (decision, trace.into_steps())
+}
+
+fn decide_traced<H: AsRef<str>>(
+    policy: &Policy,
+    state: &RuntimeState,
+    request: &RequestView<'_, H>,
+    now: u64,
+    verifier: &dyn SignatureVerifier,
+    trace: &mut Trace,
+) -> Decision {
+    let path = match clean_path(request.path) {
+        Ok(path) => {
+            trace.note("path", Ok(()), || format!("`{path}` is clean"));
+            path
+        }
+        Err(error) => {
+            trace.note("path", Err(Reason::InvalidPath), || {
+                format!("`{}` refused: {error:?}", request.path)
+            });
+            return Decision::new(Reason::InvalidPath, policy.mode);
+        }
     };
-    let matched = policy.routes.iter().enumerate().find_map(|(index, route)| {
-        route
+    let mut matched = None;
+    for (index, route) in policy.routes.iter().enumerate() {
+        match route
             .matcher
-            .matches(request.method, path, request.authority)
-            .map(|captures| (index, route, captures))
-    });
+            .try_match(request.method, path, request.authority)
+        {
+            Ok(captures) => {
+                trace.note("route", Ok(()), || {
+                    let names = route.matcher.path.capture_names();
+                    let bound: Vec<String> = names
+                        .iter()
+                        .zip(&captures)
+                        .map(|(n, v)| format!("{n}={v}"))
+                        .collect();
+                    format!(
+                        "routes[{index}] `{}` matches {}",
+                        route.action,
+                        bound.join(" ")
+                    )
+                });
+                matched = Some((index, route, captures));
+                break;
+            }
+            Err(part) => trace.note("route", Ok(()), || {
+                format!(
+                    "routes[{index}] `{}` skipped: {part} does not match",
+                    route.action
+                )
+            }),
+        }
+    }
     let Some((index, route, captures)) = matched else {
+        trace.note("route", Err(Reason::NoRoute), || {
+            format!("no route declares {} {path}", request.method)
+        });
         return Decision::new(Reason::NoRoute, policy.mode);
     };
     let mut decision = Decision::new(Reason::Allowed, route.mode.unwrap_or(policy.mode));
     decision.route = Some(index);
     decision.action = Some(route.action.clone());
     if route.public {
+        trace.note("public", Ok(()), || {
+            "public route: no token needed".to_string()
+        });
         decision.conclude(Reason::Public);
         return decision;
     }
@@ -58,6 +122,7 @@ pub fn decide<H: AsRef<str>>(
         now,
         verifier,
         decision,
+        trace,
     };
     let verdict = judge.token(request.headers);
     let mut decision = judge.decision;
@@ -67,6 +132,7 @@ pub fn decide<H: AsRef<str>>(
 
 /// One protected request being judged; fills the decision as facts become known.
 struct Judge<'a, 'c> {
+    trace: &'c mut Trace,
     policy: &'a Policy,
     state: &'a RuntimeState,
     route: &'a Route,
@@ -77,21 +143,74 @@ struct Judge<'a, 'c> {
 }
 
 impl Judge<'_, '_> {
+    /// Records a check in the trace and passes its result on.
+    fn note(
+        &mut self,
+        check: &'static str,
+        result: Result<(), Reason>,
+        detail: impl FnOnce() -> String,
+    ) -> Result<(), Reason> {
+        self.trace.note(check, result, detail);
+        result
+    }
+
     fn token<H: AsRef<str>>(&mut self, headers: &[(H, H)]) -> Result<(), Reason> {
         let (text, sources) = match token::extract(&self.route.token_sources, headers) {
-            Extracted::Missing => return Err(Reason::MissingToken),
-            Extracted::Several => return Err(self.token_failed(Reason::MalformedToken)),
+            Extracted::Missing => {
+                let names: Vec<&str> = self
+                    .route
+                    .token_sources
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect();
+                let names = names.join(", ");
+                return self.note("token", Err(Reason::MissingToken), || {
+                    format!("no bearer token in: {names}")
+                });
+            }
+            Extracted::Several => {
+                self.trace.note("token", Err(Reason::MalformedToken), || {
+                    "more than one token presented".to_string()
+                });
+                return Err(self.token_failed(Reason::MalformedToken));
+            }
             Extracted::One { token, sources } => (token, sources),
         };
-        self.decision.token_id = Some(telemetry::token_hash(text));
+        let id = telemetry::token_hash(text);
+        self.note("token", Ok(()), || format!("one token ({id})"))?;
+        self.decision.token_id = Some(id);
         let jws = match self.validate(text, &sources) {
             Ok(jws) => jws,
             Err(reason) => return Err(self.token_failed(reason)),
         };
         self.decision.token_result = Some(Reason::Allowed);
-        self.route
-            .require
-            .check(jws.claims.sub.as_deref(), &jws.claims.all, self.captures)
+        let require = &self.route.require;
+        let (sub, claims, captures) = (jws.claims.sub.as_deref(), &jws.claims.all, self.captures);
+        let subject = require.check_subject(sub);
+        self.note("subjects", subject, || match sub {
+            Some(sub) => format!("`{sub}` against {} pattern(s)", require.subjects.len()),
+            None => "no `sub`".to_string(),
+        })?;
+        let claim_result = require.check_claims(claims, captures);
+        self.note("claims", claim_result, || {
+            let names: Vec<&str> = require.claims.iter().map(|c| c.name.as_str()).collect();
+            format!(
+                "conditions on: {}",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )
+        })?;
+        let scope_result = require.check_scopes(claims, captures);
+        let (granted, required) = (
+            self.decision.scopes_granted.join(" "),
+            self.decision.scopes_required.join(" "),
+        );
+        self.note("scopes", scope_result, || {
+            format!("required [{required}], granted [{granted}]")
+        })
     }
 
     fn token_failed(&mut self, reason: Reason) -> Reason {
@@ -99,29 +218,63 @@ impl Judge<'_, '_> {
         reason
     }
 
-    /// Token-level checks: format, algorithm, issuer, key, signature, time, audience.
+    /// Token-level checks: format, algorithm, issuer, key, signature, time, audience, revocation.
     fn validate<'t>(&mut self, text: &'t str, sources: &[usize]) -> Result<Jws<'t>, Reason> {
-        let jws = token::parse(text).map_err(|_| Reason::MalformedToken)?;
-        let alg = Algorithm::parse(&jws.header.alg).map_err(|_| Reason::DisallowedAlgorithm)?;
-        let iss = jws.claims.iss.as_deref().ok_or(Reason::BadIssuer)?;
-        let provider_index = self
-            .policy
-            .provider_by_issuer(iss)
-            .ok_or(Reason::BadIssuer)?;
+        let jws = match token::parse(text) {
+            Ok(jws) => jws,
+            Err(error) => {
+                self.note("format", Err(Reason::MalformedToken), || {
+                    format!("{error:?}")
+                })?;
+                return Err(Reason::MalformedToken);
+            }
+        };
+        let alg_name = jws.header.alg.clone();
+        let kid = jws.header.kid.clone();
+        self.note("format", Ok(()), || {
+            format!("alg {alg_name}, kid {}", kid.as_deref().unwrap_or("-"))
+        })?;
+        let alg = Algorithm::parse(&jws.header.alg);
+        self.note(
+            "algorithm",
+            alg.as_ref()
+                .map(|_| ())
+                .map_err(|_| Reason::DisallowedAlgorithm),
+            || format!("`{alg_name}` is not an accepted asymmetric algorithm"),
+        )?;
+        let alg = alg.map_err(|_| Reason::DisallowedAlgorithm)?;
+        let iss = jws.claims.iss.clone();
+        let provider_index = iss
+            .as_deref()
+            .and_then(|iss| self.policy.provider_by_issuer(iss));
         // The issuer's provider must be accepted on this route and read the header the token came in.
         let route = self.route;
-        let reads_here = sources.iter().any(|s| {
-            route
-                .source_providers
-                .get(*s)
-                .is_some_and(|readers| readers.contains(&provider_index))
+        let reads_here = provider_index.is_some_and(|p| {
+            sources.iter().any(|s| {
+                route
+                    .source_providers
+                    .get(*s)
+                    .is_some_and(|readers| readers.contains(&p))
+            })
         });
-        let provider = self
-            .policy
-            .providers
-            .get(provider_index)
-            .filter(|_| reads_here)
-            .ok_or(Reason::BadIssuer)?;
+        let provider = provider_index
+            .and_then(|p| self.policy.providers.get(p))
+            .filter(|_| reads_here);
+        let found = provider.map(|p| p.name.clone());
+        self.note(
+            "issuer",
+            provider.map(|_| ()).ok_or(Reason::BadIssuer),
+            || match (&iss, &found) {
+                (None, _) => "no `iss`".to_string(),
+                (Some(iss), Some(name)) => format!("`{iss}` is provider `{name}`"),
+                (Some(iss), None) => {
+                    format!("`{iss}` is no provider accepted here (or not from its header)")
+                }
+            },
+        )?;
+        let (Some(provider), Some(provider_index)) = (provider, provider_index) else {
+            return Err(Reason::BadIssuer);
+        };
         self.decision.provider = Some(provider.name.clone());
         if !provider.forward {
             self.decision.drop_header = sources
@@ -129,33 +282,74 @@ impl Judge<'_, '_> {
                 .and_then(|s| route.token_sources.get(*s))
                 .map(|s| s.name.clone());
         }
-        if !provider.algorithms.contains(&alg) {
-            return Err(Reason::DisallowedAlgorithm);
-        }
-        let keys = self
-            .state
-            .keys(self.policy, provider_index, self.now)
-            .ok_or(Reason::KeysUnavailable)?;
-        verify_signature(keys, alg, &jws, self.verifier)?;
+        let allowed = provider.algorithms.contains(&alg);
+        self.note(
+            "algorithm",
+            if allowed {
+                Ok(())
+            } else {
+                Err(Reason::DisallowedAlgorithm)
+            },
+            || {
+                format!(
+                    "{alg} {} allowed by `{}`",
+                    if allowed { "is" } else { "is not" },
+                    provider.name
+                )
+            },
+        )?;
+        let Some(keys) = self.state.keys(self.policy, provider_index, self.now) else {
+            self.note("keys", Err(Reason::KeysUnavailable), || {
+                format!("no usable key set for `{}`", provider.name)
+            })?;
+            return Err(Reason::KeysUnavailable);
+        };
+        let signature = verify_signature(keys, alg, &jws, self.verifier);
+        self.note("signature", signature, || {
+            format!("{alg} with {} key(s) in the set", keys.len())
+        })?;
         self.record_verified(provider, &jws);
         let rules = TimeRules {
             clock_skew: provider.clock_skew_seconds,
             require_expiration: provider.require_expiration,
             max_lifetime: tightest(provider.max_lifetime_seconds, route.max_lifetime_seconds),
         };
-        token::time::check(&jws.claims, self.now, rules)?;
-        if !jws
-            .claims
-            .aud
-            .iter()
-            .any(|a| provider.audiences.contains(a))
-        {
-            return Err(Reason::BadAudience);
-        }
         let claims = &jws.claims;
+        let now = self.now;
+        self.note("time", token::time::check(claims, now, rules), || {
+            let show = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+            format!(
+                "now {now}, iat {}, nbf {}, exp {}, skew {}s, max lifetime {}",
+                show(claims.iat),
+                show(claims.nbf),
+                show(claims.exp),
+                rules.clock_skew,
+                show(rules.max_lifetime)
+            )
+        })?;
+        let audience_ok = claims.aud.iter().any(|a| provider.audiences.contains(a));
+        self.note(
+            "audience",
+            if audience_ok {
+                Ok(())
+            } else {
+                Err(Reason::BadAudience)
+            },
+            || {
+                format!(
+                    "token [{}], accepted [{}]",
+                    claims.aud.join(" "),
+                    provider.audiences.join(" ")
+                )
+            },
+        )?;
         let (jti, sub) = (claims.jti.as_deref(), claims.sub.as_deref());
-        self.state
-            .check_revocation(self.policy, jti, sub, claims.iat)?;
+        let revocation = self
+            .state
+            .check_revocation(self.policy, jti, sub, claims.iat);
+        self.note("revocation", revocation, || {
+            format!("jti {}", jti.unwrap_or("-"))
+        })?;
         Ok(jws)
     }
 

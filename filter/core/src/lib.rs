@@ -26,7 +26,7 @@ pub mod telemetry;
 pub mod token;
 
 pub use config::{compile, ConfigError, ConfigErrors, Mode, Policy};
-pub use decision::{render_denial, Decision, DenyResponse, Outcome, Reason};
-pub use engine::{decide, RequestView};
+pub use decision::{render_denial, Decision, DenyResponse, Outcome, Reason, Step};
+pub use engine::{decide, explain, RequestView};
 pub use state::RuntimeState;
 pub use token::{GuestVerifier, SignatureVerifier};

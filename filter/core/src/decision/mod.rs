@@ -2,9 +2,11 @@
 
 pub mod reason;
 pub mod response;
+pub mod trace;
 
 pub use reason::{Reason, ReasonClass};
 pub use response::{render_denial, DenyResponse};
+pub use trace::{Step, Trace};
 
 use crate::config::Mode;
 

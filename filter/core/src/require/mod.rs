@@ -35,15 +35,43 @@ impl Requirements {
         claims: &Map<String, Value>,
         captures: &[&str],
     ) -> Result<(), Reason> {
-        if !self.subjects.is_empty() {
-            let subject = subject.ok_or(Reason::SubjectNotAllowed)?;
-            if !self.subjects.iter().any(|p| p.matches(subject)) {
-                return Err(Reason::SubjectNotAllowed);
-            }
+        self.check_subject(subject)?;
+        self.check_claims(claims, captures)?;
+        self.check_scopes(claims, captures)
+    }
+
+    /// `subjects`: `sub` must match one pattern (when any are listed).
+    pub fn check_subject(&self, subject: Option<&str>) -> Result<(), Reason> {
+        if self.subjects.is_empty() {
+            return Ok(());
         }
-        if !self.claims.iter().all(|c| c.holds(claims, captures)) {
-            return Err(Reason::ClaimMismatch);
+        let subject = subject.ok_or(Reason::SubjectNotAllowed)?;
+        if self.subjects.iter().any(|p| p.matches(subject)) {
+            Ok(())
+        } else {
+            Err(Reason::SubjectNotAllowed)
         }
+    }
+
+    /// `claims`: every condition holds.
+    pub fn check_claims(
+        &self,
+        claims: &Map<String, Value>,
+        captures: &[&str],
+    ) -> Result<(), Reason> {
+        if self.claims.iter().all(|c| c.holds(claims, captures)) {
+            Ok(())
+        } else {
+            Err(Reason::ClaimMismatch)
+        }
+    }
+
+    /// `scopes` (all) and `scopes_any` (one).
+    pub fn check_scopes(
+        &self,
+        claims: &Map<String, Value>,
+        captures: &[&str],
+    ) -> Result<(), Reason> {
         let granted = scopes::granted(claims);
         let has = |t: &Template| granted.iter().any(|g| t.matches(g, captures));
         if !self.scopes.iter().all(has) {

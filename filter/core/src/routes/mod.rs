@@ -25,16 +25,26 @@ impl RouteMatch {
         path: &'p str,
         authority: &str,
     ) -> Option<Vec<&'p str>> {
+        self.try_match(method, path, authority).ok()
+    }
+
+    /// The captures, or which part of the `match` block did not fit (`method`, `host`, `path`).
+    pub fn try_match<'p>(
+        &self,
+        method: &str,
+        path: &'p str,
+        authority: &str,
+    ) -> Result<Vec<&'p str>, &'static str> {
         if let Some(methods) = &self.methods {
             if !methods.iter().any(|m| m == method) {
-                return None;
+                return Err("method");
             }
         }
         if let Some(hosts) = &self.hosts {
             if !hosts.iter().any(|h| h.matches(authority)) {
-                return None;
+                return Err("host");
             }
         }
-        self.path.matches(path)
+        self.path.matches(path).ok_or("path")
     }
 }
