@@ -155,6 +155,16 @@ impl Judge<'_, '_> {
     }
 
     fn token<H: AsRef<str>>(&mut self, headers: &[(H, H)]) -> Result<(), Reason> {
+        let limits = self.policy.limits;
+        if headers.len() > limits.max_headers {
+            let count = headers.len();
+            return self.note("token", Err(Reason::HeaderTooLarge), || {
+                format!(
+                    "{count} request headers, over limits.max_headers {}",
+                    limits.max_headers
+                )
+            });
+        }
         let (text, sources) = match token::extract(&self.route.token_sources, headers) {
             Extracted::Missing => {
                 let names: Vec<&str> = self
@@ -176,6 +186,16 @@ impl Judge<'_, '_> {
             }
             Extracted::One { token, sources } => (token, sources),
         };
+        if text.len() > limits.token.max_token_bytes {
+            let size = text.len();
+            self.trace.note("token", Err(Reason::HeaderTooLarge), || {
+                format!(
+                    "{size}-byte token, over limits.max_token_bytes {}",
+                    limits.token.max_token_bytes
+                )
+            });
+            return Err(self.token_failed(Reason::HeaderTooLarge));
+        }
         let id = telemetry::token_hash(text);
         self.note("token", Ok(()), || format!("one token ({id})"))?;
         self.decision.token_id = Some(id);
@@ -220,7 +240,7 @@ impl Judge<'_, '_> {
 
     /// Token-level checks: format, algorithm, issuer, key, signature, time, audience, revocation.
     fn validate<'t>(&mut self, text: &'t str, sources: &[usize]) -> Result<Jws<'t>, Reason> {
-        let jws = match token::parse(text) {
+        let jws = match token::parse_with(text, &self.policy.limits.token) {
             Ok(jws) => jws,
             Err(error) => {
                 self.note("format", Err(Reason::MalformedToken), || {

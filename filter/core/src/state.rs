@@ -4,7 +4,7 @@
 
 use crate::config::{KeySource, Policy};
 use crate::decision::Reason;
-use crate::keys::{parse_jwks, KeySet};
+use crate::keys::{parse_jwks_limited, JwksLimits, KeySet};
 use crate::revocation::RevocationList;
 
 /// A key set fetched from a provider's `remote_jwks`.
@@ -36,8 +36,9 @@ impl std::fmt::Display for FetchedJwksError {
 
 /// Parses a fetched JWKS. Unlike `local_jwks`, entries we cannot use (encryption keys, other
 /// key types) are skipped: identity providers publish them next to signing keys.
-pub fn parse_fetched_jwks(text: &str) -> Result<KeySet, FetchedJwksError> {
-    let parsed = parse_jwks(text).map_err(|e| FetchedJwksError::NotJwks(e.to_string()))?;
+pub fn parse_fetched_jwks(text: &str, limits: &JwksLimits) -> Result<KeySet, FetchedJwksError> {
+    let parsed =
+        parse_jwks_limited(text, limits).map_err(|e| FetchedJwksError::NotJwks(e.to_string()))?;
     if parsed.keys.is_empty() {
         return Err(FetchedJwksError::NoUsableKey);
     }

@@ -3,6 +3,7 @@
 //! The plugin does the I/O; every decision about it is here, where it is tested.
 
 use crate::config::{HttpUri, KeySource, Policy};
+use crate::keys::JwksLimits;
 use crate::revocation::RevocationList;
 use crate::state::{parse_fetched_jwks, RuntimeState};
 
@@ -32,6 +33,8 @@ pub struct Resource {
     pub http_uri: HttpUri,
     /// Seconds between fetches.
     pub refresh_seconds: u64,
+    /// Limits on a fetched key set.
+    pub jwks_limits: JwksLimits,
 }
 
 /// Least time between two early refetches of a key set (unknown `kid`), per provider.
@@ -50,6 +53,7 @@ pub fn resources(policy: &Policy) -> Vec<Resource> {
             label,
             http_uri: http_uri.clone(),
             refresh_seconds,
+            jwks_limits: policy.limits.jwks,
         }
     };
     for (index, provider) in policy.providers.iter().enumerate() {
@@ -176,7 +180,7 @@ pub fn accept(
 
 fn validate(resource: &Resource, body: &str) -> Result<(), FetchError> {
     match resource.kind {
-        ResourceKind::Jwks(_) => parse_fetched_jwks(body)
+        ResourceKind::Jwks(_) => parse_fetched_jwks(body, &resource.jwks_limits)
             .map(|_| ())
             .map_err(|e| FetchError::Invalid(e.to_string())),
         ResourceKind::Revocation => RevocationList::parse(body)
@@ -193,8 +197,8 @@ pub fn install(
 ) -> Result<(), FetchError> {
     match resource.kind {
         ResourceKind::Jwks(index) => {
-            let set =
-                parse_fetched_jwks(&doc.body).map_err(|e| FetchError::Invalid(e.to_string()))?;
+            let set = parse_fetched_jwks(&doc.body, &resource.jwks_limits)
+                .map_err(|e| FetchError::Invalid(e.to_string()))?;
             state.install_keys(index, set, doc.fetched_at);
         }
         ResourceKind::Revocation => {

@@ -79,7 +79,11 @@ fn keys_unavailable_until_fetched_then_stale_after_the_window() {
         .iter()
         .any(|(n, v)| *n == "www-authenticate" && v.contains("invalid_token")));
 
-    state.install_keys(0, parse_fetched_jwks(&jwks()).unwrap(), NOW - 100);
+    state.install_keys(
+        0,
+        parse_fetched_jwks(&jwks(), &Default::default()).unwrap(),
+        NOW - 100,
+    );
     assert_eq!(
         judge_with(&p, &state, READ, &token, NOW).reason,
         Reason::Allowed
@@ -103,9 +107,18 @@ fn fetched_key_sets_skip_unusable_entries_and_refuse_garbage() {
         .as_array_mut()
         .unwrap()
         .push(json!({"kty": "oct", "k": "c2VjcmV0"}));
-    assert_eq!(parse_fetched_jwks(&doc.to_string()).unwrap().len(), 4);
-    assert!(parse_fetched_jwks("<html>oops</html>").is_err());
-    assert!(parse_fetched_jwks(r#"{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}"#).is_err());
+    assert_eq!(
+        parse_fetched_jwks(&doc.to_string(), &Default::default())
+            .unwrap()
+            .len(),
+        4
+    );
+    assert!(parse_fetched_jwks("<html>oops</html>", &Default::default()).is_err());
+    assert!(parse_fetched_jwks(
+        r#"{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}"#,
+        &Default::default()
+    )
+    .is_err());
 }
 
 #[test]

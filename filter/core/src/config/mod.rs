@@ -1,6 +1,7 @@
 //! Configuration: raw JSON → [`compile`] → [`Policy`], every error with its JSON path.
 
 pub mod error;
+pub mod limits;
 pub mod policy;
 pub mod provider;
 pub mod reader;
@@ -8,6 +9,7 @@ pub mod remote;
 pub mod route;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors};
+pub use limits::Limits;
 pub use policy::{ClaimHeader, KeySource, Mode, Policy, Provider, Route, IDENTITY_HEADERS};
 pub use remote::{HttpUri, RemoteJwks, RevocationSource};
 
@@ -23,6 +25,7 @@ const TOP_FIELDS: &[&str] = &[
     "identity_headers",
     "revocation",
     "revoked",
+    "limits",
 ];
 
 /// The realm used when the configuration names none.
@@ -63,6 +66,7 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
         .unwrap_or_default();
     let realm = top.opt_str("realm", errors).unwrap_or(DEFAULT_REALM);
     let identity_headers = top.opt_bool("identity_headers", errors).unwrap_or(false);
+    let limits = limits::compile(top.get("limits"), errors);
     let revocation = top
         .get("revocation")
         .and_then(|v| remote::revocation(v, "revocation", errors));
@@ -94,7 +98,10 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
             Some(map) => {
                 for (name, entry) in map {
                     let path = format!("providers.{name}");
-                    providers.push((name.clone(), provider::compile(name, entry, &path, errors)));
+                    providers.push((
+                        name.clone(),
+                        provider::compile(name, entry, &path, &limits.jwks, errors),
+                    ));
                 }
             }
         }
@@ -155,6 +162,7 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
         stripped_headers,
         revocation,
         revoked,
+        limits,
         hash: policy_hash(value),
     })
 }

@@ -1,5 +1,6 @@
 //! The compiled, executable policy: everything the request path needs, precomputed.
 
+use super::limits::Limits;
 use super::remote::{RemoteJwks, RevocationSource};
 use crate::keys::{Algorithm, KeySet};
 use crate::require::Requirements;
@@ -114,6 +115,8 @@ pub struct Policy {
     pub revocation: Option<RevocationSource>,
     /// The static `revoked` block.
     pub revoked: RevocationList,
+    /// Bounds on what is read from requests and key sets.
+    pub limits: Limits,
     /// A short stable hash of the configuration (16 hex digits of SHA-256 of its canonical JSON).
     pub hash: String,
 }

@@ -2,7 +2,7 @@
 
 use super::policy::{ClaimHeader, KeySource, Provider, IDENTITY_HEADERS};
 use super::reader::{child, item, Errors, Obj};
-use crate::keys::{parse_jwks, Algorithm, AlgorithmError, KeySet};
+use crate::keys::{parse_jwks_limited, Algorithm, AlgorithmError, JwksLimits, KeySet};
 use crate::token::HeaderSource;
 use serde_json::Value;
 
@@ -43,7 +43,13 @@ pub const DEFAULT_CLOCK_SKEW_SECONDS: u64 = 60;
 pub const MAX_LIFETIME_LIMIT: u64 = 366 * 24 * 3600;
 
 /// Compiles one provider.
-pub fn compile(name: &str, value: &Value, path: &str, errors: &mut Errors) -> Option<Provider> {
+pub fn compile(
+    name: &str,
+    value: &Value,
+    path: &str,
+    jwks_limits: &JwksLimits,
+    errors: &mut Errors,
+) -> Option<Provider> {
     let obj = Obj::new(value, path, PROVIDER_FIELDS, errors)?;
     let before = errors.0.len();
     if !is_name(name) {
@@ -60,7 +66,7 @@ pub fn compile(name: &str, value: &Value, path: &str, errors: &mut Errors) -> Op
         },
         None => None,
     };
-    let key_source = key_source(&obj, errors);
+    let key_source = key_source(&obj, jwks_limits, errors);
     let algorithms = algorithms(&obj, errors);
     let from_headers = from_headers(&obj, errors);
     let clock_skew_seconds = obj
@@ -169,7 +175,7 @@ pub fn is_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
 }
 
-fn key_source(obj: &Obj<'_>, errors: &mut Errors) -> Option<KeySource> {
+fn key_source(obj: &Obj<'_>, jwks_limits: &JwksLimits, errors: &mut Errors) -> Option<KeySource> {
     match (obj.get("local_jwks"), obj.get("remote_jwks")) {
         (Some(_), Some(_)) => {
             errors.invalid(
@@ -183,7 +189,7 @@ fn key_source(obj: &Obj<'_>, errors: &mut Errors) -> Option<KeySource> {
             None
         }
         (Some(value), None) => {
-            local_jwks(value, &obj.path_of("local_jwks"), errors).map(KeySource::Local)
+            local_jwks(value, &obj.path_of("local_jwks"), jwks_limits, errors).map(KeySource::Local)
         }
         (None, Some(value)) => {
             super::remote::remote_jwks(value, &obj.path_of("remote_jwks"), errors)
@@ -192,12 +198,17 @@ fn key_source(obj: &Obj<'_>, errors: &mut Errors) -> Option<KeySource> {
     }
 }
 
-fn local_jwks(value: &Value, path: &str, errors: &mut Errors) -> Option<KeySet> {
+fn local_jwks(
+    value: &Value,
+    path: &str,
+    jwks_limits: &JwksLimits,
+    errors: &mut Errors,
+) -> Option<KeySet> {
     let path = path.to_string();
     let jwks = Obj::new(value, &path, &["inline_string"], errors)?;
     let text = jwks.req_str("inline_string", errors)?;
     let text_path = jwks.path_of("inline_string");
-    let parsed = match parse_jwks(text) {
+    let parsed = match parse_jwks_limited(text, jwks_limits) {
         Ok(parsed) => parsed,
         Err(error) => {
             errors.invalid(&text_path, error.to_string());

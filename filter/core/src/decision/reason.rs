@@ -43,13 +43,16 @@ pub enum Reason {
     Revoked,
     /// A `revocation` endpoint is configured but no list has been fetched yet.
     RevocationUnavailable,
+    /// The token is longer than `limits.max_token_bytes`, or the request has more headers than
+    /// `limits.max_headers`: answered 431.
+    HeaderTooLarge,
     /// The path uses dot-segments, encoded separators or other tricks.
     InvalidPath,
 }
 
 impl Reason {
     /// Every reason, in a fixed order (used to pre-declare metrics and in tests).
-    pub const ALL: [Reason; 21] = [
+    pub const ALL: [Reason; 22] = [
         Reason::Allowed,
         Reason::Public,
         Reason::MissingToken,
@@ -71,6 +74,7 @@ impl Reason {
         Reason::KeysUnavailable,
         Reason::Revoked,
         Reason::RevocationUnavailable,
+        Reason::HeaderTooLarge,
     ];
 
     /// The stable string code.
@@ -97,6 +101,7 @@ impl Reason {
             Reason::KeysUnavailable => "keys_unavailable",
             Reason::Revoked => "revoked",
             Reason::RevocationUnavailable => "revocation_unavailable",
+            Reason::HeaderTooLarge => "header_too_large",
         }
     }
 
@@ -123,6 +128,7 @@ impl Reason {
             | Reason::ClaimMismatch
             | Reason::NoRoute
             | Reason::InvalidPath => ReasonClass::Forbidden,
+            Reason::HeaderTooLarge => ReasonClass::TooLarge,
         }
     }
 
@@ -150,6 +156,7 @@ impl Reason {
             Reason::KeysUnavailable => "the keys to verify the token are unavailable",
             Reason::Revoked => "the token has been revoked",
             Reason::RevocationUnavailable => "the revocation list is not available yet",
+            Reason::HeaderTooLarge => "the token or the request headers are too large",
         }
     }
 }
@@ -173,6 +180,8 @@ pub enum ReasonClass {
     InsufficientScope,
     /// 403 without a challenge.
     Forbidden,
+    /// 431: a header (the token) or the header count is over a limit.
+    TooLarge,
 }
 
 #[cfg(test)]

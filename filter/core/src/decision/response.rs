@@ -44,6 +44,7 @@ pub fn render_denial(decision: &Decision, realm: &str) -> Option<DenyResponse> {
             )),
         ),
         ReasonClass::Forbidden => (403, "access_denied", None),
+        ReasonClass::TooLarge => (431, "request_header_fields_too_large", None),
     };
     let mut headers = vec![
         ("content-type", "application/json".to_string()),

@@ -102,6 +102,24 @@ impl fmt::Display for JwkError {
     }
 }
 
+/// Size limits on a JWKS document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JwksLimits {
+    /// Largest document, in bytes.
+    pub max_bytes: usize,
+    /// Most entries in `keys`.
+    pub max_keys: usize,
+}
+
+impl Default for JwksLimits {
+    fn default() -> Self {
+        JwksLimits {
+            max_bytes: 256 * 1024,
+            max_keys: 64,
+        }
+    }
+}
+
 /// Why a JWKS document as a whole could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JwksError {
@@ -109,6 +127,10 @@ pub enum JwksError {
     NotJson(String),
     /// Not an object with a `keys` array.
     NoKeysArray,
+    /// Larger than the limit (bytes).
+    TooLarge(usize),
+    /// More entries than the limit.
+    TooManyKeys(usize),
 }
 
 impl fmt::Display for JwksError {
@@ -116,6 +138,10 @@ impl fmt::Display for JwksError {
         match self {
             JwksError::NotJson(detail) => write!(f, "not valid JSON: {detail}"),
             JwksError::NoKeysArray => write!(f, "must be an object with a `keys` array"),
+            JwksError::TooLarge(max) => {
+                write!(f, "larger than {max} bytes (limits.max_jwks_bytes)")
+            }
+            JwksError::TooManyKeys(max) => write!(f, "more than {max} keys (limits.max_jwks_keys)"),
         }
     }
 }
@@ -129,14 +155,25 @@ pub struct ParsedJwks {
     pub rejected: Vec<(usize, JwkError)>,
 }
 
-/// Parses a JWKS document.
+/// Parses a JWKS document with the default limits.
 pub fn parse_jwks(text: &str) -> Result<ParsedJwks, JwksError> {
+    parse_jwks_limited(text, &JwksLimits::default())
+}
+
+/// Parses a JWKS document within `limits`.
+pub fn parse_jwks_limited(text: &str, limits: &JwksLimits) -> Result<ParsedJwks, JwksError> {
+    if text.len() > limits.max_bytes {
+        return Err(JwksError::TooLarge(limits.max_bytes));
+    }
     let document: Value =
         serde_json::from_str(text).map_err(|e| JwksError::NotJson(e.to_string()))?;
     let entries = document
         .get("keys")
         .and_then(Value::as_array)
         .ok_or(JwksError::NoKeysArray)?;
+    if entries.len() > limits.max_keys {
+        return Err(JwksError::TooManyKeys(limits.max_keys));
+    }
     let mut parsed = ParsedJwks::default();
     for (index, entry) in entries.iter().enumerate() {
         match parse_jwk(entry) {
@@ -343,6 +380,28 @@ mod tests {
             let parsed = parse_jwks(&text).unwrap();
             assert_eq!(parsed.keys.len(), expected, "{file}: {:?}", parsed.rejected);
         }
+    }
+
+    #[test]
+    fn limits_bound_size_and_key_count() {
+        let doc = json!({"keys": [ec_jwk(), ec_jwk(), ec_jwk()]}).to_string();
+        let two = JwksLimits {
+            max_bytes: 100_000,
+            max_keys: 2,
+        };
+        assert_eq!(
+            parse_jwks_limited(&doc, &two),
+            Err(JwksError::TooManyKeys(2))
+        );
+        let tiny = JwksLimits {
+            max_bytes: 10,
+            max_keys: 10,
+        };
+        assert_eq!(
+            parse_jwks_limited(&doc, &tiny),
+            Err(JwksError::TooLarge(10))
+        );
+        assert_eq!(parse_jwks(&doc).unwrap().keys.len(), 3);
     }
 
     #[test]

@@ -4,7 +4,9 @@ pub mod algorithm;
 pub mod jwk;
 
 pub use algorithm::{Algorithm, AlgorithmError, KeyFamily};
-pub use jwk::{parse_jwks, Jwk, JwkError, JwksError, ParsedJwks, PublicKey};
+pub use jwk::{
+    parse_jwks, parse_jwks_limited, Jwk, JwkError, JwksError, JwksLimits, ParsedJwks, PublicKey,
+};
 
 /// The keys one provider trusts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

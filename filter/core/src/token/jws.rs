@@ -1,11 +1,33 @@
 //! Compact JWS parsing: strict base64url, JSON header and claims with typed registered claims.
 
+use super::strict_json::{self, StrictJsonError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{Map, Value};
 
-/// Longest token accepted, in bytes.
+/// Longest token accepted by default, in bytes.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Size and shape limits applied while parsing a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenLimits {
+    /// Longest token, in bytes.
+    pub max_token_bytes: usize,
+    /// Largest decoded header or payload JSON, in bytes.
+    pub max_json_bytes: usize,
+    /// Deepest nesting of objects and arrays in the header or payload.
+    pub max_json_depth: usize,
+}
+
+impl Default for TokenLimits {
+    fn default() -> Self {
+        TokenLimits {
+            max_token_bytes: MAX_TOKEN_BYTES,
+            max_json_bytes: MAX_TOKEN_BYTES,
+            max_json_depth: 16,
+        }
+    }
+}
 
 /// Why a token could not be parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +46,10 @@ pub enum ParseError {
     CriticalExtension,
     /// A registered header parameter or claim has the wrong type.
     BadMember(&'static str),
+    /// The same member name twice in the header or payload.
+    DuplicateMember,
+    /// The header or payload is nested deeper, or decodes larger, than the limits.
+    OverLimit,
 }
 
 /// The JOSE header parameters the filter reads. `jwk`, `jku`, `x5u`, `x5c` are never trusted.
@@ -73,9 +99,14 @@ pub struct Jws<'a> {
     pub claims: Claims,
 }
 
-/// Parses a compact JWS.
+/// Parses a compact JWS with the default limits.
 pub fn parse(compact: &str) -> Result<Jws<'_>, ParseError> {
-    if compact.len() > MAX_TOKEN_BYTES {
+    parse_with(compact, &TokenLimits::default())
+}
+
+/// Parses a compact JWS within `limits`.
+pub fn parse_with<'t>(compact: &'t str, limits: &TokenLimits) -> Result<Jws<'t>, ParseError> {
+    if compact.len() > limits.max_token_bytes {
         return Err(ParseError::TooLong);
     }
     let mut parts = compact.split('.');
@@ -90,8 +121,8 @@ pub fn parse(compact: &str) -> Result<Jws<'_>, ParseError> {
     let signing_input = compact
         .get(..header_b64.len() + 1 + payload_b64.len())
         .ok_or(ParseError::NotThreeParts)?;
-    let header = parse_header(&decode_object(header_b64)?)?;
-    let claims = parse_claims(decode_object(payload_b64)?)?;
+    let header = parse_header(&decode_object(header_b64, limits)?)?;
+    let claims = parse_claims(decode_object(payload_b64, limits)?)?;
     let signature = decode(signature_b64)?;
     Ok(Jws {
         compact,
@@ -108,11 +139,16 @@ fn decode(part: &str) -> Result<Vec<u8>, ParseError> {
         .map_err(|_| ParseError::BadBase64)
 }
 
-fn decode_object(part: &str) -> Result<Map<String, Value>, ParseError> {
+fn decode_object(part: &str, limits: &TokenLimits) -> Result<Map<String, Value>, ParseError> {
     let bytes = decode(part)?;
-    match serde_json::from_slice::<Value>(&bytes) {
+    if bytes.len() > limits.max_json_bytes {
+        return Err(ParseError::OverLimit);
+    }
+    match strict_json::parse(&bytes, limits.max_json_depth) {
         Ok(Value::Object(map)) => Ok(map),
-        _ => Err(ParseError::NotJsonObject),
+        Ok(_) | Err(StrictJsonError::Invalid) => Err(ParseError::NotJsonObject),
+        Err(StrictJsonError::DuplicateKey) => Err(ParseError::DuplicateMember),
+        Err(StrictJsonError::TooDeep) => Err(ParseError::OverLimit),
     }
 }
 
@@ -263,6 +299,35 @@ mod tests {
             encode(&json!([1]))
         );
         assert_eq!(parse(&t), Err(ParseError::NotJsonObject));
+    }
+
+    #[test]
+    fn duplicate_members_and_deep_claims_are_refused() {
+        let dup_header = format!(
+            "{}.{}.c2ln",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none","alg":"ES256"}"#),
+            encode(&json!({}))
+        );
+        assert_eq!(parse(&dup_header), Err(ParseError::DuplicateMember));
+        let dup_claim = format!(
+            "{}.{}.c2ln",
+            encode(&json!({"alg":"ES256"})),
+            URL_SAFE_NO_PAD.encode(r#"{"sub":"a","sub":"b"}"#)
+        );
+        assert_eq!(parse(&dup_claim), Err(ParseError::DuplicateMember));
+        let deep = json!({"a": {"b": {"c": {"d": 1}}}});
+        let t = token(json!({"alg": "ES256"}), deep);
+        let tight = TokenLimits {
+            max_json_depth: 3,
+            ..TokenLimits::default()
+        };
+        assert_eq!(parse_with(&t, &tight), Err(ParseError::OverLimit));
+        assert!(parse(&t).is_ok());
+        let small = TokenLimits {
+            max_token_bytes: 20,
+            ..TokenLimits::default()
+        };
+        assert_eq!(parse_with(&t, &small), Err(ParseError::TooLong));
     }
 
     #[test]

@@ -2,10 +2,11 @@
 
 pub mod extract;
 pub mod jws;
+pub mod strict_json;
 pub mod time;
 pub mod verify;
 
 pub use extract::{extract, Extracted, HeaderSource};
-pub use jws::{parse, Claims, Header, Jws, ParseError, MAX_TOKEN_BYTES};
+pub use jws::{parse, parse_with, Claims, Header, Jws, ParseError, TokenLimits, MAX_TOKEN_BYTES};
 pub use time::TimeRules;
 pub use verify::{GuestVerifier, SignatureVerifier, VerifyError};

@@ -1,0 +1,115 @@
+//! The `limits` block: bounds on what the filter reads from a request or a key set.
+
+use super::reader::{Errors, Obj};
+use crate::keys::JwksLimits;
+use crate::token::verify::MAX_TOKEN_LIMIT;
+use crate::token::TokenLimits;
+
+/// Every configurable limit, with safe defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Token size and claims shape.
+    pub token: TokenLimits,
+    /// Most request headers read; more is answered 431 on protected routes.
+    pub max_headers: usize,
+    /// JWKS size and key count (local and fetched).
+    pub jwks: JwksLimits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            token: TokenLimits::default(),
+            max_headers: 128,
+            jwks: JwksLimits::default(),
+        }
+    }
+}
+
+const FIELDS: &[&str] = &[
+    "max_token_bytes",
+    "max_headers",
+    "max_claims_bytes",
+    "max_claims_depth",
+    "max_jwks_bytes",
+    "max_jwks_keys",
+];
+
+fn size(
+    obj: &Obj<'_>,
+    key: &str,
+    min: u64,
+    max: u64,
+    default: usize,
+    errors: &mut Errors,
+) -> usize {
+    obj.opt_u64(key, min, max, errors)
+        .and_then(|v| usize::try_from(v).ok())
+        .unwrap_or(default)
+}
+
+/// Reads the optional `limits` object.
+pub fn compile(obj: Option<&serde_json::Value>, errors: &mut Errors) -> Limits {
+    let defaults = Limits::default();
+    let Some(value) = obj else {
+        return defaults;
+    };
+    let Some(fields) = Obj::new(value, "limits", FIELDS, errors) else {
+        return defaults;
+    };
+    let max_token = u64::try_from(MAX_TOKEN_LIMIT).unwrap_or(u64::MAX);
+    Limits {
+        token: TokenLimits {
+            max_token_bytes: size(
+                &fields,
+                "max_token_bytes",
+                512,
+                max_token,
+                defaults.token.max_token_bytes,
+                errors,
+            ),
+            max_json_bytes: size(
+                &fields,
+                "max_claims_bytes",
+                256,
+                max_token,
+                defaults.token.max_json_bytes,
+                errors,
+            ),
+            max_json_depth: size(
+                &fields,
+                "max_claims_depth",
+                2,
+                64,
+                defaults.token.max_json_depth,
+                errors,
+            ),
+        },
+        max_headers: size(
+            &fields,
+            "max_headers",
+            8,
+            1024,
+            defaults.max_headers,
+            errors,
+        ),
+        jwks: JwksLimits {
+            max_bytes: size(
+                &fields,
+                "max_jwks_bytes",
+                1024,
+                4 * 1024 * 1024,
+                defaults.jwks.max_bytes,
+                errors,
+            ),
+            max_keys: size(
+                &fields,
+                "max_jwks_keys",
+                1,
+                1000,
+                defaults.jwks.max_keys,
+                errors,
+            ),
+        },
+    }
+}
