@@ -49,8 +49,8 @@ test: build test-unit test-integration
 test-unit:
 	cargo test -p workload-authz-core -p workload-authz-cli
 
-test-integration: build
-	cargo test -p workload-authz-integration
+test-integration: build cli
+	WORKLOAD_AUTHZ_CLI=$(CURDIR)/$(CLI) cargo test -p workload-authz-integration
 
 ## run: Envoy on localhost:10000 with examples/policy.json in front of a demo upstream.
 run: build cli

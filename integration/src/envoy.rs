@@ -29,6 +29,8 @@ pub struct EnvoyOptions {
     pub filter: bool,
     /// Extra STATIC clusters `(name, port on 127.0.0.1)`, e.g. a JWKS or revocation server.
     pub clusters: Vec<(String, u16)>,
+    /// A `transport_socket` for the main listener (e.g. TLS with client certificates).
+    pub listener_transport_socket: Option<Value>,
 }
 
 impl Default for EnvoyOptions {
@@ -40,6 +42,7 @@ impl Default for EnvoyOptions {
             hcm_extra: None,
             filter: true,
             clusters: Vec::new(),
+            listener_transport_socket: None,
         }
     }
 }
@@ -201,6 +204,13 @@ pub fn bootstrap(
             }
         }
     }
+    let mut chain = json!({ "filters": [{
+        "name": "envoy.filters.network.http_connection_manager",
+        "typed_config": hcm
+    }]});
+    if let (Some(socket), Some(obj)) = (&opts.listener_transport_socket, chain.as_object_mut()) {
+        obj.insert("transport_socket".to_string(), socket.clone());
+    }
     let mut clusters = vec![static_cluster("upstream", upstream_port)];
     clusters.extend(
         opts.clusters
@@ -215,10 +225,7 @@ pub fn bootstrap(
             "listeners": [{
                 "name": "main",
                 "address": { "socket_address": { "address": "127.0.0.1", "port_value": 0 } },
-                "filter_chains": [{ "filters": [{
-                    "name": "envoy.filters.network.http_connection_manager",
-                    "typed_config": hcm
-                }]}]
+                "filter_chains": [chain]
             }],
             "clusters": clusters
         }
@@ -554,4 +561,31 @@ pub fn raw_exchange(addr: SocketAddr, bytes: &[u8]) -> std::io::Result<Vec<u8>> 
     s.set_read_timeout(Some(Duration::from_secs(20)))?;
     s.write_all(bytes)?;
     read_all(s)
+}
+
+impl Envoy {
+    /// Starts Envoy with an arbitrary `http_filters` list in front of the echo upstream, e.g.
+    /// Envoy's own `envoy.filters.http.jwt_authn` for differential tests. The router filter is
+    /// appended; the workload-authz filter is not installed (unless `filters` holds it).
+    pub fn start_with_http_filters(
+        filters: Vec<Value>,
+        opts: &EnvoyOptions,
+    ) -> Result<Envoy, StartError> {
+        let mut all = filters;
+        all.push(json!({
+            "name": "envoy.filters.http.router",
+            "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" }
+        }));
+        let mut hcm_extra = match &opts.hcm_extra {
+            Some(Value::Object(extra)) => extra.clone(),
+            _ => serde_json::Map::new(),
+        };
+        hcm_extra.insert("http_filters".into(), Value::Array(all));
+        let opts = EnvoyOptions {
+            filter: false,
+            hcm_extra: Some(Value::Object(hcm_extra)),
+            ..opts.clone()
+        };
+        Envoy::start_with("{}", &opts)
+    }
 }

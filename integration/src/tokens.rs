@@ -209,6 +209,39 @@ impl TestKey {
     }
 }
 
+impl TestKey {
+    /// Like [`TestKey::sign`], with another JOSE `typ` (e.g. `txntoken+jwt`, `at+jwt`).
+    pub fn sign_with_typ(&self, claims: &Value, typ: &str) -> String {
+        let custom = match claims {
+            Value::Object(m) => m.clone(),
+            other => panic!("claims must be a JSON object, got {other}"),
+        };
+        let claims = JWTClaims {
+            issued_at: None,
+            expires_at: None,
+            invalid_before: None,
+            issuer: None,
+            subject: None,
+            audiences: None,
+            jwt_id: None,
+            nonce: None,
+            custom,
+        };
+        let options = HeaderOptions {
+            signature_type: Some(typ.to_string()),
+            ..Default::default()
+        };
+        let r = match &self.inner {
+            Inner::RS256(k) => k.sign_with_options(claims, &options),
+            Inner::PS256(k) => k.sign_with_options(claims, &options),
+            Inner::ES256(k) => k.sign_with_options(claims, &options),
+            Inner::ES384(k) => k.sign_with_options(claims, &options),
+            Inner::EdDSA(k) => k.sign_with_options(claims, &options),
+        };
+        r.unwrap_or_else(|e| panic!("signing failed: {e}"))
+    }
+}
+
 static KEYS: [OnceLock<TestKey>; 5] = [const { OnceLock::new() }; 5];
 static OTHER_KEYS: [OnceLock<TestKey>; 5] = [const { OnceLock::new() }; 5];
 

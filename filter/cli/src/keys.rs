@@ -147,18 +147,38 @@ impl SigningKey {
         jwk
     }
 
-    /// Signs `claims` (a JSON object) with `kid` in the header.
-    pub fn sign(self, kid: Option<&str>, claims: &Map<String, Value>) -> Result<String, KeyError> {
+    /// Signs `claims` (a JSON object) with `kid`, and optionally `typ` / `cty`, in the header.
+    pub fn sign(
+        self,
+        kid: Option<&str>,
+        claims: &Map<String, Value>,
+        typ: Option<String>,
+        cty: Option<String>,
+    ) -> Result<String, KeyError> {
         let claims: JWTClaims<Map<String, Value>> =
             serde_json::from_value(Value::Object(claims.clone()))
                 .map_err(|e| KeyError::Crypto(format!("claims: {e}")))?;
         let kid = kid.unwrap_or_default();
+        let opts = HeaderOptions {
+            content_type: cty,
+            signature_type: typ,
+        };
         let signed = match self {
-            SigningKey::Es256(k) => with_kid(k, kid, ES256KeyPair::with_key_id).sign(claims),
-            SigningKey::Es384(k) => with_kid(k, kid, ES384KeyPair::with_key_id).sign(claims),
-            SigningKey::Rs256(k) => with_kid(k, kid, RS256KeyPair::with_key_id).sign(claims),
-            SigningKey::Ps256(k) => with_kid(k, kid, PS256KeyPair::with_key_id).sign(claims),
-            SigningKey::EdDsa(k) => with_kid(k, kid, Ed25519KeyPair::with_key_id).sign(claims),
+            SigningKey::Es256(k) => {
+                with_kid(k, kid, ES256KeyPair::with_key_id).sign_with_options(claims, &opts)
+            }
+            SigningKey::Es384(k) => {
+                with_kid(k, kid, ES384KeyPair::with_key_id).sign_with_options(claims, &opts)
+            }
+            SigningKey::Rs256(k) => {
+                with_kid(k, kid, RS256KeyPair::with_key_id).sign_with_options(claims, &opts)
+            }
+            SigningKey::Ps256(k) => {
+                with_kid(k, kid, PS256KeyPair::with_key_id).sign_with_options(claims, &opts)
+            }
+            SigningKey::EdDsa(k) => {
+                with_kid(k, kid, Ed25519KeyPair::with_key_id).sign_with_options(claims, &opts)
+            }
         };
         signed.map_err(crypto)
     }

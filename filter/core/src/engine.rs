@@ -1,13 +1,15 @@
-//! The decision function: (policy, request, now, verifier) → [`Decision`].
+//! The decision function: (policy, state, request, connection, now, verifier) → [`Decision`].
 
 use crate::config::{Policy, Provider, Route};
 use crate::decision::{Decision, Reason, Step, Trace};
+use crate::identity::{actors, binding, spiffe, ConnectionInfo, NoConnection};
 use crate::keys::{Algorithm, KeySet};
-use crate::require::{claims, scopes, Template};
+use crate::require::{claims, scopes, Bindings, Template, TransactionRequirement};
 use crate::routes::clean_path;
 use crate::state::RuntimeState;
 use crate::telemetry;
 use crate::token::{self, Extracted, Jws, SignatureVerifier, TimeRules};
+use serde_json::{Map, Value};
 
 /// The parts of a request the engine reads. Header names are lowercase.
 #[derive(Debug, Clone, Copy)]
@@ -22,7 +24,7 @@ pub struct RequestView<'a, H: AsRef<str>> {
     pub headers: &'a [(H, H)],
 }
 
-/// Judges one request at `now` (seconds since the Unix epoch).
+/// Judges one request at `now` (seconds since the Unix epoch), with no connection facts.
 pub fn decide<H: AsRef<str>>(
     policy: &Policy,
     state: &RuntimeState,
@@ -30,7 +32,35 @@ pub fn decide<H: AsRef<str>>(
     now: u64,
     verifier: &dyn SignatureVerifier,
 ) -> Decision {
-    decide_traced(policy, state, request, now, verifier, &mut Trace::off())
+    decide_traced(
+        policy,
+        state,
+        request,
+        &NoConnection,
+        now,
+        verifier,
+        &mut Trace::off(),
+    )
+}
+
+/// Judges one request with the facts of its connection (mTLS peer, source address).
+pub fn decide_in<H: AsRef<str>>(
+    policy: &Policy,
+    state: &RuntimeState,
+    request: &RequestView<'_, H>,
+    connection: &dyn ConnectionInfo,
+    now: u64,
+    verifier: &dyn SignatureVerifier,
+) -> Decision {
+    decide_traced(
+        policy,
+        state,
+        request,
+        connection,
+        now,
+        verifier,
+        &mut Trace::off(),
+    )
 }
 
 /// Judges one request like [`decide`] and returns every check it ran, for `explain`.
@@ -41,15 +71,54 @@ pub fn explain<H: AsRef<str>>(
     now: u64,
     verifier: &dyn SignatureVerifier,
 ) -> (Decision, Vec<Step>) {
+    explain_in(policy, state, request, &NoConnection, now, verifier)
+}
+
+/// [`explain`] with connection facts.
+pub fn explain_in<H: AsRef<str>>(
+    policy: &Policy,
+    state: &RuntimeState,
+    request: &RequestView<'_, H>,
+    connection: &dyn ConnectionInfo,
+    now: u64,
+    verifier: &dyn SignatureVerifier,
+) -> (Decision, Vec<Step>) {
     let mut trace = Trace::on();
-    let decision = decide_traced(policy, state, request, now, verifier, &mut trace);
+    let decision = decide_traced(
+        policy, state, request, connection, now, verifier, &mut trace,
+    );
     (decision, trace.into_steps())
+}
+
+/// What placeholders in templates are filled with: path captures, headers, source address.
+struct RequestBindings<'a, H: AsRef<str>> {
+    captures: &'a [&'a str],
+    headers: &'a [(H, H)],
+    connection: &'a dyn ConnectionInfo,
+}
+
+impl<H: AsRef<str>> Bindings for RequestBindings<'_, H> {
+    fn capture(&self, index: usize) -> Option<&str> {
+        self.captures.get(index).copied()
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.as_ref().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_ref())
+    }
+
+    fn source_address(&self) -> Option<&str> {
+        self.connection.source_address()
+    }
 }
 
 fn decide_traced<H: AsRef<str>>(
     policy: &Policy,
     state: &RuntimeState,
     request: &RequestView<'_, H>,
+    connection: &dyn ConnectionInfo,
     now: u64,
     verifier: &dyn SignatureVerifier,
     trace: &mut Trace,
@@ -113,18 +182,24 @@ fn decide_traced<H: AsRef<str>>(
         decision.conclude(Reason::Public);
         return decision;
     }
-    decision.scopes_required = route.require.rendered_scopes(&captures);
+    let bindings = RequestBindings {
+        captures: &captures,
+        headers: request.headers,
+        connection,
+    };
+    decision.scopes_required = route.require.rendered_scopes(&bindings);
     let mut judge = Judge {
         policy,
         state,
         route,
-        captures: &captures,
+        bindings: &bindings,
+        connection,
         now,
         verifier,
         decision,
         trace,
     };
-    let verdict = judge.token(request.headers);
+    let verdict = judge.request(request.headers);
     let mut decision = judge.decision;
     decision.conclude(verdict.err().unwrap_or(Reason::Allowed));
     decision
@@ -136,10 +211,19 @@ struct Judge<'a, 'c> {
     policy: &'a Policy,
     state: &'a RuntimeState,
     route: &'a Route,
-    captures: &'c [&'c str],
+    bindings: &'c dyn Bindings,
+    connection: &'c dyn ConnectionInfo,
     now: u64,
     verifier: &'a dyn SignatureVerifier,
     decision: Decision,
+}
+
+fn pass_if(ok: bool, reason: Reason) -> Result<(), Reason> {
+    if ok {
+        Ok(())
+    } else {
+        Err(reason)
+    }
 }
 
 impl Judge<'_, '_> {
@@ -154,7 +238,13 @@ impl Judge<'_, '_> {
         result
     }
 
-    fn token<H: AsRef<str>>(&mut self, headers: &[(H, H)]) -> Result<(), Reason> {
+    fn token_failed(&mut self, reason: Reason) -> Reason {
+        self.decision.token_result = Some(reason);
+        reason
+    }
+
+    /// The access token, then the transaction token, then the route's requirements.
+    fn request<H: AsRef<str>>(&mut self, headers: &[(H, H)]) -> Result<(), Reason> {
         let limits = self.policy.limits;
         if headers.len() > limits.max_headers {
             let count = headers.len();
@@ -204,14 +294,49 @@ impl Judge<'_, '_> {
             Err(reason) => return Err(self.token_failed(reason)),
         };
         self.decision.token_result = Some(Reason::Allowed);
+        let transaction = match &self.route.require.transaction {
+            Some(required) => Some(self.transaction(required, headers)?),
+            None => None,
+        };
+        self.requirements(&jws, transaction.as_ref())
+    }
+
+    /// The route's requirements on a valid token.
+    fn requirements(
+        &mut self,
+        jws: &Jws<'_>,
+        transaction: Option<&Map<String, Value>>,
+    ) -> Result<(), Reason> {
         let require = &self.route.require;
-        let (sub, claims, captures) = (jws.claims.sub.as_deref(), &jws.claims.all, self.captures);
-        let subject = require.check_subject(sub);
-        self.note("subjects", subject, || match sub {
+        let (sub, claims) = (jws.claims.sub.as_deref(), &jws.claims.all);
+        let bindings = self.bindings;
+        self.note("subjects", require.check_subject(sub), || match sub {
             Some(sub) => format!("`{sub}` against {} pattern(s)", require.subjects.len()),
             None => "no `sub`".to_string(),
         })?;
-        let claim_result = require.check_claims(claims, captures);
+        let chain = self.decision.actor_chain.clone();
+        self.note("actors", require.check_actors(&chain), || {
+            format!(
+                "chain [{}], max depth {}",
+                chain.join(" "),
+                require
+                    .max_delegation_depth
+                    .map_or("-".to_string(), |d| d.to_string())
+            )
+        })?;
+        if require.bind_peer {
+            let caller = chain.first().map(String::as_str).or(sub);
+            let peer = self.connection.peer_uri_san();
+            let bound = caller.is_some() && caller == peer;
+            self.note("bind_peer", pass_if(bound, Reason::BindingMismatch), || {
+                format!(
+                    "caller `{}`, mTLS peer `{}`",
+                    caller.unwrap_or("-"),
+                    peer.unwrap_or("none")
+                )
+            })?;
+        }
+        let claim_result = require.check_claims(claims, transaction, bindings);
         self.note("claims", claim_result, || {
             let names: Vec<&str> = require.claims.iter().map(|c| c.name.as_str()).collect();
             format!(
@@ -223,22 +348,26 @@ impl Judge<'_, '_> {
                 }
             )
         })?;
-        let scope_result = require.check_scopes(claims, captures);
+        let scope_result = require.check_scopes(claims, bindings);
         let (granted, required) = (
             self.decision.scopes_granted.join(" "),
             self.decision.scopes_required.join(" "),
         );
         self.note("scopes", scope_result, || {
             format!("required [{required}], granted [{granted}]")
-        })
+        })?;
+        if require.authorization_details.is_some() {
+            let max = self.policy.limits.max_authorization_details;
+            let details = require.check_details(claims, max, bindings);
+            self.note("authorization_details", details, || {
+                "RFC 9396 detail required by the route".to_string()
+            })?;
+        }
+        Ok(())
     }
 
-    fn token_failed(&mut self, reason: Reason) -> Reason {
-        self.decision.token_result = Some(reason);
-        reason
-    }
-
-    /// Token-level checks: format, algorithm, issuer, key, signature, time, audience, revocation.
+    /// Token-level checks: format, algorithm, issuer, SVID rules, key, signature, time,
+    /// audience, revocation, binding, delegation chain.
     fn validate<'t>(&mut self, text: &'t str, sources: &[usize]) -> Result<Jws<'t>, Reason> {
         let jws = match token::parse_with(text, &self.policy.limits.token) {
             Ok(jws) => jws,
@@ -255,13 +384,14 @@ impl Judge<'_, '_> {
             format!("alg {alg_name}, kid {}", kid.as_deref().unwrap_or("-"))
         })?;
         let alg = Algorithm::parse(&jws.header.alg);
-        self.note(
-            "algorithm",
-            alg.as_ref()
-                .map(|_| ())
-                .map_err(|_| Reason::DisallowedAlgorithm),
-            || format!("`{alg_name}` is not an accepted asymmetric algorithm"),
-        )?;
+        let known = alg
+            .as_ref()
+            .map(|_| ())
+            .map_err(|_| Reason::DisallowedAlgorithm);
+        self.note("algorithm", known, || match known {
+            Ok(()) => format!("`{alg_name}` is a supported asymmetric algorithm"),
+            Err(_) => format!("`{alg_name}` is not an accepted asymmetric algorithm"),
+        })?;
         let alg = alg.map_err(|_| Reason::DisallowedAlgorithm)?;
         let iss = jws.claims.iss.clone();
         let provider_index = iss
@@ -302,37 +432,90 @@ impl Judge<'_, '_> {
                 .and_then(|s| route.token_sources.get(*s))
                 .map(|s| s.name.clone());
         }
+        self.authenticate(provider, provider_index, alg, &jws)?;
+        self.record_verified(provider, &jws);
+        if let Some(required) = &route.require.typ {
+            let typ = jws.header.typ.as_deref().unwrap_or("");
+            let fits = typ_matches(typ, required);
+            self.note("typ", pass_if(fits, Reason::WrongTokenType), || {
+                format!("`{typ}`, route requires `{required}`")
+            })?;
+        }
+        self.certificate_binding(&jws)?;
+        let max_hops = self.policy.limits.max_actor_hops;
+        match actors::chain(&jws.claims.all, max_hops) {
+            Ok(chain) => self.decision.actor_chain = chain,
+            Err(error) => {
+                self.note("actors", Err(Reason::MalformedToken), || {
+                    format!("`act` refused: {error:?}")
+                })?;
+            }
+        }
+        Ok(jws)
+    }
+
+    /// Algorithm allow-list, SVID rules, keys, signature, time, audience and revocation.
+    fn authenticate(
+        &mut self,
+        provider: &Provider,
+        provider_index: usize,
+        alg: Algorithm,
+        jws: &Jws<'_>,
+    ) -> Result<(), Reason> {
         let allowed = provider.algorithms.contains(&alg);
         self.note(
             "algorithm",
-            if allowed {
-                Ok(())
-            } else {
-                Err(Reason::DisallowedAlgorithm)
-            },
+            pass_if(allowed, Reason::DisallowedAlgorithm),
             || {
-                format!(
-                    "{alg} {} allowed by `{}`",
-                    if allowed { "is" } else { "is not" },
-                    provider.name
-                )
+                let verb = if allowed { "is" } else { "is not" };
+                format!("{alg} {verb} allowed by `{}`", provider.name)
             },
         )?;
+        if provider.spiffe_trust_domain.is_some() {
+            let typ = jws.header.typ.as_deref();
+            let typ_ok = typ.is_none_or(|t| t == "JWT" || t == "JOSE");
+            let kid_ok = jws.header.kid.is_some();
+            self.note(
+                "svid",
+                pass_if(typ_ok && kid_ok, Reason::InvalidSvid),
+                || {
+                    format!(
+                        "typ {}, kid {}",
+                        typ.unwrap_or("-"),
+                        if kid_ok { "present" } else { "missing" }
+                    )
+                },
+            )?;
+        }
         let Some(keys) = self.state.keys(self.policy, provider_index, self.now) else {
-            self.note("keys", Err(Reason::KeysUnavailable), || {
+            return self.note("keys", Err(Reason::KeysUnavailable), || {
                 format!("no usable key set for `{}`", provider.name)
-            })?;
-            return Err(Reason::KeysUnavailable);
+            });
         };
-        let signature = verify_signature(keys, alg, &jws, self.verifier);
+        let spiffe = provider.spiffe_trust_domain.is_some();
+        let signature = verify_signature(keys, alg, jws, spiffe, self.verifier);
         self.note("signature", signature, || {
             format!("{alg} with {} key(s) in the set", keys.len())
         })?;
-        self.record_verified(provider, &jws);
+        if let Some(domain) = &provider.spiffe_trust_domain {
+            let sub = jws.claims.sub.as_deref().unwrap_or("");
+            let parsed = spiffe::parse(sub);
+            let ok = parsed.is_ok_and(|id| id.trust_domain == domain && !id.path.is_empty());
+            self.note("svid", pass_if(ok, Reason::InvalidSvid), || match parsed {
+                Ok(id) => format!(
+                    "`{sub}` in trust domain `{}`, expected `{domain}`",
+                    id.trust_domain
+                ),
+                Err(error) => format!("`sub` is not a SPIFFE ID: {error}"),
+            })?;
+        }
         let rules = TimeRules {
             clock_skew: provider.clock_skew_seconds,
             require_expiration: provider.require_expiration,
-            max_lifetime: tightest(provider.max_lifetime_seconds, route.max_lifetime_seconds),
+            max_lifetime: tightest(
+                provider.max_lifetime_seconds,
+                self.route.max_lifetime_seconds,
+            ),
         };
         let claims = &jws.claims;
         let now = self.now;
@@ -350,11 +533,7 @@ impl Judge<'_, '_> {
         let audience_ok = claims.aud.iter().any(|a| provider.audiences.contains(a));
         self.note(
             "audience",
-            if audience_ok {
-                Ok(())
-            } else {
-                Err(Reason::BadAudience)
-            },
+            pass_if(audience_ok, Reason::BadAudience),
             || {
                 format!(
                     "token [{}], accepted [{}]",
@@ -369,8 +548,142 @@ impl Judge<'_, '_> {
             .check_revocation(self.policy, jti, sub, claims.iat);
         self.note("revocation", revocation, || {
             format!("jti {}", jti.unwrap_or("-"))
-        })?;
-        Ok(jws)
+        })
+    }
+
+    /// RFC 8705: a token with `cnf.x5t#S256` is only good over mTLS with that certificate.
+    fn certificate_binding(&mut self, jws: &Jws<'_>) -> Result<(), Reason> {
+        let Some(thumbprint) = binding::certificate_thumbprint(&jws.claims.all) else {
+            return Ok(());
+        };
+        let digest = self.connection.peer_certificate_sha256_hex();
+        let bound = digest.is_some_and(|d| binding::thumbprint_matches(thumbprint, d));
+        self.note(
+            "binding",
+            pass_if(bound, Reason::BindingMismatch),
+            || match digest {
+                Some(_) => "cnf.x5t#S256 against the mTLS peer certificate".to_string(),
+                None => "cnf.x5t#S256 but no client certificate (plaintext or no mTLS)".to_string(),
+            },
+        )
+    }
+
+    /// The transaction token the route requires: exactly one, valid, of an accepted purpose.
+    fn transaction<H: AsRef<str>>(
+        &mut self,
+        required: &TransactionRequirement,
+        headers: &[(H, H)],
+    ) -> Result<Map<String, Value>, Reason> {
+        let Some(provider) = self.policy.providers.get(required.provider) else {
+            return Err(Reason::InvalidTransactionToken);
+        };
+        let text = match token::extract(&provider.from_headers, headers) {
+            Extracted::One { token, .. } => token,
+            Extracted::Missing => {
+                self.note("transaction", Err(Reason::MissingTransactionToken), || {
+                    format!(
+                        "no `{}` header",
+                        provider
+                            .from_headers
+                            .first()
+                            .map_or("", |s| s.name.as_str())
+                    )
+                })?;
+                return Err(Reason::MissingTransactionToken);
+            }
+            Extracted::Several => {
+                self.note("transaction", Err(Reason::InvalidTransactionToken), || {
+                    "more than one transaction token".to_string()
+                })?;
+                return Err(Reason::InvalidTransactionToken);
+            }
+        };
+        let checked = self.transaction_token(required.provider, provider, text);
+        let (claims, why) = match checked {
+            Ok(claims) => (Some(claims), String::new()),
+            Err(why) => (None, why),
+        };
+        self.note(
+            "transaction",
+            claims
+                .as_ref()
+                .map(|_| ())
+                .ok_or(Reason::InvalidTransactionToken),
+            || {
+                if why.is_empty() {
+                    format!("valid `{}` token", provider.name)
+                } else {
+                    why
+                }
+            },
+        )?;
+        let claims = claims.ok_or(Reason::InvalidTransactionToken)?;
+        let purpose = claims.get("scope").and_then(Value::as_str).unwrap_or("");
+        let accepted =
+            required.purposes.is_empty() || required.purposes.iter().any(|p| p == purpose);
+        self.decision.txn = claims
+            .get("txn")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let purposes = required.purposes.join(" ");
+        self.note(
+            "purpose",
+            pass_if(accepted, Reason::TransactionPurposeMismatch),
+            || format!("`{purpose}`, accepted [{purposes}]"),
+        )?;
+        Ok(claims)
+    }
+
+    /// Validates a transaction token; the error is a description for the trace.
+    fn transaction_token(
+        &self,
+        index: usize,
+        provider: &Provider,
+        text: &str,
+    ) -> Result<Map<String, Value>, String> {
+        let jws =
+            token::parse_with(text, &self.policy.limits.token).map_err(|e| format!("{e:?}"))?;
+        let typ = jws.header.typ.as_deref().unwrap_or("");
+        if !typ.eq_ignore_ascii_case("txntoken+jwt") {
+            return Err(format!("typ `{typ}` is not txntoken+jwt"));
+        }
+        let alg = Algorithm::parse(&jws.header.alg).map_err(|_| "algorithm refused".to_string())?;
+        if !provider.algorithms.contains(&alg) {
+            return Err(format!("{alg} not allowed"));
+        }
+        if jws.claims.iss.as_deref() != Some(provider.issuer.as_str()) {
+            return Err("issuer is not the provider's".to_string());
+        }
+        let keys = self
+            .state
+            .keys(self.policy, index, self.now)
+            .ok_or_else(|| "no usable key set".to_string())?;
+        verify_signature(keys, alg, &jws, false, self.verifier)
+            .map_err(|r| r.as_str().to_string())?;
+        let rules = TimeRules {
+            clock_skew: provider.clock_skew_seconds,
+            require_expiration: true,
+            max_lifetime: provider.max_lifetime_seconds,
+        };
+        token::time::check(&jws.claims, self.now, rules).map_err(|r| r.as_str().to_string())?;
+        if !jws
+            .claims
+            .aud
+            .iter()
+            .any(|a| provider.audiences.contains(a))
+        {
+            return Err("audience is not the trust domain".to_string());
+        }
+        for claim in ["txn", "sub", "scope", "req_wl", "iat", "exp"] {
+            if !jws.claims.all.contains_key(claim) {
+                return Err(format!("`{claim}` is missing"));
+            }
+        }
+        let (jti, sub) = (jws.claims.jti.as_deref(), jws.claims.sub.as_deref());
+        self.state
+            .check_revocation(self.policy, jti, sub, jws.claims.iat)
+            .map_err(|r| r.as_str().to_string())?;
+        Ok(jws.claims.all)
     }
 
     /// Facts of a token whose signature verified: identity, scopes, headers for the upstream.
@@ -385,14 +698,14 @@ impl Judge<'_, '_> {
         d.token_ttl_remaining = token::time::remaining(claims, self.now);
         let granted = scopes::granted(&claims.all);
         let route = self.route;
-        let captures = self.captures;
+        let bindings = self.bindings;
         let any_used = route
             .require
             .scopes_any
             .iter()
-            .find(|t| granted.iter().any(|g| t.matches(g, captures)));
+            .find(|t| granted.iter().any(|g| t.matches(g, bindings)));
         let needed = |scope: &str| {
-            let fits = |t: &Template| t.matches(scope, captures);
+            let fits = |t: &Template| t.matches(scope, bindings);
             route.require.scopes.iter().any(fits) || any_used.is_some_and(fits)
         };
         d.scopes_unused = granted
@@ -424,13 +737,28 @@ impl Judge<'_, '_> {
     }
 }
 
+/// `typ` comparison as RFC 8725 / 9068 want it: case-insensitive, `application/` optional.
+fn typ_matches(typ: &str, required: &str) -> bool {
+    let strip = |t: &str| {
+        let lower = t.to_ascii_lowercase();
+        lower
+            .strip_prefix("application/")
+            .map(str::to_string)
+            .unwrap_or(lower)
+    };
+    strip(typ) == strip(required)
+}
+
 fn verify_signature(
     keys: &KeySet,
     alg: Algorithm,
     jws: &Jws<'_>,
+    spiffe: bool,
     verifier: &dyn SignatureVerifier,
 ) -> Result<(), Reason> {
-    let mut candidates = keys.candidates(jws.header.kid.as_deref(), alg).peekable();
+    let mut candidates = keys
+        .candidates(jws.header.kid.as_deref(), alg, spiffe)
+        .peekable();
     if candidates.peek().is_none() {
         return Err(Reason::UnknownKey);
     }
@@ -445,5 +773,18 @@ fn tightest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typ_comparison() {
+        assert!(typ_matches("at+jwt", "at+jwt"));
+        assert!(typ_matches("application/AT+JWT", "at+jwt"));
+        assert!(!typ_matches("JWT", "at+jwt"));
+        assert!(!typ_matches("", "at+jwt"));
     }
 }

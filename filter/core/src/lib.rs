@@ -16,6 +16,7 @@
 pub mod config;
 pub mod decision;
 pub mod engine;
+pub mod identity;
 pub mod keys;
 pub mod require;
 pub mod revocation;
@@ -27,6 +28,7 @@ pub mod token;
 
 pub use config::{compile, ConfigError, ConfigErrors, Mode, Policy};
 pub use decision::{render_denial, Decision, DenyResponse, Outcome, Reason, Step};
-pub use engine::{decide, explain, RequestView};
+pub use engine::{decide, decide_in, explain, explain_in, RequestView};
+pub use identity::{ConnectionInfo, NoConnection, StaticConnection};
 pub use state::RuntimeState;
 pub use token::{GuestVerifier, SignatureVerifier};

@@ -60,6 +60,7 @@ fn every_check_is_reported_in_order() {
             "audience",
             "revocation",
             "subjects",
+            "actors",
             "claims",
             "scopes"
         ]

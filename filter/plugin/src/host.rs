@@ -99,6 +99,14 @@ pub fn resume_request() -> Result<(), Status> {
     hostcalls::resume_http_request()
 }
 
+/// A host property as text (e.g. `["connection", "uri_san_peer_certificate"]`).
+pub fn property_text(path: &[&str]) -> Option<String> {
+    hostcalls::get_property(path.to_vec())
+        .ok()
+        .flatten()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+}
+
 /// Seconds since the Unix epoch, from the host clock (WASI's as a fallback).
 pub fn now_seconds() -> Option<u64> {
     let time = hostcalls::get_current_time().unwrap_or_else(|_| SystemTime::now());

@@ -1,6 +1,7 @@
 //! One request: gather a request view, ask the core, apply the decision. A token signed with a
 //! `kid` the remote key set does not have pauses the request for one early refetch.
 
+use crate::connection::HostConnection;
 use crate::host;
 use crate::plugin::Plugin;
 use crate::sync;
@@ -9,7 +10,7 @@ use proxy_wasm::types::Action;
 use std::rc::Rc;
 use workload_authz_core::sync::{ResourceKind, EARLY_REFETCH_SECONDS};
 use workload_authz_core::telemetry;
-use workload_authz_core::{decide, render_denial, Decision, GuestVerifier, Reason, RequestView};
+use workload_authz_core::{decide_in, render_denial, Decision, GuestVerifier, Reason, RequestView};
 
 /// A request waiting for an early key-set refetch.
 struct Pending {
@@ -42,7 +43,15 @@ impl AuthzHttp {
             headers: &self.headers,
         };
         let state = plugin.state.borrow();
-        decide(&plugin.policy, &state, &request, now, &GuestVerifier)
+        let connection = HostConnection::default();
+        decide_in(
+            &plugin.policy,
+            &state,
+            &request,
+            &connection,
+            now,
+            &GuestVerifier,
+        )
     }
 
     /// Starts an early refetch of the key set the decision lacked a key from, if allowed.
@@ -202,7 +211,17 @@ impl HttpContext for AuthzHttp {
         let Some(now) = host::now_seconds() else {
             return fail_closed("the clock is unavailable");
         };
-        let decision = self.judge(&plugin, now);
+        let mut decision = self.judge(&plugin, now);
+        if matches!(
+            decision.reason,
+            Reason::KeysUnavailable | Reason::RevocationUnavailable
+        ) {
+            // Another worker may have fetched it since this one's last tick: look now.
+            for index in 0..plugin.resources.len() {
+                sync::pull(&plugin, index);
+            }
+            decision = self.judge(&plugin, now);
+        }
         if let Some(pending) = self.early_refetch(&plugin, &decision, now) {
             log::debug!("workload-authz: unknown kid: pausing the request for a key-set refetch");
             self.pending = Some(pending);

@@ -5,8 +5,10 @@
 //! - [`sync`]: remote key sets and revocation lists shared across VMs (lease + CAS).
 //! - [`http`]: one request → one decision.
 //! - [`metrics`]: counters defined once per name, kept as ids.
+//! - [`connection`]: mTLS peer and source address, read from Envoy properties on demand.
 //! - [`host`]: the only place that talks to the host; errors become values, nothing unwraps.
 
+pub mod connection;
 pub mod host;
 pub mod http;
 pub mod metrics;

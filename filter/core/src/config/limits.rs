@@ -14,6 +14,10 @@ pub struct Limits {
     pub max_headers: usize,
     /// JWKS size and key count (local and fetched).
     pub jwks: JwksLimits,
+    /// Most nested `act` claims read.
+    pub max_actor_hops: usize,
+    /// Most `authorization_details` entries read.
+    pub max_authorization_details: usize,
 }
 
 impl Default for Limits {
@@ -22,6 +26,8 @@ impl Default for Limits {
             token: TokenLimits::default(),
             max_headers: 128,
             jwks: JwksLimits::default(),
+            max_actor_hops: 8,
+            max_authorization_details: 16,
         }
     }
 }
@@ -33,6 +39,8 @@ const FIELDS: &[&str] = &[
     "max_claims_depth",
     "max_jwks_bytes",
     "max_jwks_keys",
+    "max_actor_hops",
+    "max_authorization_details",
 ];
 
 fn size(
@@ -111,5 +119,21 @@ pub fn compile(obj: Option<&serde_json::Value>, errors: &mut Errors) -> Limits {
                 errors,
             ),
         },
+        max_actor_hops: size(
+            &fields,
+            "max_actor_hops",
+            1,
+            32,
+            defaults.max_actor_hops,
+            errors,
+        ),
+        max_authorization_details: size(
+            &fields,
+            "max_authorization_details",
+            1,
+            256,
+            defaults.max_authorization_details,
+            errors,
+        ),
     }
 }

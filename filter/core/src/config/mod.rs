@@ -10,7 +10,9 @@ pub mod route;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors};
 pub use limits::Limits;
-pub use policy::{ClaimHeader, KeySource, Mode, Policy, Provider, Route, IDENTITY_HEADERS};
+pub use policy::{
+    ClaimHeader, KeySource, Mode, Policy, Provider, Route, TokenKind, IDENTITY_HEADERS,
+};
 pub use remote::{HttpUri, RemoteJwks, RevocationSource};
 
 use crate::revocation::RevocationList;

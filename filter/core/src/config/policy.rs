@@ -53,6 +53,20 @@ pub struct Provider {
     pub claim_to_headers: Vec<ClaimHeader>,
     /// Whether the token header is forwarded upstream (`false`: removed).
     pub forward: bool,
+    /// `spiffe.trust_domain`: the JWT-SVID rules apply to this provider's tokens.
+    pub spiffe_trust_domain: Option<String>,
+    /// What the provider's tokens are: access tokens, or transaction tokens.
+    pub kind: TokenKind,
+}
+
+/// `token_type` of a provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenKind {
+    /// Bearer access tokens that authenticate the caller.
+    #[default]
+    Access,
+    /// Transaction tokens (draft-ietf-oauth-transaction-tokens), read by `require.transaction`.
+    Transaction,
 }
 
 /// A provider's keys: inline, or fetched from a JWKS endpoint at run time.

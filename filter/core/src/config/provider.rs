@@ -1,7 +1,8 @@
 //! Compiling the `providers` block.
 
-use super::policy::{ClaimHeader, KeySource, Provider, IDENTITY_HEADERS};
+use super::policy::{ClaimHeader, KeySource, Provider, TokenKind, IDENTITY_HEADERS};
 use super::reader::{child, item, Errors, Obj};
+use crate::identity::spiffe::is_trust_domain;
 use crate::keys::{parse_jwks_limited, Algorithm, AlgorithmError, JwksLimits, KeySet};
 use crate::token::HeaderSource;
 use serde_json::Value;
@@ -18,6 +19,8 @@ const PROVIDER_FIELDS: &[&str] = &[
     "claim_to_headers",
     "forward",
     "remote_jwks",
+    "spiffe",
+    "token_type",
 ];
 
 /// Headers a `claim_to_headers` entry may never write.
@@ -76,6 +79,48 @@ pub fn compile(
     let require_expiration = obj.opt_bool("require_expiration", errors).unwrap_or(true);
     let claim_to_headers = claim_to_headers(&obj, &from_headers, errors);
     let forward = obj.opt_bool("forward", errors).unwrap_or(true);
+    let kind = match obj.opt_str("token_type", errors) {
+        None | Some("access_token") => TokenKind::Access,
+        Some("txn_token") => TokenKind::Transaction,
+        Some(other) => {
+            errors.invalid(
+                &obj.path_of("token_type"),
+                format!("`{other}` is not a token type (use `access_token` or `txn_token`)"),
+            );
+            TokenKind::Access
+        }
+    };
+    let from_headers = if kind == TokenKind::Transaction && obj.get("from_headers").is_none() {
+        vec![HeaderSource {
+            name: "txn-token".to_string(),
+            value_prefix: String::new(),
+        }]
+    } else {
+        from_headers
+    };
+    let spiffe_trust_domain = spiffe(&obj, errors);
+    if spiffe_trust_domain.is_some() {
+        if !require_expiration {
+            errors.invalid(
+                &obj.path_of("require_expiration"),
+                "JWT-SVIDs always need `exp`",
+            );
+        }
+        if algorithms.contains(&Algorithm::EdDsa) && obj.get("algorithms").is_some() {
+            errors.invalid(
+                &obj.path_of("algorithms"),
+                "JWT-SVIDs are signed with RS, ES or PS algorithms only",
+            );
+        }
+    }
+    let algorithms = if spiffe_trust_domain.is_some() {
+        algorithms
+            .into_iter()
+            .filter(|a| *a != Algorithm::EdDsa)
+            .collect()
+    } else {
+        algorithms
+    };
     if errors.0.len() != before {
         return None;
     }
@@ -91,7 +136,23 @@ pub fn compile(
         require_expiration,
         claim_to_headers,
         forward,
+        spiffe_trust_domain,
+        kind,
     })
+}
+
+fn spiffe(obj: &Obj<'_>, errors: &mut Errors) -> Option<String> {
+    let value = obj.get("spiffe")?;
+    let fields = Obj::new(value, &obj.path_of("spiffe"), &["trust_domain"], errors)?;
+    let domain = fields.req_str("trust_domain", errors)?;
+    if !is_trust_domain(domain) {
+        errors.invalid(
+            &fields.path_of("trust_domain"),
+            format!("`{domain}` is not a trust domain (lowercase letters, digits, `.`, `-`, `_`)"),
+        );
+        return None;
+    }
+    Some(domain.to_string())
 }
 
 /// Whether `name` is a plain lowercase-able HTTP header name (no pseudo-headers).

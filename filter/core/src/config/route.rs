@@ -1,9 +1,13 @@
 //! Compiling the `routes` block.
 
+use super::policy::TokenKind;
 use super::policy::{Mode, Provider, Route};
 use super::provider::{is_name, MAX_LIFETIME_LIMIT};
 use super::reader::{item, non_empty_str, wrong_type, Errors, Obj};
-use crate::require::{ClaimCondition, Expected, Requirements, SubjectPattern, Template};
+use crate::require::{
+    ClaimCondition, DetailRequirement, Expected, FieldValue, Requirements, SubjectPattern,
+    Template, TransactionRequirement,
+};
 use crate::routes::{HostPattern, PathPattern, RouteMatch};
 use crate::token::HeaderSource;
 use serde_json::Value;
@@ -17,7 +21,20 @@ const ROUTE_FIELDS: &[&str] = &[
     "mode",
 ];
 const MATCH_FIELDS: &[&str] = &["path", "methods", "hosts"];
-const REQUIRE_FIELDS: &[&str] = &["providers", "scopes", "scopes_any", "subjects", "claims"];
+const REQUIRE_FIELDS: &[&str] = &[
+    "providers",
+    "scopes",
+    "scopes_any",
+    "subjects",
+    "claims",
+    "actor",
+    "max_delegation_depth",
+    "allow_delegation",
+    "authorization_details",
+    "transaction",
+    "bind_peer",
+    "typ",
+];
 
 /// Compiles one route; `providers` are the compiled providers (by name lookup).
 pub fn compile(
@@ -236,18 +253,181 @@ fn compile_require(
                         errors.invalid(&claim_path, "claim path has an empty segment");
                         continue;
                     }
+                    let (from_transaction, path) = match name.strip_prefix("txn.") {
+                        Some(rest) => (true, rest),
+                        None => (false, name.as_str()),
+                    };
+                    if from_transaction && obj.get("transaction").is_none() {
+                        errors.invalid(
+                            &claim_path,
+                            "`txn.` conditions need a `transaction` requirement on this route",
+                        );
+                        continue;
+                    }
                     if let Some(allowed) = expected_values(expected, &claim_path, pattern, errors) {
                         require.claims.push(ClaimCondition {
                             name: name.clone(),
-                            path: name.split('.').map(str::to_string).collect(),
+                            path: path.split('.').map(str::to_string).collect(),
                             allowed,
+                            from_transaction,
                         });
                     }
                 }
             }
         }
     }
+    compile_identity(&obj, pattern, providers, &mut require, errors);
     Some(require)
+}
+
+/// Actors, delegation depth, authorization details, transaction tokens, binding, `typ`.
+fn compile_identity(
+    obj: &Obj<'_>,
+    pattern: &PathPattern,
+    providers: &[(String, Option<Provider>)],
+    require: &mut Requirements,
+    errors: &mut Errors,
+) {
+    if let Some(value) = obj.get("actor") {
+        let path = obj.path_of("actor");
+        if let Some(actor) = Obj::new(value, &path, &["subjects"], errors) {
+            for (i, subject) in actor
+                .opt_str_list("subjects", errors)
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+            {
+                match SubjectPattern::compile(subject) {
+                    Some(p) => require.actor_subjects.push(p),
+                    None => errors.invalid(
+                        &item(&actor.path_of("subjects"), i),
+                        "`*` must be a whole segment, and `**` only the last one",
+                    ),
+                }
+            }
+            if require.actor_subjects.is_empty() {
+                errors.invalid(
+                    &actor.path_of("subjects"),
+                    "must list at least one actor pattern",
+                );
+            }
+        }
+    }
+    let depth = obj.opt_u64("max_delegation_depth", 0, 32, errors);
+    let allow = obj.opt_bool("allow_delegation", errors);
+    require.max_delegation_depth = match (allow, depth) {
+        (Some(false), Some(d)) if d > 0 => {
+            errors.invalid(
+                &obj.path_of("max_delegation_depth"),
+                "contradicts `allow_delegation: false`",
+            );
+            None
+        }
+        (Some(false), _) => Some(0),
+        (_, Some(d)) => usize::try_from(d).ok(),
+        _ => None,
+    };
+    if let Some(value) = obj.get("authorization_details") {
+        require.authorization_details = detail_requirement(
+            value,
+            &obj.path_of("authorization_details"),
+            pattern,
+            errors,
+        );
+    }
+    if let Some(value) = obj.get("transaction") {
+        let path = obj.path_of("transaction");
+        if let Some(txn) = Obj::new(value, &path, &["provider", "purposes"], errors) {
+            let purposes = txn.opt_str_list("purposes", errors).unwrap_or_default();
+            match txn.req_str("provider", errors) {
+                None => {}
+                Some(name) => match providers.iter().position(|(n, _)| n == name) {
+                    None => errors.invalid(
+                        &txn.path_of("provider"),
+                        format!("unknown provider `{name}`"),
+                    ),
+                    Some(index) => {
+                        let is_txn = providers
+                            .get(index)
+                            .and_then(|(_, p)| p.as_ref())
+                            .is_none_or(|p| p.kind == TokenKind::Transaction);
+                        if !is_txn {
+                            errors.invalid(
+                                &txn.path_of("provider"),
+                                format!("provider `{name}` is not a `txn_token` provider"),
+                            );
+                        }
+                        require.transaction = Some(TransactionRequirement {
+                            provider: index,
+                            purposes: purposes.iter().map(|p| p.to_string()).collect(),
+                        });
+                    }
+                },
+            }
+        }
+    }
+    if let Some(binding) = obj.opt_str("bind_peer", errors) {
+        if binding == "spiffe_id" {
+            require.bind_peer = true;
+        } else {
+            errors.invalid(
+                &obj.path_of("bind_peer"),
+                format!("`{binding}` is not a binding (use `spiffe_id`)"),
+            );
+        }
+    }
+    if let Some(typ) = obj.opt_str("typ", errors) {
+        if typ.is_empty() {
+            errors.invalid(&obj.path_of("typ"), "must not be empty");
+        }
+        require.typ = Some(typ.to_string());
+    }
+}
+
+fn detail_requirement(
+    value: &Value,
+    path: &str,
+    pattern: &PathPattern,
+    errors: &mut Errors,
+) -> Option<DetailRequirement> {
+    let Some(map) = value.as_object() else {
+        errors.push(wrong_type(
+            path,
+            "an object (one RFC 9396 authorization detail)",
+        ));
+        return None;
+    };
+    let fields = Obj {
+        path: path.to_string(),
+        map,
+    };
+    let kind = fields.req_str("type", errors)?.to_string();
+    let actions = fields.opt_str_list("actions", errors).unwrap_or_default();
+    let locations = fields.opt_str_list("locations", errors).unwrap_or_default();
+    let mut out = DetailRequirement {
+        kind,
+        actions: actions.iter().map(|a| a.to_string()).collect(),
+        locations: locations.iter().map(|l| l.to_string()).collect(),
+        fields: Vec::new(),
+    };
+    for (name, expected) in map {
+        if matches!(name.as_str(), "type" | "actions" | "locations") {
+            continue;
+        }
+        let field_path = format!("{path}.{name}");
+        let value = match expected {
+            Value::String(text) => match Template::compile(text, |n| pattern.capture_index(n)) {
+                Ok(t) => FieldValue::Text(t),
+                Err(e) => {
+                    errors.invalid(&field_path, e.to_string());
+                    continue;
+                }
+            },
+            other => FieldValue::Exact(other.clone()),
+        };
+        out.fields.push((name.clone(), value));
+    }
+    Some(out)
 }
 
 fn expected_values(
@@ -294,9 +474,17 @@ fn token_sources(
     require: &Requirements,
     providers: &[(String, Option<Provider>)],
 ) -> (Vec<HeaderSource>, Vec<Vec<usize>>) {
+    // Transaction-token providers never authenticate the caller: they are read by `transaction`.
     let accepted: Vec<usize> = match &require.providers {
         Some(list) => list.clone(),
-        None => (0..providers.len()).collect(),
+        None => (0..providers.len())
+            .filter(|i| {
+                providers
+                    .get(*i)
+                    .and_then(|(_, p)| p.as_ref())
+                    .is_some_and(|p| p.kind == TokenKind::Access)
+            })
+            .collect(),
     };
     let mut sources: Vec<HeaderSource> = Vec::new();
     let mut readers: Vec<Vec<usize>> = Vec::new();

@@ -98,6 +98,10 @@ pub struct Decision {
     pub upstream_headers: Vec<(String, String)>,
     /// A header to remove before forwarding (the token's, for providers with `forward: false`).
     pub drop_header: Option<String>,
+    /// The delegation chain of a verified token: the current actor first.
+    pub actor_chain: Vec<String>,
+    /// `txn` of a verified transaction token: follows one business transaction across hops.
+    pub txn: Option<String>,
 }
 
 impl Decision {
@@ -120,6 +124,8 @@ impl Decision {
             scopes_unused: Vec::new(),
             upstream_headers: Vec::new(),
             drop_header: None,
+            actor_chain: Vec::new(),
+            txn: None,
         }
     }
 

@@ -48,11 +48,31 @@ pub enum Reason {
     HeaderTooLarge,
     /// The path uses dot-segments, encoded separators or other tricks.
     InvalidPath,
+    /// A SPIFFE provider's token breaks the JWT-SVID rules (`sub` not a SPIFFE ID of the trust
+    /// domain, no `kid`, a `typ` other than `JWT`/`JOSE`).
+    InvalidSvid,
+    /// The current actor matches none of the route's `actor.subjects` (or there is no actor).
+    ActorNotAllowed,
+    /// More nested actors than the route's `max_delegation_depth`.
+    DelegationTooDeep,
+    /// No `authorization_details` entry of the token grants the route's detail.
+    AuthorizationDetailsMismatch,
+    /// The route requires a transaction token and the request has none.
+    MissingTransactionToken,
+    /// The transaction token is not valid (format, `typ`, signature, time, audience, claims).
+    InvalidTransactionToken,
+    /// The transaction token's purpose (`scope`) is not one the route accepts.
+    TransactionPurposeMismatch,
+    /// The token is bound to another transport: `cnf.x5t#S256` or `bind_peer` does not match
+    /// the mTLS peer (or the connection is plaintext).
+    BindingMismatch,
+    /// The token's `typ` is not the one the route requires (e.g. `at+jwt`).
+    WrongTokenType,
 }
 
 impl Reason {
     /// Every reason, in a fixed order (used to pre-declare metrics and in tests).
-    pub const ALL: [Reason; 22] = [
+    pub const ALL: [Reason; 31] = [
         Reason::Allowed,
         Reason::Public,
         Reason::MissingToken,
@@ -75,6 +95,15 @@ impl Reason {
         Reason::Revoked,
         Reason::RevocationUnavailable,
         Reason::HeaderTooLarge,
+        Reason::InvalidSvid,
+        Reason::ActorNotAllowed,
+        Reason::DelegationTooDeep,
+        Reason::AuthorizationDetailsMismatch,
+        Reason::MissingTransactionToken,
+        Reason::InvalidTransactionToken,
+        Reason::TransactionPurposeMismatch,
+        Reason::BindingMismatch,
+        Reason::WrongTokenType,
     ];
 
     /// The stable string code.
@@ -102,6 +131,15 @@ impl Reason {
             Reason::Revoked => "revoked",
             Reason::RevocationUnavailable => "revocation_unavailable",
             Reason::HeaderTooLarge => "header_too_large",
+            Reason::InvalidSvid => "invalid_svid",
+            Reason::ActorNotAllowed => "actor_not_allowed",
+            Reason::DelegationTooDeep => "delegation_too_deep",
+            Reason::AuthorizationDetailsMismatch => "authorization_details_mismatch",
+            Reason::MissingTransactionToken => "missing_transaction_token",
+            Reason::InvalidTransactionToken => "invalid_transaction_token",
+            Reason::TransactionPurposeMismatch => "transaction_purpose_mismatch",
+            Reason::BindingMismatch => "binding_mismatch",
+            Reason::WrongTokenType => "wrong_token_type",
         }
     }
 
@@ -122,12 +160,21 @@ impl Reason {
             | Reason::LifetimeExceeded
             | Reason::KeysUnavailable
             | Reason::Revoked
-            | Reason::RevocationUnavailable => ReasonClass::InvalidToken,
+            | Reason::RevocationUnavailable
+            | Reason::InvalidSvid
+            | Reason::MissingTransactionToken
+            | Reason::InvalidTransactionToken
+            | Reason::BindingMismatch
+            | Reason::WrongTokenType => ReasonClass::InvalidToken,
             Reason::InsufficientScope => ReasonClass::InsufficientScope,
             Reason::SubjectNotAllowed
             | Reason::ClaimMismatch
             | Reason::NoRoute
-            | Reason::InvalidPath => ReasonClass::Forbidden,
+            | Reason::InvalidPath
+            | Reason::ActorNotAllowed
+            | Reason::DelegationTooDeep
+            | Reason::AuthorizationDetailsMismatch
+            | Reason::TransactionPurposeMismatch => ReasonClass::Forbidden,
             Reason::HeaderTooLarge => ReasonClass::TooLarge,
         }
     }
@@ -157,6 +204,19 @@ impl Reason {
             Reason::Revoked => "the token has been revoked",
             Reason::RevocationUnavailable => "the revocation list is not available yet",
             Reason::HeaderTooLarge => "the token or the request headers are too large",
+            Reason::InvalidSvid => "the token is not a valid JWT-SVID for this trust domain",
+            Reason::ActorNotAllowed => "the acting party is not allowed on this route",
+            Reason::DelegationTooDeep => "the delegation chain is too long for this route",
+            Reason::AuthorizationDetailsMismatch => {
+                "no authorization detail of the token grants this request"
+            }
+            Reason::MissingTransactionToken => "a transaction token is required",
+            Reason::InvalidTransactionToken => "the transaction token is invalid",
+            Reason::TransactionPurposeMismatch => {
+                "the transaction purpose is not accepted on this route"
+            }
+            Reason::BindingMismatch => "the token is bound to another client",
+            Reason::WrongTokenType => "the token type is not accepted on this route",
         }
     }
 }

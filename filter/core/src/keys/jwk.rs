@@ -46,6 +46,8 @@ pub struct Jwk {
     pub kid: Option<String>,
     /// `alg`, when the JWK pins one: the key then verifies only that algorithm.
     pub alg: Option<Algorithm>,
+    /// `use`: `None`, `sig`, or `jwt-svid` (a SPIFFE trust bundle's JWT authority).
+    pub usage: Option<String>,
     /// The key itself.
     pub key: PublicKey,
 }
@@ -188,12 +190,16 @@ pub fn parse_jwks_limited(text: &str, limits: &JwksLimits) -> Result<ParsedJwks,
 pub fn parse_jwk(entry: &Value) -> Result<Jwk, JwkError> {
     let object = entry.as_object().ok_or(JwkError::NotAnObject)?;
     let text = |name: &'static str| object.get(name).and_then(Value::as_str);
-    if let Some(usage) = object.get("use") {
-        let usage = usage.as_str().unwrap_or_default();
-        if usage != "sig" {
-            return Err(JwkError::NotForSignatures(usage.to_string()));
+    let usage = match object.get("use") {
+        None => None,
+        Some(value) => {
+            let usage = value.as_str().unwrap_or_default();
+            if usage != "sig" && usage != "jwt-svid" {
+                return Err(JwkError::NotForSignatures(usage.to_string()));
+            }
+            Some(usage.to_string())
         }
-    }
+    };
     let kty = text("kty").ok_or(JwkError::MissingMember("kty"))?;
     let key = match kty {
         "RSA" => rsa_key(decode(text("n"), "n")?, decode(text("e"), "e")?)?,
@@ -231,7 +237,12 @@ pub fn parse_jwk(entry: &Value) -> Result<Jwk, JwkError> {
         }
     };
     let kid = text("kid").map(str::to_string);
-    Ok(Jwk { kid, alg, key })
+    Ok(Jwk {
+        kid,
+        alg,
+        usage,
+        key,
+    })
 }
 
 fn decode(value: Option<&str>, member: &'static str) -> Result<Vec<u8>, JwkError> {

@@ -32,13 +32,18 @@ impl KeySet {
 
     /// The keys that may verify a token with this `kid` (if any) and `alg`.
     /// With a `kid`, only keys carrying that exact `kid`; without, every key whose type fits.
+    /// Keys marked `use: jwt-svid` serve SPIFFE providers only, `use: sig` the others.
     pub fn candidates<'a>(
         &'a self,
         kid: Option<&'a str>,
         alg: Algorithm,
+        spiffe: bool,
     ) -> impl Iterator<Item = &'a Jwk> + 'a {
-        self.keys
-            .iter()
-            .filter(move |k| kid.is_none_or(|kid| k.kid.as_deref() == Some(kid)) && k.fits(alg))
+        let wanted = if spiffe { "jwt-svid" } else { "sig" };
+        self.keys.iter().filter(move |k| {
+            kid.is_none_or(|kid| k.kid.as_deref() == Some(kid))
+                && k.fits(alg)
+                && k.usage.as_deref().is_none_or(|u| u == wanted)
+        })
     }
 }

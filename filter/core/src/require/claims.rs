@@ -1,6 +1,6 @@
 //! Claim conditions: a dotted path into the claims and the values allowed there.
 
-use super::template::Template;
+use super::template::{Bindings, Template};
 use serde_json::{Map, Value};
 
 /// One allowed value.
@@ -15,9 +15,9 @@ pub enum Expected {
 }
 
 impl Expected {
-    fn matches(&self, actual: &Value, captures: &[&str]) -> bool {
+    fn matches<B: Bindings + ?Sized>(&self, actual: &Value, bindings: &B) -> bool {
         match (self, actual) {
-            (Expected::Text(t), Value::String(s)) => t.matches(s, captures),
+            (Expected::Text(t), Value::String(s)) => t.matches(s, bindings),
             (Expected::Number(n), Value::Number(m)) => m.as_f64() == Some(*n),
             (Expected::Bool(b), Value::Bool(c)) => b == c,
             _ => false,
@@ -35,6 +35,8 @@ pub struct ClaimCondition {
     pub path: Vec<String>,
     /// The allowed values.
     pub allowed: Vec<Expected>,
+    /// Whether the path reads the transaction token (`txn.` prefix, stripped from `path`).
+    pub from_transaction: bool,
 }
 
 /// The value at a dotted path.
@@ -49,11 +51,11 @@ pub fn lookup<'c>(claims: &'c Map<String, Value>, path: &[String]) -> Option<&'c
 
 impl ClaimCondition {
     /// Whether the claims satisfy this condition.
-    pub fn holds(&self, claims: &Map<String, Value>, captures: &[&str]) -> bool {
+    pub fn holds<B: Bindings + ?Sized>(&self, claims: &Map<String, Value>, bindings: &B) -> bool {
         let Some(actual) = lookup(claims, &self.path) else {
             return false;
         };
-        let fits = |value: &Value| self.allowed.iter().any(|e| e.matches(value, captures));
+        let fits = |value: &Value| self.allowed.iter().any(|e| e.matches(value, bindings));
         match actual {
             Value::Array(items) => items.iter().any(fits),
             single => fits(single),
@@ -75,6 +77,7 @@ mod tests {
             name: path.into(),
             path: path.split('.').map(str::to_string).collect(),
             allowed,
+            from_transaction: false,
         }
     }
 
@@ -82,15 +85,15 @@ mod tests {
     fn strings_numbers_bools_arrays_and_nesting() {
         let claims = json!({"tenant": "acme", "groups": ["a", "b"], "n": {"level": 3, "ok": true}});
         let claims = claims.as_object().unwrap();
-        assert!(condition("tenant", vec![text("{tenant}")]).holds(claims, &["acme"]));
-        assert!(!condition("tenant", vec![text("{tenant}")]).holds(claims, &["other"]));
-        assert!(condition("groups", vec![text("b")]).holds(claims, &[]));
-        assert!(!condition("groups", vec![text("c")]).holds(claims, &[]));
-        assert!(condition("n.level", vec![Expected::Number(3.0)]).holds(claims, &[]));
-        assert!(condition("n.ok", vec![Expected::Bool(true)]).holds(claims, &[]));
-        assert!(!condition("n.ok", vec![text("true")]).holds(claims, &[]));
-        assert!(!condition("n.missing", vec![text("x")]).holds(claims, &[]));
-        assert!(!condition("tenant.x", vec![text("x")]).holds(claims, &[]));
-        assert!(condition("tenant", vec![text("x"), text("acme")]).holds(claims, &[]));
+        assert!(condition("tenant", vec![text("{tenant}")]).holds(claims, &["acme"][..]));
+        assert!(!condition("tenant", vec![text("{tenant}")]).holds(claims, &["other"][..]));
+        assert!(condition("groups", vec![text("b")]).holds(claims, &[][..]));
+        assert!(!condition("groups", vec![text("c")]).holds(claims, &[][..]));
+        assert!(condition("n.level", vec![Expected::Number(3.0)]).holds(claims, &[][..]));
+        assert!(condition("n.ok", vec![Expected::Bool(true)]).holds(claims, &[][..]));
+        assert!(!condition("n.ok", vec![text("true")]).holds(claims, &[][..]));
+        assert!(!condition("n.missing", vec![text("x")]).holds(claims, &[][..]));
+        assert!(!condition("tenant.x", vec![text("x")]).holds(claims, &[][..]));
+        assert!(condition("tenant", vec![text("x"), text("acme")]).holds(claims, &[][..]));
     }
 }

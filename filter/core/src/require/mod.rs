@@ -1,13 +1,16 @@
-//! Route requirements: providers, scopes, subjects and claim conditions.
+//! Route requirements: providers, scopes, subjects, claims, actors, authorization details,
+//! transaction tokens and transport binding.
 
 pub mod claims;
+pub mod rar;
 pub mod scopes;
 pub mod subjects;
 pub mod template;
 
 pub use claims::{ClaimCondition, Expected};
+pub use rar::{DetailRequirement, DetailsError, FieldValue};
 pub use subjects::SubjectPattern;
-pub use template::{Template, TemplateError};
+pub use template::{Bindings, Template, TemplateError};
 
 use crate::decision::Reason;
 use serde_json::{Map, Value};
@@ -25,19 +28,40 @@ pub struct Requirements {
     pub subjects: Vec<SubjectPattern>,
     /// Claim conditions, all required.
     pub claims: Vec<ClaimCondition>,
+    /// `actor.subjects`: the current actor must match one (none: no actor requirement).
+    pub actor_subjects: Vec<SubjectPattern>,
+    /// Most nested actors allowed (`allow_delegation: false` is 0); `None` for no limit.
+    pub max_delegation_depth: Option<usize>,
+    /// RFC 9396 detail one of the token's `authorization_details` must grant.
+    pub authorization_details: Option<DetailRequirement>,
+    /// A transaction token that must accompany the access token.
+    pub transaction: Option<TransactionRequirement>,
+    /// Whether the caller (current actor, else `sub`) must be the mTLS peer's SPIFFE ID.
+    pub bind_peer: bool,
+    /// A required JOSE `typ` (compared case-insensitively; an `application/` prefix is ignored).
+    pub typ: Option<String>,
+}
+
+/// `require.transaction`: a transaction token of `provider` whose purpose (`scope`) is listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionRequirement {
+    /// Index of the `txn_token` provider.
+    pub provider: usize,
+    /// Accepted purposes; empty for any.
+    pub purposes: Vec<String>,
 }
 
 impl Requirements {
     /// Checks subjects, claims and scopes, in that order.
-    pub fn check(
+    pub fn check<B: Bindings + ?Sized>(
         &self,
         subject: Option<&str>,
         claims: &Map<String, Value>,
-        captures: &[&str],
+        bindings: &B,
     ) -> Result<(), Reason> {
         self.check_subject(subject)?;
-        self.check_claims(claims, captures)?;
-        self.check_scopes(claims, captures)
+        self.check_claims(claims, None, bindings)?;
+        self.check_scopes(claims, bindings)
     }
 
     /// `subjects`: `sub` must match one pattern (when any are listed).
@@ -53,13 +77,36 @@ impl Requirements {
         }
     }
 
-    /// `claims`: every condition holds.
-    pub fn check_claims(
+    /// `actor` and the delegation depth, on the chain (current actor first).
+    pub fn check_actors(&self, chain: &[String]) -> Result<(), Reason> {
+        if self
+            .max_delegation_depth
+            .is_some_and(|max| chain.len() > max)
+        {
+            return Err(Reason::DelegationTooDeep);
+        }
+        if !self.actor_subjects.is_empty() {
+            let current = chain.first().ok_or(Reason::ActorNotAllowed)?;
+            if !self.actor_subjects.iter().any(|p| p.matches(current)) {
+                return Err(Reason::ActorNotAllowed);
+            }
+        }
+        Ok(())
+    }
+
+    /// `claims`: every condition holds (`txn.` conditions read the transaction token's claims).
+    pub fn check_claims<B: Bindings + ?Sized>(
         &self,
         claims: &Map<String, Value>,
-        captures: &[&str],
+        transaction: Option<&Map<String, Value>>,
+        bindings: &B,
     ) -> Result<(), Reason> {
-        if self.claims.iter().all(|c| c.holds(claims, captures)) {
+        let holds = |c: &ClaimCondition| match (c.from_transaction, transaction) {
+            (false, _) => c.holds(claims, bindings),
+            (true, Some(txn)) => c.holds(txn, bindings),
+            (true, None) => false,
+        };
+        if self.claims.iter().all(holds) {
             Ok(())
         } else {
             Err(Reason::ClaimMismatch)
@@ -67,13 +114,13 @@ impl Requirements {
     }
 
     /// `scopes` (all) and `scopes_any` (one).
-    pub fn check_scopes(
+    pub fn check_scopes<B: Bindings + ?Sized>(
         &self,
         claims: &Map<String, Value>,
-        captures: &[&str],
+        bindings: &B,
     ) -> Result<(), Reason> {
         let granted = scopes::granted(claims);
-        let has = |t: &Template| granted.iter().any(|g| t.matches(g, captures));
+        let has = |t: &Template| granted.iter().any(|g| t.matches(g, bindings));
         if !self.scopes.iter().all(has) {
             return Err(Reason::InsufficientScope);
         }
@@ -83,12 +130,29 @@ impl Requirements {
         Ok(())
     }
 
+    /// `authorization_details`: one entry of the token grants the route's detail.
+    pub fn check_details<B: Bindings + ?Sized>(
+        &self,
+        claims: &Map<String, Value>,
+        max_entries: usize,
+        bindings: &B,
+    ) -> Result<(), Reason> {
+        let Some(required) = &self.authorization_details else {
+            return Ok(());
+        };
+        match required.check(claims, max_entries, bindings) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Reason::AuthorizationDetailsMismatch),
+            Err(_) => Err(Reason::MalformedToken),
+        }
+    }
+
     /// The required scopes, filled in, for the `scope` attribute of an `insufficient_scope` answer.
-    pub fn rendered_scopes(&self, captures: &[&str]) -> Vec<String> {
+    pub fn rendered_scopes<B: Bindings + ?Sized>(&self, bindings: &B) -> Vec<String> {
         self.scopes
             .iter()
             .chain(&self.scopes_any)
-            .map(|t| t.render(captures))
+            .map(|t| t.render(bindings))
             .collect()
     }
 }

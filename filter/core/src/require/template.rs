@@ -1,4 +1,5 @@
-//! String templates with `{capture}` placeholders bound to path captures, compiled once.
+//! String templates with placeholders, compiled once: `{name}` (a path capture),
+//! `{header.<name>}` (a request header) and `{source.address}` (the downstream address).
 
 use std::fmt;
 
@@ -6,6 +7,8 @@ use std::fmt;
 enum Part {
     Literal(String),
     Capture(usize),
+    Header(String),
+    SourceAddress,
 }
 
 /// A compiled template such as `orders:write:{tenant}`.
@@ -17,7 +20,7 @@ pub struct Template {
 /// Why a template is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TemplateError {
-    /// `{name}` names no capture of the route's path.
+    /// `{name}` names no capture of the route's path (nor `header.*` / `source.address`).
     UnknownCapture(String),
     /// An unbalanced `{` or `}`.
     Unbalanced,
@@ -29,6 +32,32 @@ impl fmt::Display for TemplateError {
             TemplateError::UnknownCapture(name) => write!(f, "unknown capture {{{name}}}"),
             TemplateError::Unbalanced => write!(f, "unbalanced `{{` or `}}`"),
         }
+    }
+}
+
+/// The values placeholders are filled with, for one request.
+pub trait Bindings {
+    /// The path capture at `index`.
+    fn capture(&self, index: usize) -> Option<&str>;
+    /// The first value of a request header (lowercase name).
+    fn header(&self, _name: &str) -> Option<&str> {
+        None
+    }
+    /// The downstream (client) address, as Envoy's `source.address`.
+    fn source_address(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl Bindings for [&str] {
+    fn capture(&self, index: usize) -> Option<&str> {
+        self.get(index).copied()
+    }
+}
+
+impl Bindings for Vec<&str> {
+    fn capture(&self, index: usize) -> Option<&str> {
+        self.get(index).copied()
     }
 }
 
@@ -50,12 +79,20 @@ impl Template {
             if name.contains('{') {
                 return Err(TemplateError::Unbalanced);
             }
-            let index =
-                resolve(name).ok_or_else(|| TemplateError::UnknownCapture(name.to_string()))?;
+            let part = if let Some(header) = name.strip_prefix("header.").filter(|h| !h.is_empty())
+            {
+                Part::Header(header.to_ascii_lowercase())
+            } else if name == "source.address" {
+                Part::SourceAddress
+            } else {
+                Part::Capture(
+                    resolve(name).ok_or_else(|| TemplateError::UnknownCapture(name.to_string()))?,
+                )
+            };
             if !literal.is_empty() {
                 parts.push(Part::Literal(literal.to_string()));
             }
-            parts.push(Part::Capture(index));
+            parts.push(part);
             rest = tail.get(close + 1..).unwrap_or_default();
         }
         if !rest.is_empty() {
@@ -64,16 +101,22 @@ impl Template {
         Ok(Template { parts })
     }
 
-    /// Whether the template, filled with `captures`, equals `candidate` (no allocation).
-    pub fn matches(&self, candidate: &str, captures: &[&str]) -> bool {
+    fn piece<'b, B: Bindings + ?Sized>(part: &'b Part, bindings: &'b B) -> Option<&'b str> {
+        match part {
+            Part::Literal(text) => Some(text.as_str()),
+            Part::Capture(i) => bindings.capture(*i),
+            Part::Header(name) => bindings.header(name),
+            Part::SourceAddress => bindings.source_address(),
+        }
+    }
+
+    /// Whether the filled template equals `candidate` (no allocation). A placeholder with no
+    /// value (a missing header) never matches.
+    pub fn matches<B: Bindings + ?Sized>(&self, candidate: &str, bindings: &B) -> bool {
         let mut rest = candidate;
         for part in &self.parts {
-            let piece = match part {
-                Part::Literal(text) => text.as_str(),
-                Part::Capture(i) => match captures.get(*i) {
-                    Some(value) => value,
-                    None => return false,
-                },
+            let Some(piece) = Self::piece(part, bindings) else {
+                return false;
             };
             match rest.strip_prefix(piece) {
                 Some(tail) => rest = tail,
@@ -83,14 +126,11 @@ impl Template {
         rest.is_empty()
     }
 
-    /// The template filled with `captures` (for error answers and records).
-    pub fn render(&self, captures: &[&str]) -> String {
+    /// The filled template (for error answers and records); missing values are empty.
+    pub fn render<B: Bindings + ?Sized>(&self, bindings: &B) -> String {
         let mut out = String::new();
         for part in &self.parts {
-            match part {
-                Part::Literal(text) => out.push_str(text),
-                Part::Capture(i) => out.push_str(captures.get(*i).copied().unwrap_or_default()),
-            }
+            out.push_str(Self::piece(part, bindings).unwrap_or_default());
         }
         out
     }
@@ -107,14 +147,42 @@ mod tests {
     #[test]
     fn renders_and_matches() {
         let t = Template::compile("orders:write:{tenant}", resolve).unwrap();
-        assert!(t.matches("orders:write:acme", &["acme", "7"]));
-        assert!(!t.matches("orders:write:acme2", &["acme", "7"]));
-        assert!(!t.matches("orders:write:", &["acme", "7"]));
-        assert_eq!(t.render(&["acme"]), "orders:write:acme");
+        assert!(t.matches("orders:write:acme", &["acme", "7"][..]));
+        assert!(!t.matches("orders:write:acme2", &["acme", "7"][..]));
+        assert!(!t.matches("orders:write:", &["acme", "7"][..]));
+        assert_eq!(t.render(&["acme"][..]), "orders:write:acme");
         let t = Template::compile("{tenant}/{id}", resolve).unwrap();
-        assert!(t.matches("acme/7", &["acme", "7"]));
+        assert!(t.matches("acme/7", &["acme", "7"][..]));
         let plain = Template::compile("orders:read", resolve).unwrap();
-        assert!(plain.matches("orders:read", &[]));
+        assert!(plain.matches("orders:read", &[][..]));
+    }
+
+    struct Request;
+    impl Bindings for Request {
+        fn capture(&self, _: usize) -> Option<&str> {
+            None
+        }
+        fn header(&self, name: &str) -> Option<&str> {
+            (name == "x-tenant").then_some("acme")
+        }
+        fn source_address(&self) -> Option<&str> {
+            Some("10.0.0.7:5555")
+        }
+    }
+
+    #[test]
+    fn headers_and_source_address() {
+        let t = Template::compile("{header.X-Tenant}", resolve).unwrap();
+        assert!(t.matches("acme", &Request));
+        assert!(!t.matches("globex", &Request));
+        let missing = Template::compile("{header.x-other}", resolve).unwrap();
+        assert!(!missing.matches("", &Request));
+        let source = Template::compile("{source.address}", resolve).unwrap();
+        assert!(source.matches("10.0.0.7:5555", &Request));
+        assert_eq!(
+            Template::compile("{header.}", resolve),
+            Err(TemplateError::UnknownCapture("header.".into()))
+        );
     }
 
     #[test]

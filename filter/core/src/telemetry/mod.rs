@@ -79,6 +79,8 @@ pub fn filter_state(decision: &Decision, policy: &Policy) -> Vec<(&'static str, 
             "workload_authz.scopes_unused",
             words(&decision.scopes_unused),
         ),
+        ("workload_authz.actor_chain", words(&decision.actor_chain)),
+        ("workload_authz.txn", or_dash(&decision.txn)),
         ("workload_authz.policy", policy.hash.clone()),
         (
             "workload_authz.record",
@@ -102,6 +104,8 @@ pub fn record(decision: &Decision, policy: &Policy) -> Value {
         "scopes_granted": decision.scopes_granted,
         "scopes_required": decision.scopes_required,
         "scopes_unused": decision.scopes_unused,
+        "actor_chain": decision.actor_chain,
+        "txn": decision.txn,
         "policy": policy.hash,
     })
 }

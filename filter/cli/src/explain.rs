@@ -1,0 +1,416 @@
+//! `workload-authz explain POLICY --method GET --path /x ...`: one request judged offline by the
+//! filter's own engine; prints the decision record, the answer and every check.
+
+use crate::check;
+use crate::policy;
+use crate::TextOrJson;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use clap::Args;
+use serde_json::{json, Map, Value};
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+use workload_authz_core::config::KeySource;
+use workload_authz_core::revocation::RevocationList;
+use workload_authz_core::state::parse_fetched_jwks;
+use workload_authz_core::{
+    explain, render_denial, telemetry, GuestVerifier, Policy, RequestView, RuntimeState,
+};
+
+/// Arguments of `explain`.
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// The policy: JSON or YAML (`-` reads standard input).
+    pub policy: String,
+    /// `:method` of the request.
+    #[arg(long, default_value = "GET")]
+    pub method: String,
+    /// `:path` of the request (query included, as a client sends it).
+    #[arg(long)]
+    pub path: String,
+    /// A request header `name:value` (repeatable; names are lowercased, as Envoy presents them).
+    #[arg(long = "header", short = 'H', value_name = "NAME:VALUE")]
+    pub headers: Vec<String>,
+    /// `:authority` (default: a `host` header given with --header, else `localhost`).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// A bearer token, sent in the first header of the provider its `iss` names
+    /// (`authorization: Bearer ...` by default).
+    #[arg(long, conflicts_with = "token_file")]
+    pub token: Option<String>,
+    /// A file holding the token.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<String>,
+    /// The time of the decision, in seconds since the Unix epoch (default: now).
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    pub now: Option<u64>,
+    /// A JWKS for a provider with `remote_jwks`, as if fetched at --now: `FILE` (when one provider
+    /// has remote_jwks) or `PROVIDER=FILE` (repeatable).
+    #[arg(long, value_name = "[PROVIDER=]FILE")]
+    pub jwks: Vec<String>,
+    /// A revocation document (`{"jti": [...], "subjects_revoked_before": {...}}`) as if fetched
+    /// from the policy's `revocation` endpoint.
+    #[arg(long, value_name = "FILE")]
+    pub revoked: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: TextOrJson,
+}
+
+fn unix_now() -> Result<u64, String> {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .map_err(|e| e.to_string())
+}
+
+/// Runs `explain`.
+pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
+    let loaded = policy::load(&args.policy)?;
+    let policy = match &loaded.compiled {
+        Ok(policy) => policy,
+        Err(errors) => {
+            for error in &errors.0 {
+                eprintln!("{}: error: {error}", loaded.place(&error.path));
+                eprintln!("  hint: {}", check::hint(error, loaded.value.as_ref()));
+            }
+            eprintln!(
+                "{}: {} error(s): the filter refuses this policy, every request would be answered 503",
+                loaded.source.path,
+                errors.0.len()
+            );
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let now = match args.now {
+        Some(now) => now,
+        None => unix_now()?,
+    };
+    let mut notes = Vec::new();
+    let state = runtime_state(policy, args, now, &mut notes)?;
+    let mut headers = Vec::new();
+    for raw in &args.headers {
+        let Some((name, value)) = raw.split_once(':') else {
+            return Err(format!("`--header {raw}`: expected NAME:VALUE"));
+        };
+        headers.push((
+            name.trim().to_ascii_lowercase(),
+            value.trim_start().to_string(),
+        ));
+    }
+    let authority = match &args.host {
+        Some(host) => host.clone(),
+        None => headers
+            .iter()
+            .find(|(n, _)| n == "host" || n == ":authority")
+            .map_or_else(|| "localhost".to_string(), |(_, v)| v.clone()),
+    };
+    headers.retain(|(n, _)| n != "host" && n != ":authority");
+    let token = match (&args.token, &args.token_file) {
+        (Some(token), _) => Some(token.trim().to_string()),
+        (None, Some(file)) => Some(
+            std::fs::read_to_string(file)
+                .map_err(|e| format!("{file}: {e}"))?
+                .trim()
+                .to_string(),
+        ),
+        (None, None) => None,
+    };
+    if let Some(token) = &token {
+        let (name, prefix) = token_header(policy, token);
+        notes.push(format!("the token is sent as `{name}: {}<token>`", prefix));
+        headers.push((name, format!("{prefix}{token}")));
+    }
+    coalesce_authorization(&mut headers);
+    let request = RequestView {
+        method: &args.method,
+        path: &args.path,
+        authority: &authority,
+        headers: &headers,
+    };
+    let (decision, steps) = explain(policy, &state, &request, now, &GuestVerifier);
+    let record = telemetry::record(&decision, policy);
+    let denial = render_denial(&decision, &policy.realm);
+    let stripped: Vec<&str> = policy
+        .stripped_headers
+        .iter()
+        .map(String::as_str)
+        .filter(|h| headers.iter().any(|(n, _)| n == h))
+        .collect();
+    let route = decision
+        .route
+        .and_then(|i| policy.routes.get(i).map(|r| (i, r)));
+    let trace: Vec<Value> = steps
+        .iter()
+        .map(|s| {
+            json!({
+                "check": s.check,
+                "result": if s.failed.is_some() { "fail" } else { "pass" },
+                "reason": s.failed.map(|r| r.as_str()),
+                "detail": s.detail,
+            })
+        })
+        .collect();
+    let answer = denial.as_ref().map(|d| {
+        let headers: Map<String, Value> = d
+            .headers
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), json!(v)))
+            .collect();
+        json!({
+            "status": d.status,
+            "headers": headers,
+            "body": serde_json::from_str::<Value>(&d.body).unwrap_or_else(|_| json!(d.body)),
+        })
+    });
+    let upstream = decision.proceeds().then(|| {
+        json!({
+            "set_headers": decision.upstream_headers.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
+            "removed_headers": stripped.iter().map(|s| s.to_string()).chain(decision.drop_header.clone()).collect::<Vec<_>>(),
+        })
+    });
+    let filter_state: Map<String, Value> = telemetry::filter_state(&decision, policy)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let out = json!({
+        "policy": {"file": loaded.source.path, "hash": policy.hash},
+        "request": {
+            "method": args.method,
+            "path": args.path,
+            "authority": authority,
+            "headers": headers.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
+        },
+        "now": now,
+        "decision": decision.outcome.as_str(),
+        "reason": decision.reason.as_str(),
+        "mode": decision.mode.as_str(),
+        "route": route.map(|(i, r)| json!({"index": i, "action": r.action})),
+        "proceeds": decision.proceeds(),
+        "status": denial.as_ref().map(|d| d.status),
+        "answer": answer,
+        "upstream": upstream,
+        "record": record,
+        "filter_state": filter_state,
+        "trace": trace,
+        "notes": notes,
+    });
+    match args.format {
+        TextOrJson::Json => println!("{out:#}"),
+        TextOrJson::Text => print_text(&out),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Key sets for `remote_jwks` providers (from --jwks) and the revocation list (from --revoked).
+fn runtime_state(
+    policy: &Policy,
+    args: &ExplainArgs,
+    now: u64,
+    notes: &mut Vec<String>,
+) -> Result<RuntimeState, String> {
+    let mut state = RuntimeState::new(policy);
+    let remote: Vec<usize> = policy
+        .providers
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| matches!(p.key_source, KeySource::Remote(_)))
+        .map(|(i, _)| i)
+        .collect();
+    let mut installed = Vec::new();
+    for spec in &args.jwks {
+        let named = spec.split_once('=').and_then(|(name, file)| {
+            policy
+                .providers
+                .iter()
+                .position(|p| p.name == name)
+                .map(|i| (i, file))
+        });
+        let (index, file) = match (named, remote.as_slice()) {
+            (Some(found), _) => found,
+            (None, [only]) => (*only, spec.as_str()),
+            (None, []) => {
+                return Err(format!(
+                    "`--jwks {spec}`: no provider of this policy uses remote_jwks"
+                ))
+            }
+            (None, _) => {
+                return Err(format!(
+                    "`--jwks {spec}`: several providers use remote_jwks; write PROVIDER=FILE"
+                ))
+            }
+        };
+        let name = policy.providers.get(index).map_or("", |p| p.name.as_str());
+        if !remote.contains(&index) {
+            return Err(format!(
+                "`--jwks {spec}`: provider `{name}` uses local_jwks, not remote_jwks"
+            ));
+        }
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+        let set =
+            parse_fetched_jwks(&text, &policy.limits.jwks).map_err(|e| format!("{file}: {e}"))?;
+        notes.push(format!(
+            "provider `{name}`: key set from {file} ({} usable key(s)), as fetched at {now}",
+            set.len()
+        ));
+        state.install_keys(index, set, now);
+        installed.push(index);
+    }
+    for index in remote.iter().filter(|i| !installed.contains(i)) {
+        if let Some(p) = policy.providers.get(*index) {
+            notes.push(format!(
+                "provider `{}` uses remote_jwks and no --jwks was given: its tokens are denied keys_unavailable",
+                p.name
+            ));
+        }
+    }
+    match (&args.revoked, &policy.revocation) {
+        (Some(file), endpoint) => {
+            let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
+            let list = RevocationList::parse(&text).map_err(|e| format!("{file}: {e}"))?;
+            notes.push(match endpoint {
+                Some(source) => format!(
+                    "revocation list from {file} ({} entries), as if fetched from {}",
+                    list.len(),
+                    source.http_uri.uri
+                ),
+                None => format!(
+                    "revocation list from {file} ({} entries); the policy has no revocation endpoint, so the filter would not have it",
+                    list.len()
+                ),
+            });
+            state.install_revocations(list);
+        }
+        (None, Some(source)) => {
+            notes.push(format!(
+                "the policy fetches revocations from {}; no --revoked given: an empty list is assumed (the filter answers revocation_unavailable until its first fetch)",
+                source.http_uri.uri
+            ));
+            state.install_revocations(RevocationList::default());
+        }
+        (None, None) => {}
+    }
+    Ok(state)
+}
+
+/// Envoy keeps `authorization` as one (inline) header: repeated ones reach the filter joined
+/// with `,` (`Bearer a,Bearer b`), which the filter refuses as one malformed token.
+fn coalesce_authorization(headers: &mut Vec<(String, String)>) {
+    let values: Vec<String> = headers
+        .iter()
+        .filter(|(n, _)| n == "authorization")
+        .map(|(_, v)| v.clone())
+        .collect();
+    if values.len() > 1 {
+        let first = headers.iter().position(|(n, _)| n == "authorization");
+        headers.retain(|(n, _)| n != "authorization");
+        let at = first.unwrap_or(0).min(headers.len());
+        headers.insert(at, ("authorization".to_string(), values.join(",")));
+    }
+}
+
+/// The header (and prefix) a client of the provider named by the token's `iss` sends it in.
+fn token_header(policy: &Policy, token: &str) -> (String, String) {
+    let issuer = token
+        .split('.')
+        .nth(1)
+        .and_then(|payload| URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok())
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .and_then(|claims| {
+            claims
+                .get("iss")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
+    issuer
+        .and_then(|iss| policy.provider_by_issuer(&iss))
+        .and_then(|i| policy.providers.get(i))
+        .and_then(|p| p.from_headers.first())
+        .map_or_else(
+            || ("authorization".to_string(), "Bearer ".to_string()),
+            |s| (s.name.clone(), s.value_prefix.clone()),
+        )
+}
+
+/// The text at a JSON pointer (`-` when absent or null).
+fn at(value: &Value, pointer: &str) -> String {
+    match value.pointer(pointer) {
+        Some(Value::String(s)) => s.clone(),
+        None | Some(Value::Null) => "-".to_string(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn list<'a>(value: &'a Value, pointer: &str) -> &'a [Value] {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+fn print_text(out: &Value) {
+    println!(
+        "request:  {} {} (authority {}) at {}",
+        at(out, "/request/method"),
+        at(out, "/request/path"),
+        at(out, "/request/authority"),
+        at(out, "/now")
+    );
+    println!(
+        "policy:   {} ({})",
+        at(out, "/policy/hash"),
+        at(out, "/policy/file")
+    );
+    println!(
+        "decision: {} (reason {}, mode {})",
+        at(out, "/decision"),
+        at(out, "/reason"),
+        at(out, "/mode")
+    );
+    if out.pointer("/route").is_some_and(Value::is_object) {
+        println!(
+            "route:    routes[{}] `{}`",
+            at(out, "/route/index"),
+            at(out, "/route/action")
+        );
+    } else {
+        println!("route:    none");
+    }
+    if out.pointer("/answer").is_some_and(Value::is_object) {
+        println!(
+            "answer:   {} (the filter replies; the upstream is not reached)",
+            at(out, "/answer/status")
+        );
+        if let Some(headers) = out.pointer("/answer/headers").and_then(Value::as_object) {
+            for (name, value) in headers {
+                println!("          {name}: {}", value.as_str().unwrap_or_default());
+            }
+        }
+        println!("          body: {}", at(out, "/answer/body"));
+    } else {
+        println!("answer:   the request goes on to the upstream");
+        for h in list(out, "/upstream/set_headers") {
+            println!("          sets {}: {}", at(h, "/name"), at(h, "/value"));
+        }
+        for h in list(out, "/upstream/removed_headers") {
+            println!("          removes {}", h.as_str().unwrap_or_default());
+        }
+    }
+    println!("trace:");
+    for step in list(out, "/trace") {
+        let verdict = match step.get("reason").and_then(Value::as_str) {
+            Some(reason) => format!("FAIL {reason}"),
+            None => "ok".to_string(),
+        };
+        println!(
+            "  {:<11} {:<26} {}",
+            at(step, "/check"),
+            verdict,
+            at(step, "/detail")
+        );
+    }
+    println!("record:   {}", at(out, "/record"));
+    for note in list(out, "/notes") {
+        println!("note:     {}", note.as_str().unwrap_or_default());
+    }
+}
