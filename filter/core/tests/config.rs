@@ -188,3 +188,20 @@ fn top_level_rules() {
     let public_only = json!({"routes": [{"action": "a", "match": {"path": "/x"}, "public": true}]});
     assert!(compile(&public_only.to_string()).is_ok());
 }
+
+#[test]
+fn every_example_policy_compiles() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            if let Err(errors) = compile(&text) {
+                panic!("{}: {errors}", path.display());
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 2, "examples/policy.json and examples/agent-platform.json at least");
+}
