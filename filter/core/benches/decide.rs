@@ -1,0 +1,266 @@
+//! Where a request's time goes in the core, phase by phase (native code: the figures are not the
+//! V8 ones, which `make bench` measures in Envoy; they show the proportions).
+//!
+//! `cargo bench -p workload-authz-core --bench decide` (or `make bench-micro`). Groups:
+//! - `compile`: policy JSON → `Policy` (configure time, not per request);
+//! - `route`: `clean_path` + first-match route lookup;
+//! - `token`: header extraction, then strict JWS parsing (base64url + JSON + registered claims);
+//! - `verify`: one signature with `GuestVerifier` (jwt-simple, pure Rust), per algorithm;
+//! - `key`: the part of `verify` that builds jwt-simple's public key from our key material;
+//! - `decide`: the whole decision, per algorithm, for an allowed request, a tampered signature,
+//!   and with a verifier that accepts everything (= everything but the signature).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use jwt_simple::prelude::*;
+use serde_json::{json, Map, Value};
+use std::hint::black_box;
+use workload_authz_core::keys::{parse_jwks, Algorithm, PublicKey};
+use workload_authz_core::token::{self, Jws, VerifyError};
+use workload_authz_core::{
+    compile, decide, GuestVerifier, Policy, Reason, RequestView, RuntimeState, SignatureVerifier,
+};
+
+const NOW: u64 = 1_800_000_000;
+const ISSUER: &str = "https://issuer.bench.example";
+
+struct Keys {
+    es256: ES256KeyPair,
+    rs256: RS256KeyPair,
+    eddsa: Ed25519KeyPair,
+}
+
+fn keys() -> Keys {
+    Keys {
+        es256: ES256KeyPair::generate().with_key_id("es256"),
+        rs256: RS256KeyPair::generate(2048).unwrap().with_key_id("rs256"),
+        eddsa: Ed25519KeyPair::generate().with_key_id("eddsa"),
+    }
+}
+
+fn public_jwk(exported: String) -> Value {
+    let full: Value = serde_json::from_str(&exported).unwrap();
+    let mut out = Map::new();
+    for field in ["kty", "crv", "n", "e", "x", "y", "kid"] {
+        if let Some(v) = full.get(field) {
+            out.insert(field.to_string(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+fn jwks(k: &Keys) -> Vec<Value> {
+    vec![
+        public_jwk(k.es256.public_key().to_jwk()),
+        public_jwk(k.rs256.public_key().to_jwk()),
+        public_jwk(k.eddsa.public_key().to_jwk()),
+    ]
+}
+
+/// The policy of `make bench`: one provider with the three keys, one protected route.
+fn bench_policy(k: &Keys) -> String {
+    let jwks = json!({ "keys": jwks(k) });
+    json!({
+        "realm": "bench",
+        "providers": { "mesh": {
+            "issuer": ISSUER,
+            "audiences": ["orders"],
+            "local_jwks": { "inline_string": jwks.to_string() },
+            "algorithms": ["ES256", "RS256", "EdDSA"],
+            "clock_skew_seconds": 60,
+            "max_lifetime_seconds": 86400,
+            "require_expiration": true
+        }},
+        "routes": [
+            { "action": "health", "match": { "path": "/healthz" }, "public": true },
+            { "action": "orders.write", "match": { "path": "/orders", "methods": ["POST"] },
+              "require": { "providers": ["mesh"], "scopes": ["orders:write"] } },
+            { "action": "orders.read", "match": { "path": "/orders/{id}", "methods": ["GET"] },
+              "require": { "providers": ["mesh"], "scopes": ["orders:read"] } }
+        ]
+    })
+    .to_string()
+}
+
+fn claims() -> JWTClaims<Map<String, Value>> {
+    let custom = json!({
+        "iss": ISSUER,
+        "aud": "orders",
+        "sub": "spiffe://bench.example/ns/load/sa/client-1",
+        "iat": NOW - 60,
+        "exp": NOW + 3540,
+        "jti": "bench-1",
+        "scope": "orders:read orders:write",
+    });
+    serde_json::from_value(custom).unwrap()
+}
+
+/// The same token with one signature byte flipped.
+fn tamper(token: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let (head, sig) = token.rsplit_once('.').unwrap();
+    let mut bytes = URL_SAFE_NO_PAD.decode(sig).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x5a;
+    format!("{head}.{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// A verifier that accepts every signature: `decide` with it is everything but the crypto.
+struct AcceptAll;
+
+impl SignatureVerifier for AcceptAll {
+    fn verify(&self, _: Algorithm, _: &PublicKey, _: &Jws<'_>) -> Result<(), VerifyError> {
+        Ok(())
+    }
+}
+
+fn headers(token: &str) -> Vec<(String, String)> {
+    vec![
+        (":method".into(), "GET".into()),
+        (":path".into(), "/orders/42".into()),
+        (":authority".into(), "orders.bench".into()),
+        ("user-agent".into(), "wrk".into()),
+        ("authorization".into(), format!("Bearer {token}")),
+    ]
+}
+
+fn judge(
+    policy: &Policy,
+    state: &RuntimeState,
+    headers: &[(String, String)],
+    verifier: &dyn SignatureVerifier,
+) -> bool {
+    let request = RequestView {
+        method: "GET",
+        path: "/orders/42",
+        authority: "orders.bench",
+        headers,
+    };
+    decide(policy, state, &request, NOW, verifier).reason == Reason::Allowed
+}
+
+fn benches(c: &mut Criterion) {
+    let k = keys();
+    let policy_json = bench_policy(&k);
+    let policy = compile(&policy_json).unwrap();
+    let state = RuntimeState::new(&policy);
+    let public = jwks(&k);
+    // (name, alg, token, verification key), in the order of `jwks`.
+    let tokens = [
+        (
+            "ES256",
+            Algorithm::Es256,
+            k.es256.sign(claims()).unwrap(),
+            &public[0],
+        ),
+        (
+            "RS256",
+            Algorithm::Rs256,
+            k.rs256.sign(claims()).unwrap(),
+            &public[1],
+        ),
+        (
+            "EdDSA",
+            Algorithm::EdDsa,
+            k.eddsa.sign(claims()).unwrap(),
+            &public[2],
+        ),
+    ];
+
+    let mut g = c.benchmark_group("compile");
+    g.bench_function("bench_policy", |b| {
+        b.iter(|| compile(black_box(&policy_json)).unwrap())
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("route");
+    g.bench_function("clean_path+match", |b| {
+        b.iter(|| {
+            let path = workload_authz_core::routes::clean_path(black_box("/orders/42")).unwrap();
+            policy
+                .routes
+                .iter()
+                .find_map(|r| r.matcher.matches("GET", path, "orders.bench"))
+                .unwrap()
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("token");
+    for (name, _, token, _) in &tokens {
+        let h = headers(token);
+        let sources = &[token::HeaderSource::bearer()][..];
+        g.bench_function(format!("extract/{name}"), |b| {
+            b.iter(|| token::extract(black_box(sources), black_box(&h)))
+        });
+        g.bench_function(format!("parse/{name}"), |b| {
+            b.iter(|| token::parse(black_box(token)).unwrap())
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("verify");
+    for (name, alg, token, jwk) in &tokens {
+        let jws = token::parse(token).unwrap();
+        let key = parse_jwks(&json!({ "keys": [jwk] }).to_string())
+            .unwrap()
+            .keys
+            .remove(0);
+        assert!(GuestVerifier.verify(*alg, &key.key, &jws).is_ok());
+        g.bench_function(format!("guest/{name}"), |b| {
+            b.iter(|| GuestVerifier.verify(*alg, black_box(&key.key), black_box(&jws)))
+        });
+    }
+    g.finish();
+
+    // What `GuestVerifier` does before any arithmetic: build jwt-simple's key object from our key
+    // material (today on every verification).
+    let mut g = c.benchmark_group("key");
+    let es = k.es256.public_key().public_key().to_bytes_uncompressed();
+    let rsa = k.rs256.public_key().to_components();
+    let ed = k.eddsa.public_key().to_bytes();
+    g.bench_function("from_bytes/ES256", |b| {
+        b.iter(|| ES256PublicKey::from_bytes(black_box(&es)).unwrap())
+    });
+    g.bench_function("from_components/RS256", |b| {
+        b.iter(|| RS256PublicKey::from_components(black_box(&rsa.n), black_box(&rsa.e)).unwrap())
+    });
+    g.bench_function("from_bytes/EdDSA", |b| {
+        b.iter(|| Ed25519PublicKey::from_bytes(black_box(&ed)).unwrap())
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("decide");
+    for (name, _, token, _) in &tokens {
+        let good = headers(token);
+        let bad = headers(&tamper(token));
+        assert!(judge(&policy, &state, &good, &GuestVerifier));
+        assert!(!judge(&policy, &state, &bad, &GuestVerifier));
+        assert!(judge(&policy, &state, &good, &AcceptAll));
+        g.bench_function(format!("allow/{name}"), |b| {
+            b.iter(|| judge(&policy, &state, black_box(&good), &GuestVerifier))
+        });
+        g.bench_function(format!("bad_signature/{name}"), |b| {
+            b.iter(|| judge(&policy, &state, black_box(&bad), &GuestVerifier))
+        });
+        g.bench_function(format!("no_crypto/{name}"), |b| {
+            b.iter(|| judge(&policy, &state, black_box(&good), &AcceptAll))
+        });
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = phases;
+    config = Criterion::default()
+        .warm_up_time(std::time::Duration::from_millis(500))
+        .measurement_time(std::time::Duration::from_secs(2));
+    targets = benches
+}
+criterion_main!(phases);

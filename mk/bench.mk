@@ -1,0 +1,26 @@
+# make bench: Envoy without an auth filter, with jwt_authn + RBAC, and with workload-authz, under
+# the same wrk load on 127.0.0.1 (see docs/benchmark.md). Writes target/bench/report.{md,json}.
+# Settings come from the environment: BENCH_SECONDS, BENCH_REPEAT, BENCH_ALGS, BENCH_VARIANTS, ...
+# (bench/run.py lists them all). Never part of `make test`.
+
+MINT_POOL := target/release/mint-pool
+
+.PHONY: bench bench-tools bench-micro
+
+## bench-tools: Debian's wrk (the load generator) and the token-pool minter.
+bench-tools:
+	@command -v wrk >/dev/null || { apt-get update && apt-get install -y wrk; }
+	@command -v taskset >/dev/null || { apt-get update && apt-get install -y util-linux; }
+	cargo build --release -p workload-authz-bench --bin mint-pool
+	CARGO_TARGET_DIR=$(CURDIR)/target cargo build --release \
+		--manifest-path bench/noop-filter/Cargo.toml --target $(WASM_TARGET)
+
+## bench: the Envoy benchmark (about 6 minutes with the defaults).
+bench: build cli bench-tools
+	@printf 'benchmarking %s: %s bytes\n' "$(WASM)" "$$(stat -c %s $(WASM))"
+	ENVOY_BIN="$(ENVOY_BIN)" WASM="$(CURDIR)/$(WASM)" MINT_POOL="$(CURDIR)/$(MINT_POOL)" \
+		$(VENV)/bin/python bench/run.py
+
+## bench-micro: criterion microbenchmarks of the core's phases (native code, not V8).
+bench-micro:
+	cargo bench -p workload-authz-core --bench decide
