@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use workload_authz_integration::check::start_envoy;
 use workload_authz_integration::tokens::{jwks, key, merge, other_key, Alg};
-use workload_authz_integration::{now, workspace_root, Request};
+use workload_authz_integration::{now, workspace_root, Envoy, Request};
 
 const MESH_ISS: &str = "https://issuer.prod.example";
 const PARTNER_ISS: &str = "https://partner.example";
@@ -343,6 +343,18 @@ fn explain_verdicts_equal_envoy_answers() {
             Request::get("/tenants/acme/orders/42?x=1").bearer(&good),
         ),
     ];
+    // Envoy flushes the access log every 100 ms; a loaded machine can be much slower.
+    fn access_log_entry(envoy: &Envoy, index: usize) -> Option<Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Some(entry) = envoy.wait_access_log(index + 1).get(index) {
+                return Some(entry.clone());
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+        }
+    }
     let mut failures = Vec::new();
     for (index, (name, req)) in cases.iter().enumerate() {
         let envoy_side = envoy_verdict(&envoy, req);
@@ -350,9 +362,8 @@ fn explain_verdicts_equal_envoy_answers() {
         match (envoy_side, cli_side) {
             (Ok(e), Ok((c, explained))) if e == c => {
                 // The decision record too: the filter's (from the access log) is the CLI's.
-                let logged = envoy
-                    .wait_access_log(index + 1)
-                    .get(index)
+                let logged = access_log_entry(&envoy, index)
+                    .as_ref()
                     .and_then(|entry| entry["authz_record"].as_str().map(str::to_string))
                     .and_then(|text| serde_json::from_str::<Value>(&text).ok());
                 match logged {

@@ -10,6 +10,16 @@ use workload_authz_integration::{now, Envoy, EnvoyOptions, Request};
 
 const ISS: &str = "https://issuer.prod.example";
 
+/// These tests measure propagation times: they run one at a time, so two Envoys and their
+/// timers do not compete for the machine's two cores.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn remote_policy(cache_seconds: u64, timeout_ms: u64) -> String {
     json!({
         "realm": "orders-api",
@@ -108,6 +118,7 @@ fn metric(envoy: &Envoy, name: &str, labels: &[(&str, &str)]) -> u64 {
 
 #[test]
 fn keys_rotate_without_waiting_for_the_cache() {
+    let _serial = serial();
     let k1 = TestKey::generate(Alg::ES256, "k1");
     let k2 = TestKey::generate(Alg::ES256, "k2");
     let server = DocServer::start(0, Behaviour::Serve(jwks(&[&k1]))).unwrap();
@@ -149,6 +160,7 @@ fn keys_rotate_without_waiting_for_the_cache() {
 
 #[test]
 fn endpoint_down_at_start_then_garbage_and_hangs_keep_the_last_good_keys() {
+    let _serial = serial();
     let k1 = TestKey::generate(Alg::ES256, "k1");
     let port = free_port();
     let envoy = start(&remote_policy(2, 300), &[("idp", port)], 1);
@@ -218,6 +230,7 @@ fn endpoint_down_at_start_then_garbage_and_hangs_keep_the_last_good_keys() {
 
 #[test]
 fn revocation_by_jti_and_by_subject() {
+    let _serial = serial();
     let server = DocServer::start(0, Behaviour::Status(503, String::new())).unwrap();
     let refresh = 2;
     let envoy = start(
@@ -291,6 +304,7 @@ fn revocation_by_jti_and_by_subject() {
 
 #[test]
 fn every_worker_agrees_after_the_propagation_window() {
+    let _serial = serial();
     let server = DocServer::start(0, Behaviour::Serve(json!({"jti": []}).to_string())).unwrap();
     let refresh = 2;
     let envoy = start(
@@ -350,6 +364,7 @@ fn every_worker_agrees_after_the_propagation_window() {
 /// The example server in examples/ wired to Envoy: a "task completed" POST revokes the token.
 #[test]
 fn example_revocation_server_revokes_a_finished_task() {
+    let _serial = serial();
     let port = free_port();
     let dir = std::env::temp_dir().join(format!("wa-revocation-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

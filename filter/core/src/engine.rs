@@ -369,7 +369,13 @@ impl Judge<'_, '_> {
     /// Token-level checks: format, algorithm, issuer, SVID rules, key, signature, time,
     /// audience, revocation, binding, delegation chain.
     fn validate<'t>(&mut self, text: &'t str, sources: &[usize]) -> Result<Jws<'t>, Reason> {
-        let jws = match token::parse_with(text, &self.policy.limits.token) {
+        let cached = self.state.cached(text, self.now);
+        let from_cache = cached.is_some();
+        let parsed = match cached {
+            Some(jws) => Ok(jws),
+            None => token::parse_with(text, &self.policy.limits.token),
+        };
+        let jws = match parsed {
             Ok(jws) => jws,
             Err(error) => {
                 self.note("format", Err(Reason::MalformedToken), || {
@@ -432,7 +438,7 @@ impl Judge<'_, '_> {
                 .and_then(|s| route.token_sources.get(*s))
                 .map(|s| s.name.clone());
         }
-        self.authenticate(provider, provider_index, alg, &jws)?;
+        self.authenticate(provider, provider_index, alg, &jws, from_cache)?;
         self.record_verified(provider, &jws);
         if let Some(required) = &route.require.typ {
             let typ = jws.header.typ.as_deref().unwrap_or("");
@@ -461,6 +467,7 @@ impl Judge<'_, '_> {
         provider_index: usize,
         alg: Algorithm,
         jws: &Jws<'_>,
+        from_cache: bool,
     ) -> Result<(), Reason> {
         let allowed = provider.algorithms.contains(&alg);
         self.note(
@@ -492,11 +499,18 @@ impl Judge<'_, '_> {
                 format!("no usable key set for `{}`", provider.name)
             });
         };
-        let spiffe = provider.spiffe_trust_domain.is_some();
-        let signature = verify_signature(keys, alg, jws, spiffe, self.verifier);
-        self.note("signature", signature, || {
-            format!("{alg} with {} key(s) in the set", keys.len())
-        })?;
+        if from_cache {
+            self.note("signature", Ok(()), || {
+                "verified earlier (verified-token cache)".to_string()
+            })?;
+        } else {
+            let spiffe = provider.spiffe_trust_domain.is_some();
+            let signature = verify_signature(keys, alg, jws, spiffe, self.verifier);
+            self.note("signature", signature, || {
+                format!("{alg} with {} key(s) in the set", keys.len())
+            })?;
+            self.state.remember(jws);
+        }
         if let Some(domain) = &provider.spiffe_trust_domain {
             let sub = jws.claims.sub.as_deref().unwrap_or("");
             let parsed = spiffe::parse(sub);

@@ -6,6 +6,9 @@ use crate::config::{KeySource, Policy};
 use crate::decision::Reason;
 use crate::keys::{parse_jwks_limited, JwksLimits, KeySet};
 use crate::revocation::RevocationList;
+use crate::token::cache::TokenCache;
+use crate::token::Jws;
+use std::cell::RefCell;
 
 /// A key set fetched from a provider's `remote_jwks`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,11 +48,12 @@ pub fn parse_fetched_jwks(text: &str, limits: &JwksLimits) -> Result<KeySet, Fet
     Ok(KeySet::new(parsed.keys))
 }
 
-/// Key sets and revocations known at run time.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Key sets and revocations known at run time, and the verified-token cache.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RuntimeState {
     remote_keys: Vec<Option<FetchedKeys>>,
     revocations: Option<RevocationList>,
+    cache: RefCell<TokenCache>,
 }
 
 impl RuntimeState {
@@ -58,6 +62,7 @@ impl RuntimeState {
         RuntimeState {
             remote_keys: vec![None; policy.providers.len()],
             revocations: None,
+            cache: RefCell::new(TokenCache::new(policy.limits.token_cache_entries)),
         }
     }
 
@@ -87,11 +92,28 @@ impl RuntimeState {
         if let Some(slot) = self.remote_keys.get_mut(index) {
             *slot = Some(FetchedKeys { set, fetched_at });
         }
+        self.cache.borrow_mut().clear();
     }
 
     /// Installs the revocation list fetched from the `revocation` endpoint.
     pub fn install_revocations(&mut self, list: RevocationList) {
         self.revocations = Some(list);
+        self.cache.borrow_mut().clear();
+    }
+
+    /// A token that verified before (and has not expired), parsed.
+    pub fn cached<'t>(&self, token: &'t str, now: u64) -> Option<Jws<'t>> {
+        self.cache.borrow().get(token, now)
+    }
+
+    /// Remembers a token whose signature verified.
+    pub fn remember(&self, jws: &Jws<'_>) {
+        self.cache.borrow_mut().insert(jws);
+    }
+
+    /// Number of tokens in the verified-token cache.
+    pub fn cached_tokens(&self) -> usize {
+        self.cache.borrow().len()
     }
 
     /// The fetched revocation list, if any.

@@ -203,5 +203,8 @@ fn every_example_policy_compiles() {
             seen += 1;
         }
     }
-    assert!(seen >= 2, "examples/policy.json and examples/agent-platform.json at least");
+    assert!(
+        seen >= 2,
+        "examples/policy.json and examples/agent-platform.json at least"
+    );
 }

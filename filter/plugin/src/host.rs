@@ -107,6 +107,11 @@ pub fn property_text(path: &[&str]) -> Option<String> {
         .and_then(|bytes| String::from_utf8(bytes).ok())
 }
 
+/// Calls a host foreign function (Envoy: `verify_signature`, ...).
+pub fn foreign_function(name: &str, arguments: &[u8]) -> Result<Option<Vec<u8>>, Status> {
+    hostcalls::call_foreign_function(name, Some(arguments))
+}
+
 /// Seconds since the Unix epoch, from the host clock (WASI's as a fallback).
 pub fn now_seconds() -> Option<u64> {
     let time = hostcalls::get_current_time().unwrap_or_else(|_| SystemTime::now());

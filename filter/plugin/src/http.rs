@@ -10,7 +10,7 @@ use proxy_wasm::types::Action;
 use std::rc::Rc;
 use workload_authz_core::sync::{ResourceKind, EARLY_REFETCH_SECONDS};
 use workload_authz_core::telemetry;
-use workload_authz_core::{decide_in, render_denial, Decision, GuestVerifier, Reason, RequestView};
+use workload_authz_core::{decide_in, render_denial, Decision, Reason, RequestView};
 
 /// A request waiting for an early key-set refetch.
 struct Pending {
@@ -50,7 +50,7 @@ impl AuthzHttp {
             &request,
             &connection,
             now,
-            &GuestVerifier,
+            &plugin.verifier,
         )
     }
 

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod plugin;
 pub mod root;
 pub mod sync;
+pub mod verifier;
 
 proxy_wasm::main! {{
     proxy_wasm::set_root_context(|_| -> Box<dyn proxy_wasm::traits::RootContext> {

@@ -2,7 +2,9 @@
 //! remote documents to keep fresh, and the metrics. Shared by the root and HTTP contexts.
 
 use crate::metrics::Metrics;
+use crate::verifier::FilterVerifier;
 use std::cell::RefCell;
+use workload_authz_core::config::VerifierChoice;
 use workload_authz_core::sync::{self, Resource};
 use workload_authz_core::{Policy, RuntimeState};
 
@@ -29,11 +31,13 @@ pub struct Plugin {
     pub calls: RefCell<Vec<(u32, usize)>>,
     /// Counters.
     pub metrics: RefCell<Metrics>,
+    /// Where signatures are verified.
+    pub verifier: FilterVerifier,
 }
 
 impl Plugin {
     /// A VM's state for `policy`.
-    pub fn new(policy: Policy) -> Self {
+    pub fn new(policy: Policy, host_verifier: bool) -> Self {
         let resources = sync::resources(&policy);
         let state = RuntimeState::new(&policy);
         Plugin {
@@ -42,6 +46,9 @@ impl Plugin {
             state: RefCell::new(state),
             calls: RefCell::new(Vec::new()),
             metrics: RefCell::new(Metrics::default()),
+            verifier: FilterVerifier {
+                host: host_verifier && policy.signature_verifier == VerifierChoice::Auto,
+            },
             policy,
         }
     }

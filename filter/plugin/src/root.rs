@@ -80,7 +80,16 @@ impl RootContext for AuthzRoot {
             policy.mode.as_str(),
             policy.hash
         );
-        let plugin = Plugin::new(policy);
+        let host_verifier = crate::verifier::probe();
+        let plugin = Plugin::new(policy, host_verifier);
+        log::info!(
+            "workload-authz: signatures verified by {}",
+            if plugin.verifier.host {
+                "the host (RS*/ES*) and the guest (PS*/EdDSA)"
+            } else {
+                "the guest"
+            }
+        );
         if !plugin.resources.is_empty() {
             if let Err(status) = host::set_tick_seconds(TICK_SECONDS) {
                 log::warn!("workload-authz: cannot start the refresh timer: {status:?}");

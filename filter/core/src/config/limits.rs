@@ -18,6 +18,8 @@ pub struct Limits {
     pub max_actor_hops: usize,
     /// Most `authorization_details` entries read.
     pub max_authorization_details: usize,
+    /// Verified tokens kept per worker (0 disables the cache).
+    pub token_cache_entries: usize,
 }
 
 impl Default for Limits {
@@ -28,6 +30,7 @@ impl Default for Limits {
             jwks: JwksLimits::default(),
             max_actor_hops: 8,
             max_authorization_details: 16,
+            token_cache_entries: crate::token::cache::DEFAULT_ENTRIES,
         }
     }
 }
@@ -41,6 +44,7 @@ const FIELDS: &[&str] = &[
     "max_jwks_keys",
     "max_actor_hops",
     "max_authorization_details",
+    "token_cache_entries",
 ];
 
 fn size(
@@ -119,6 +123,14 @@ pub fn compile(obj: Option<&serde_json::Value>, errors: &mut Errors) -> Limits {
                 errors,
             ),
         },
+        token_cache_entries: size(
+            &fields,
+            "token_cache_entries",
+            0,
+            65_536,
+            defaults.token_cache_entries,
+            errors,
+        ),
         max_actor_hops: size(
             &fields,
             "max_actor_hops",

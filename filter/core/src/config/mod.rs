@@ -11,7 +11,8 @@ pub mod route;
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors};
 pub use limits::Limits;
 pub use policy::{
-    ClaimHeader, KeySource, Mode, Policy, Provider, Route, TokenKind, IDENTITY_HEADERS,
+    ClaimHeader, KeySource, Mode, Policy, Provider, Route, TokenKind, VerifierChoice,
+    IDENTITY_HEADERS,
 };
 pub use remote::{HttpUri, RemoteJwks, RevocationSource};
 
@@ -28,6 +29,7 @@ const TOP_FIELDS: &[&str] = &[
     "revocation",
     "revoked",
     "limits",
+    "signature_verifier",
 ];
 
 /// The realm used when the configuration names none.
@@ -69,6 +71,17 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
     let realm = top.opt_str("realm", errors).unwrap_or(DEFAULT_REALM);
     let identity_headers = top.opt_bool("identity_headers", errors).unwrap_or(false);
     let limits = limits::compile(top.get("limits"), errors);
+    let signature_verifier = match top.opt_str("signature_verifier", errors) {
+        None | Some("auto") => VerifierChoice::Auto,
+        Some("guest") => VerifierChoice::Guest,
+        Some(other) => {
+            errors.invalid(
+                "signature_verifier",
+                format!("`{other}` is not a verifier (use `auto` or `guest`)"),
+            );
+            VerifierChoice::Auto
+        }
+    };
     let revocation = top
         .get("revocation")
         .and_then(|v| remote::revocation(v, "revocation", errors));
@@ -165,6 +178,7 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
         revocation,
         revoked,
         limits,
+        signature_verifier,
         hash: policy_hash(value),
     })
 }

@@ -69,6 +69,16 @@ pub enum TokenKind {
     Transaction,
 }
 
+/// `signature_verifier`: where signatures are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VerifierChoice {
+    /// The host's `verify_signature` (BoringSSL) for RS*/ES* when the host offers it, else the guest.
+    #[default]
+    Auto,
+    /// Always the pure-Rust verifier inside the module.
+    Guest,
+}
+
 /// A provider's keys: inline, or fetched from a JWKS endpoint at run time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeySource {
@@ -131,6 +141,8 @@ pub struct Policy {
     pub revoked: RevocationList,
     /// Bounds on what is read from requests and key sets.
     pub limits: Limits,
+    /// Where signatures are verified.
+    pub signature_verifier: VerifierChoice,
     /// A short stable hash of the configuration (16 hex digits of SHA-256 of its canonical JSON).
     pub hash: String,
 }

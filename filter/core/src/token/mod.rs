@@ -1,6 +1,8 @@
 //! Tokens: extraction from the request, JOSE parsing, signature verification and time rules.
 
+pub mod cache;
 pub mod extract;
+pub mod host_args;
 pub mod jws;
 pub mod strict_json;
 pub mod time;
