@@ -262,3 +262,34 @@ fn record_json_is_one_object() {
     assert_eq!(r["subject"], Value::Null);
     assert_eq!(r["mode"], "enforce");
 }
+
+#[test]
+fn the_record_level_selects_the_filter_state_keys() {
+    let mut value = example_policy_json();
+    let d_for = |value: &Value| {
+        let p = policy(value);
+        let d = judge_token(&p, "GET", READ, &es256(&good_claims()));
+        filter_state(&d, &p)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(d_for(&value).len(), 15);
+    value["decision_record"] = json!("compact");
+    assert_eq!(
+        d_for(&value),
+        vec![
+            "workload_authz.decision",
+            "workload_authz.reason",
+            "workload_authz.action",
+            "workload_authz.record"
+        ]
+    );
+    value["decision_record"] = json!("off");
+    assert!(d_for(&value).is_empty());
+    value["decision_record"] = json!("some");
+    assert!(compile(&value.to_string())
+        .unwrap_err()
+        .to_string()
+        .contains("decision_record: `some` is not a level"));
+}

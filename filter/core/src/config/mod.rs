@@ -11,7 +11,7 @@ pub mod route;
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors};
 pub use limits::Limits;
 pub use policy::{
-    ClaimHeader, KeySource, Mode, Policy, Provider, Route, TokenKind, VerifierChoice,
+    ClaimHeader, KeySource, Mode, Policy, Provider, RecordLevel, Route, TokenKind, VerifierChoice,
     IDENTITY_HEADERS,
 };
 pub use remote::{HttpUri, RemoteJwks, RevocationSource};
@@ -30,6 +30,7 @@ const TOP_FIELDS: &[&str] = &[
     "revoked",
     "limits",
     "signature_verifier",
+    "decision_record",
 ];
 
 /// The realm used when the configuration names none.
@@ -71,6 +72,18 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
     let realm = top.opt_str("realm", errors).unwrap_or(DEFAULT_REALM);
     let identity_headers = top.opt_bool("identity_headers", errors).unwrap_or(false);
     let limits = limits::compile(top.get("limits"), errors);
+    let decision_record = match top.opt_str("decision_record", errors) {
+        None | Some("full") => RecordLevel::Full,
+        Some("compact") => RecordLevel::Compact,
+        Some("off") => RecordLevel::Off,
+        Some(other) => {
+            errors.invalid(
+                "decision_record",
+                format!("`{other}` is not a level (use `full`, `compact` or `off`)"),
+            );
+            RecordLevel::Full
+        }
+    };
     let signature_verifier = match top.opt_str("signature_verifier", errors) {
         None | Some("auto") => VerifierChoice::Auto,
         Some("guest") => VerifierChoice::Guest,
@@ -179,6 +192,7 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
         revoked,
         limits,
         signature_verifier,
+        decision_record,
         hash: policy_hash(value),
     })
 }

@@ -69,6 +69,18 @@ pub enum TokenKind {
     Transaction,
 }
 
+/// `decision_record`: how much of the decision record goes to filter state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecordLevel {
+    /// Every key, and `workload_authz.record`.
+    #[default]
+    Full,
+    /// `decision`, `reason`, `action` and `record` only (one JSON field for access logs).
+    Compact,
+    /// Nothing (metrics and logs only).
+    Off,
+}
+
 /// `signature_verifier`: where signatures are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum VerifierChoice {
@@ -143,6 +155,8 @@ pub struct Policy {
     pub limits: Limits,
     /// Where signatures are verified.
     pub signature_verifier: VerifierChoice,
+    /// Which decision-record keys are written to filter state.
+    pub decision_record: RecordLevel,
     /// A short stable hash of the configuration (16 hex digits of SHA-256 of its canonical JSON).
     pub hash: String,
 }

@@ -1,7 +1,7 @@
 //! Telemetry as pure data: filter-state entries, the one-line JSON record, metric names,
 //! and values safe to put in headers.
 
-use crate::config::Policy;
+use crate::config::{Policy, RecordLevel};
 use crate::decision::Decision;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -47,6 +47,27 @@ fn words(list: &[String]) -> String {
 /// Absent facts are written as `-`, so every access-log field is always filled.
 pub fn filter_state(decision: &Decision, policy: &Policy) -> Vec<(&'static str, String)> {
     let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_string());
+    match policy.decision_record {
+        RecordLevel::Off => return Vec::new(),
+        RecordLevel::Compact => {
+            return vec![
+                (
+                    "workload_authz.decision",
+                    decision.outcome.as_str().to_string(),
+                ),
+                (
+                    "workload_authz.reason",
+                    decision.reason.as_str().to_string(),
+                ),
+                ("workload_authz.action", or_dash(&decision.action)),
+                (
+                    "workload_authz.record",
+                    record(decision, policy).to_string(),
+                ),
+            ]
+        }
+        RecordLevel::Full => {}
+    }
     vec![
         (
             "workload_authz.decision",
