@@ -513,6 +513,24 @@ impl Envoy {
         }
     }
 
+    /// The sum of a Prometheus counter's samples (from `/stats/prometheus`) whose labels include
+    /// every `(name, value)` of `labels`; 0 when there is none yet.
+    pub fn counter(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
+        let text = self
+            .admin_get("/stats/prometheus")
+            .map(|r| r.body_str())
+            .unwrap_or_default();
+        text.lines()
+            .filter(|l| l.starts_with(&format!("{name}{{")))
+            .filter(|l| {
+                labels
+                    .iter()
+                    .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    }
+
     /// Admin GET (e.g. `/stats`).
     pub fn admin_get(&self, path: &str) -> std::io::Result<Response> {
         admin_get(self.admin, path)

@@ -183,21 +183,7 @@ impl TestKey {
     /// Signs `claims` (a JSON object, used verbatim as the payload).
     /// Header: `{"typ":"JWT","alg":<alg>,"kid":<kid>}` (kid omitted if empty).
     pub fn sign(&self, claims: &Value) -> String {
-        let custom = match claims {
-            Value::Object(m) => m.clone(),
-            other => panic!("claims must be a JSON object, got {other}"),
-        };
-        let claims = JWTClaims {
-            issued_at: None,
-            expires_at: None,
-            invalid_before: None,
-            issuer: None,
-            subject: None,
-            audiences: None,
-            jwt_id: None,
-            nonce: None,
-            custom,
-        };
+        let claims = jwt_claims(claims);
         let r = match &self.inner {
             Inner::RS256(k) => k.sign(claims),
             Inner::PS256(k) => k.sign(claims),
@@ -212,21 +198,7 @@ impl TestKey {
 impl TestKey {
     /// Like [`TestKey::sign`], with another JOSE `typ` (e.g. `txntoken+jwt`, `at+jwt`).
     pub fn sign_with_typ(&self, claims: &Value, typ: &str) -> String {
-        let custom = match claims {
-            Value::Object(m) => m.clone(),
-            other => panic!("claims must be a JSON object, got {other}"),
-        };
-        let claims = JWTClaims {
-            issued_at: None,
-            expires_at: None,
-            invalid_before: None,
-            issuer: None,
-            subject: None,
-            audiences: None,
-            jwt_id: None,
-            nonce: None,
-            custom,
-        };
+        let claims = jwt_claims(claims);
         let options = HeaderOptions {
             signature_type: Some(typ.to_string()),
             ..Default::default()
@@ -239,6 +211,25 @@ impl TestKey {
             Inner::EdDSA(k) => k.sign_with_options(claims, &options),
         };
         r.unwrap_or_else(|e| panic!("signing failed: {e}"))
+    }
+}
+
+/// `claims` (a JSON object) as jwt-simple claims, used verbatim as the payload.
+fn jwt_claims(claims: &Value) -> JWTClaims<serde_json::Map<String, Value>> {
+    let custom = match claims {
+        Value::Object(m) => m.clone(),
+        other => panic!("claims must be a JSON object, got {other}"),
+    };
+    JWTClaims {
+        issued_at: None,
+        expires_at: None,
+        invalid_before: None,
+        issuer: None,
+        subject: None,
+        audiences: None,
+        jwt_id: None,
+        nonce: None,
+        custom,
     }
 }
 

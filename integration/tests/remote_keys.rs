@@ -100,22 +100,6 @@ fn wait_for(envoy: &Envoy, token: &str, status: u16, reason: &str, limit: Durati
     }
 }
 
-fn metric(envoy: &Envoy, name: &str, labels: &[(&str, &str)]) -> u64 {
-    let text = envoy
-        .admin_get("/stats/prometheus")
-        .expect("scrape")
-        .body_str();
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")))
-        .filter(|l| {
-            labels
-                .iter()
-                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
-
 #[test]
 fn keys_rotate_without_waiting_for_the_cache() {
     let _serial = serial();
@@ -189,8 +173,7 @@ fn endpoint_down_at_start_then_garbage_and_hangs_keep_the_last_good_keys() {
         std::thread::sleep(Duration::from_millis(250));
     }
     assert!(
-        metric(
-            &envoy,
+        envoy.counter(
             "workload_authz_fetches_total",
             &[("source", "jwks:mesh"), ("result", "invalid")]
         ) > 0
@@ -204,23 +187,20 @@ fn endpoint_down_at_start_then_garbage_and_hangs_keep_the_last_good_keys() {
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(call(&envoy, &good).0, 200);
     assert!(
-        metric(
-            &envoy,
+        envoy.counter(
             "workload_authz_fetches_total",
             &[("source", "jwks:mesh"), ("result", "http_503")]
         ) > 0
     );
     assert!(
-        metric(
-            &envoy,
+        envoy.counter(
             "workload_authz_fetches_total",
             // Envoy answers a timed-out call with a local 504 (a refused connection: 503).
             &[("source", "jwks:mesh"), ("result", "http_504")]
         ) > 0
     );
     assert!(
-        metric(
-            &envoy,
+        envoy.counter(
             "workload_authz_fetches_total",
             &[("source", "jwks:mesh"), ("result", "ok")]
         ) > 0

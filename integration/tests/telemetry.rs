@@ -97,22 +97,6 @@ fn log_entry(envoy: &Envoy, expected: usize, path: &str) -> Value {
         .unwrap_or_else(|| panic!("no access-log entry for {path} in {entries:#?}"))
 }
 
-fn metric(envoy: &Envoy, name: &str, labels: &[(&str, &str)]) -> u64 {
-    let text = envoy
-        .admin_get("/stats/prometheus")
-        .expect("scrape")
-        .body_str();
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")))
-        .filter(|l| {
-            labels
-                .iter()
-                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-        .sum()
-}
-
 #[test]
 fn decision_record_in_the_access_log_and_headers_upstream() {
     let envoy = start_envoy(&policy("enforce"));
@@ -361,7 +345,7 @@ fn labelled_counters_in_prometheus() {
         ("reason", "allowed"),
         ("action", "orders.read"),
     ];
-    let before = metric(&envoy, "workload_authz_decisions_total", &deny_expired);
+    let before = envoy.counter("workload_authz_decisions_total", &deny_expired);
     for _ in 0..3 {
         assert_eq!(
             send(
@@ -390,20 +374,17 @@ fn labelled_counters_in_prometheus() {
     // Counters are flushed to the admin endpoint periodically; wait for them.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let expired_count = metric(&envoy, "workload_authz_decisions_total", &deny_expired);
-        let allowed_count = metric(&envoy, "workload_authz_decisions_total", &allow);
-        let public = metric(
-            &envoy,
+        let expired_count = envoy.counter("workload_authz_decisions_total", &deny_expired);
+        let allowed_count = envoy.counter("workload_authz_decisions_total", &allow);
+        let public = envoy.counter(
             "workload_authz_decisions_total",
             &[("decision", "public"), ("action", "health")],
         );
-        let valid = metric(
-            &envoy,
+        let valid = envoy.counter(
             "workload_authz_token_validations_total",
             &[("provider", "mesh"), ("result", "valid")],
         );
-        let bad_sig = metric(
-            &envoy,
+        let bad_sig = envoy.counter(
             "workload_authz_token_validations_total",
             &[("provider", "mesh"), ("result", "unknown_key")],
         );

@@ -65,64 +65,10 @@ pub fn error_json(error: &ConfigError, loaded: &Loaded) -> Value {
     })
 }
 
-const TOP: &[&str] = &[
-    "mode",
-    "realm",
-    "providers",
-    "routes",
-    "identity_headers",
-    "revocation",
-    "revoked",
-    "limits",
-];
-const LIMITS: &[&str] = &[
-    "max_token_bytes",
-    "max_headers",
-    "max_claims_bytes",
-    "max_claims_depth",
-    "max_jwks_bytes",
-    "max_jwks_keys",
-];
-const PROVIDER: &[&str] = &[
-    "issuer",
-    "audiences",
-    "local_jwks",
-    "remote_jwks",
-    "algorithms",
-    "from_headers",
-    "clock_skew_seconds",
-    "max_lifetime_seconds",
-    "require_expiration",
-    "claim_to_headers",
-    "forward",
-    "spiffe",
-];
-const ROUTE: &[&str] = &[
-    "action",
-    "match",
-    "public",
-    "require",
-    "max_lifetime_seconds",
-    "mode",
-];
-const MATCH: &[&str] = &["path", "methods", "hosts"];
-const REQUIRE: &[&str] = &[
-    "providers",
-    "scopes",
-    "scopes_any",
-    "subjects",
-    "claims",
-    "actor",
-    "max_delegation_depth",
-    "allow_delegation",
-    "authorization_details",
-    "transaction",
-    "bind_peer",
-    "typ",
-];
-const REMOTE: &[&str] = &["http_uri", "cache_duration_seconds", "max_stale_seconds"];
-const HTTP_URI: &[&str] = &["uri", "cluster", "timeout_ms"];
-const REVOCATION: &[&str] = &["http_uri", "refresh_seconds"];
+// The known fields come from the compiler itself, so the hints never drift from what it accepts.
+use workload_authz_core::config::fields::{
+    HTTP_URI, LIMITS, MATCH, PROVIDER, REMOTE_JWKS as REMOTE, REQUIRE, REVOCATION, ROUTE, TOP,
+};
 
 /// Path segments: `routes[2].require.scopes[0]` → `routes`, `[2]`, `require`, `scopes`, `[0]`.
 fn segments(path: &str) -> Vec<String> {

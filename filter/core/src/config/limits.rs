@@ -35,7 +35,8 @@ impl Default for Limits {
     }
 }
 
-const FIELDS: &[&str] = &[
+/// The fields of `limits`.
+pub const FIELDS: &[&str] = &[
     "max_token_bytes",
     "max_headers",
     "max_claims_bytes",

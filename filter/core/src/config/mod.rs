@@ -8,6 +8,21 @@ pub mod reader;
 pub mod remote;
 pub mod route;
 
+/// The known fields of every configuration object, for tools (the CLI's hints) that must not drift
+/// from what the compiler accepts.
+pub mod fields {
+    pub use super::limits::FIELDS as LIMITS;
+    pub use super::provider::PROVIDER_FIELDS as PROVIDER;
+    pub use super::remote::{
+        HTTP_URI_FIELDS as HTTP_URI, REMOTE_JWKS_FIELDS as REMOTE_JWKS,
+        REVOCATION_FIELDS as REVOCATION,
+    };
+    pub use super::route::{
+        MATCH_FIELDS as MATCH, REQUIRE_FIELDS as REQUIRE, ROUTE_FIELDS as ROUTE,
+    };
+    pub use super::TOP_FIELDS as TOP;
+}
+
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors};
 pub use limits::Limits;
 pub use policy::{
@@ -20,7 +35,8 @@ use crate::revocation::RevocationList;
 use reader::{item, Errors, Obj};
 use serde_json::Value;
 
-const TOP_FIELDS: &[&str] = &[
+/// The fields of the top level.
+pub const TOP_FIELDS: &[&str] = &[
     "mode",
     "realm",
     "providers",

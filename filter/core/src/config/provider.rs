@@ -7,7 +7,8 @@ use crate::keys::{parse_jwks_limited, Algorithm, AlgorithmError, JwksLimits, Key
 use crate::token::HeaderSource;
 use serde_json::Value;
 
-const PROVIDER_FIELDS: &[&str] = &[
+/// The fields of a provider.
+pub const PROVIDER_FIELDS: &[&str] = &[
     "issuer",
     "audiences",
     "local_jwks",

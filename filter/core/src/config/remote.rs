@@ -22,15 +22,18 @@ pub struct HttpUri {
 /// The default fetch timeout.
 pub const DEFAULT_TIMEOUT_MS: u64 = 1000;
 
+/// The fields of `http_uri`.
+pub const HTTP_URI_FIELDS: &[&str] = &["uri", "cluster", "timeout_ms"];
+/// The fields of `remote_jwks`.
+pub const REMOTE_JWKS_FIELDS: &[&str] =
+    &["http_uri", "cache_duration_seconds", "max_stale_seconds"];
+/// The fields of `revocation`.
+pub const REVOCATION_FIELDS: &[&str] = &["http_uri", "refresh_seconds"];
+
 /// Reads an `http_uri` object.
 pub fn http_uri(obj: &Obj<'_>, errors: &mut Errors) -> Option<HttpUri> {
     let value = obj.required("http_uri", errors)?;
-    let fields = Obj::new(
-        value,
-        &obj.path_of("http_uri"),
-        &["uri", "cluster", "timeout_ms"],
-        errors,
-    )?;
+    let fields = Obj::new(value, &obj.path_of("http_uri"), HTTP_URI_FIELDS, errors)?;
     let uri = fields.req_str("uri", errors);
     let cluster = fields.req_str("cluster", errors);
     let timeout_ms = fields
@@ -90,12 +93,7 @@ pub fn remote_jwks(
     path: &str,
     errors: &mut Errors,
 ) -> Option<RemoteJwks> {
-    let fields = Obj::new(
-        value,
-        path,
-        &["http_uri", "cache_duration_seconds", "max_stale_seconds"],
-        errors,
-    )?;
+    let fields = Obj::new(value, path, REMOTE_JWKS_FIELDS, errors)?;
     let http_uri = http_uri(&fields, errors);
     let cache = fields
         .opt_u64("cache_duration_seconds", 1, 7 * 86_400, errors)
@@ -128,7 +126,7 @@ pub fn revocation(
     path: &str,
     errors: &mut Errors,
 ) -> Option<RevocationSource> {
-    let fields = Obj::new(value, path, &["http_uri", "refresh_seconds"], errors)?;
+    let fields = Obj::new(value, path, REVOCATION_FIELDS, errors)?;
     let http_uri = http_uri(&fields, errors);
     let refresh = fields
         .opt_u64("refresh_seconds", 1, 3600, errors)

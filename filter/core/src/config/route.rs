@@ -12,7 +12,8 @@ use crate::routes::{HostPattern, PathPattern, RouteMatch};
 use crate::token::HeaderSource;
 use serde_json::Value;
 
-const ROUTE_FIELDS: &[&str] = &[
+/// The fields of a route.
+pub const ROUTE_FIELDS: &[&str] = &[
     "action",
     "match",
     "public",
@@ -20,8 +21,10 @@ const ROUTE_FIELDS: &[&str] = &[
     "max_lifetime_seconds",
     "mode",
 ];
-const MATCH_FIELDS: &[&str] = &["path", "methods", "hosts"];
-const REQUIRE_FIELDS: &[&str] = &[
+/// The fields of `match`.
+pub const MATCH_FIELDS: &[&str] = &["path", "methods", "hosts"];
+/// The fields of `require`.
+pub const REQUIRE_FIELDS: &[&str] = &[
     "providers",
     "scopes",
     "scopes_any",
