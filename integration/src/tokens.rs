@@ -399,3 +399,59 @@ mod rsa_tests {
         );
     }
 }
+
+/// An Ed25519 key that signs arbitrary bytes: tokens whose header and payload text we control
+/// exactly, with a valid signature.
+pub struct RawSigner {
+    pair: Ed25519KeyPair,
+    /// The `kid` its tokens and JWK carry (may be empty).
+    pub kid: String,
+}
+
+impl RawSigner {
+    pub fn new(kid: &str) -> RawSigner {
+        RawSigner {
+            pair: Ed25519KeyPair::generate().with_key_id(kid),
+            kid: kid.to_string(),
+        }
+    }
+
+    /// The public JWK (with `kid`, `use: sig`).
+    pub fn jwk(&self) -> Value {
+        let mut jwk: Value = serde_json::from_str(&self.pair.public_key().to_jwk())
+            .unwrap_or_else(|e| panic!("bad JWK from jwt-simple: {e}"));
+        let mut out = serde_json::Map::new();
+        for f in ["kty", "crv", "x"] {
+            if let Some(v) = jwk.get_mut(f) {
+                out.insert(f.into(), v.take());
+            }
+        }
+        out.insert("kid".into(), json!(self.kid));
+        out.insert("use".into(), json!("sig"));
+        Value::Object(out)
+    }
+
+    /// Signs the literal `signing_input` and appends the signature part.
+    pub fn sign_input(&self, signing_input: &str) -> String {
+        let sig = self
+            .pair
+            .key_pair()
+            .as_ref()
+            .sk
+            .sign(signing_input.as_bytes(), None);
+        format!("{signing_input}.{}", b64url(sig.as_ref()))
+    }
+
+    /// A token from header and payload JSON *text* (sent as written: duplicates, odd numbers).
+    pub fn sign_text(&self, header: &str, payload: &str) -> String {
+        self.sign_input(&format!(
+            "{}.{}",
+            b64url(header.as_bytes()),
+            b64url(payload.as_bytes())
+        ))
+    }
+
+    pub fn header(&self) -> String {
+        format!(r#"{{"alg":"EdDSA","typ":"JWT","kid":"{}"}}"#, self.kid)
+    }
+}

@@ -9,7 +9,9 @@
 use jwt_simple::prelude::*;
 use serde_json::{json, Value};
 use workload_authz_integration::check::start_envoy;
-use workload_authz_integration::tokens::{build_token, hs256_token, jwks, key, other_key, Alg};
+use workload_authz_integration::tokens::{
+    build_token, hs256_token, jwks, key, other_key, Alg, RawSigner,
+};
 use workload_authz_integration::{b64url, b64url_decode, now, Checker, Expect, Request, Response};
 
 const REALM: &str = "attacks";
@@ -17,61 +19,6 @@ const ISS: &str = "https://mesh.example";
 const PARTNER_ISS: &str = "https://partner.example";
 /// `kid` of the raw Ed25519 signer (in the mesh JWKS).
 const RAW_KID: &str = "raw-ed25519";
-
-/// An Ed25519 key that signs arbitrary bytes: tokens whose header and payload text we control
-/// exactly, with a valid signature.
-struct RawSigner {
-    pair: Ed25519KeyPair,
-    kid: String,
-}
-
-impl RawSigner {
-    fn new(kid: &str) -> RawSigner {
-        RawSigner {
-            pair: Ed25519KeyPair::generate().with_key_id(kid),
-            kid: kid.to_string(),
-        }
-    }
-
-    /// The public JWK (with `kid`, `use: sig`).
-    fn jwk(&self) -> Value {
-        let mut jwk: Value = serde_json::from_str(&self.pair.public_key().to_jwk())
-            .unwrap_or_else(|e| panic!("bad JWK from jwt-simple: {e}"));
-        let mut out = serde_json::Map::new();
-        for f in ["kty", "crv", "x"] {
-            if let Some(v) = jwk.get_mut(f) {
-                out.insert(f.into(), v.take());
-            }
-        }
-        out.insert("kid".into(), json!(self.kid));
-        out.insert("use".into(), json!("sig"));
-        Value::Object(out)
-    }
-
-    /// Signs the literal `signing_input` and appends the signature part.
-    fn sign_input(&self, signing_input: &str) -> String {
-        let sig = self
-            .pair
-            .key_pair()
-            .as_ref()
-            .sk
-            .sign(signing_input.as_bytes(), None);
-        format!("{signing_input}.{}", b64url(sig.as_ref()))
-    }
-
-    /// A token from header and payload JSON *text* (sent as written: duplicates, odd numbers).
-    fn sign_text(&self, header: &str, payload: &str) -> String {
-        self.sign_input(&format!(
-            "{}.{}",
-            b64url(header.as_bytes()),
-            b64url(payload.as_bytes())
-        ))
-    }
-
-    fn header(&self) -> String {
-        format!(r#"{{"alg":"EdDSA","typ":"JWT","kid":"{}"}}"#, self.kid)
-    }
-}
 
 fn policy(raw: &RawSigner) -> String {
     let mut mesh_keys: Value =

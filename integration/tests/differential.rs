@@ -7,12 +7,11 @@
 
 use std::fmt::Write as _;
 
-use jwt_simple::prelude::*;
 use serde_json::{json, Value};
 use workload_authz_integration::check::start_envoy;
 use workload_authz_integration::tokens::{
     build_token, hs256_token, jwks, key, merge, none_token, other_key, with_corrupted_signature,
-    with_payload, Alg, TestKey,
+    with_payload, Alg, RawSigner, TestKey,
 };
 use workload_authz_integration::{
     b64url, b64url_decode, now, read_vector, Envoy, EnvoyOptions, Request,
@@ -40,43 +39,6 @@ const EXPECTED_DIFFERENCES: &[(&str, bool, bool)] = &[
     // header limit (60 KiB).
     ("token over 8 KiB", false, true),
 ];
-
-/// An Ed25519 key that signs arbitrary bytes (tokens with exact header/payload text).
-struct RawSigner {
-    pair: Ed25519KeyPair,
-}
-
-impl RawSigner {
-    fn new() -> RawSigner {
-        RawSigner {
-            pair: Ed25519KeyPair::generate().with_key_id(RAW_KID),
-        }
-    }
-
-    fn jwk(&self) -> Value {
-        let full: Value = serde_json::from_str(&self.pair.public_key().to_jwk())
-            .unwrap_or_else(|e| panic!("{e}"));
-        json!({ "kty": full["kty"], "crv": full["crv"], "x": full["x"], "kid": RAW_KID, "use": "sig" })
-    }
-
-    fn sign_input(&self, signing_input: &str) -> String {
-        let sig = self
-            .pair
-            .key_pair()
-            .as_ref()
-            .sk
-            .sign(signing_input.as_bytes(), None);
-        format!("{signing_input}.{}", b64url(sig.as_ref()))
-    }
-
-    fn sign_text(&self, header: &str, payload: &str) -> String {
-        self.sign_input(&format!(
-            "{}.{}",
-            b64url(header.as_bytes()),
-            b64url(payload.as_bytes())
-        ))
-    }
-}
 
 struct Providers {
     mesh_jwks: String,
@@ -123,22 +85,24 @@ fn provider_table(p: &Providers) -> Vec<(&'static str, &'static str, Vec<&'stati
     ]
 }
 
+/// One provider, spelled the same in our policy and in `jwt_authn` (the field names are shared).
+fn provider_json(iss: &str, auds: &[&str], keys: &str) -> Value {
+    json!({
+        "issuer": iss,
+        "audiences": auds,
+        "local_jwks": { "inline_string": keys },
+        "from_headers": [{ "name": "authorization", "value_prefix": "Bearer " }],
+        "clock_skew_seconds": 60,
+        "require_expiration": true,
+        "forward": true
+    })
+}
+
 fn our_policy(p: &Providers) -> String {
     let mut providers = serde_json::Map::new();
     let mut routes = Vec::new();
     for (name, iss, auds, keys) in provider_table(p) {
-        providers.insert(
-            name.into(),
-            json!({
-                "issuer": iss,
-                "audiences": auds,
-                "local_jwks": { "inline_string": keys },
-                "from_headers": [{ "name": "authorization", "value_prefix": "Bearer " }],
-                "clock_skew_seconds": 60,
-                "require_expiration": true,
-                "forward": true
-            }),
-        );
+        providers.insert(name.into(), provider_json(iss, &auds, &keys));
         routes.push(json!({
             "action": name,
             "match": { "path": format!("/{name}/**") },
@@ -152,18 +116,7 @@ fn jwt_authn_filter(p: &Providers) -> Value {
     let mut providers = serde_json::Map::new();
     let mut rules = Vec::new();
     for (name, iss, auds, keys) in provider_table(p) {
-        providers.insert(
-            name.into(),
-            json!({
-                "issuer": iss,
-                "audiences": auds,
-                "local_jwks": { "inline_string": keys },
-                "from_headers": [{ "name": "authorization", "value_prefix": "Bearer " }],
-                "clock_skew_seconds": 60,
-                "require_expiration": true,
-                "forward": true
-            }),
-        );
+        providers.insert(name.into(), provider_json(iss, &auds, &keys));
         rules.push(json!({
             "match": { "prefix": format!("/{name}/") },
             "requires": { "provider_name": name }
@@ -430,7 +383,7 @@ fn corpus(raw: &RawSigner) -> Vec<Case> {
             &raw.sign_input(&format!("{header_b64}.{padded_payload}")),
         ),
         case("embedded jwk (attacker key)", "/mesh/x", &{
-            let attacker = RawSigner::new();
+            let attacker = RawSigner::new(RAW_KID);
             attacker.sign_text(
                 &json!({"alg": "EdDSA", "jwk": attacker.jwk()}).to_string(),
                 &good.to_string(),
@@ -581,7 +534,7 @@ fn verdict(envoy: &Envoy, req: &Request) -> (bool, u16, String) {
 
 #[test]
 fn same_verdicts_as_jwt_authn() {
-    let raw = RawSigner::new();
+    let raw = RawSigner::new(RAW_KID);
     let p = providers(&raw);
     let ours = start_envoy(&our_policy(&p));
     let theirs = match Envoy::start_with_http_filters(
