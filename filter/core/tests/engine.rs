@@ -16,15 +16,6 @@ fn example() -> workload_authz_core::Policy {
     policy(&example_policy_json())
 }
 
-fn with(mut claims: serde_json::Value, key: &str, value: serde_json::Value) -> serde_json::Value {
-    if value.is_null() {
-        claims.as_object_mut().unwrap().remove(key);
-    } else {
-        claims[key] = value;
-    }
-    claims
-}
-
 const READ: &str = "/tenants/acme/orders/7";
 
 #[test]

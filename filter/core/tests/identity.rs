@@ -68,18 +68,11 @@ fn agent_policy() -> Value {
 }
 
 fn svid(extra: Value) -> Value {
-    let mut claims = json!({
+    let claims = json!({
         "iss": SVID_ISS, "aud": "orders", "sub": "spiffe://prod.example/ns/shop/sa/web",
         "iat": NOW - 10, "exp": NOW + 300
     });
-    for (k, v) in extra.as_object().unwrap() {
-        if v.is_null() {
-            claims.as_object_mut().unwrap().remove(k);
-        } else {
-            claims[k] = v.clone();
-        }
-    }
-    claims
+    overlay(claims, &extra)
 }
 
 fn run(
@@ -295,19 +288,12 @@ fn rich_authorization_details() {
 }
 
 fn txn_claims(extra: Value) -> Value {
-    let mut claims = json!({
+    let claims = json!({
         "iss": "https://txn.prod.example", "aud": TD, "txn": "97053963-771d-49cc-a4e3-20aad399c312",
         "sub": "spiffe://prod.example/ns/shop/sa/web", "scope": "checkout", "req_wl": "gateway",
         "iat": NOW - 5, "exp": NOW + 60, "tctx": {"amount": 20}, "rctx": {"req_ip": "10.0.0.1"}
     });
-    for (k, v) in extra.as_object().unwrap() {
-        if v.is_null() {
-            claims.as_object_mut().unwrap().remove(k);
-        } else {
-            claims[k] = v.clone();
-        }
-    }
-    claims
+    overlay(claims, &extra)
 }
 
 #[test]

@@ -15,11 +15,6 @@ use workload_authz_core::{compile, render_denial, Outcome, Reason};
 
 const READ: &str = "/tenants/acme/orders/7";
 
-fn with(mut claims: Value, key: &str, value: Value) -> Value {
-    claims[key] = value;
-    claims
-}
-
 #[test]
 fn allowed_record_carries_identity_scopes_and_policy() {
     let p = policy(&example_policy_json());

@@ -110,6 +110,27 @@ pub fn policy(value: &Value) -> Policy {
     compile(&value.to_string()).unwrap_or_else(|e| panic!("policy refused: {e}"))
 }
 
+/// `claims` with one member set (`null` removes it).
+pub fn with(mut claims: Value, key: &str, value: Value) -> Value {
+    if value.is_null() {
+        if let Some(map) = claims.as_object_mut() {
+            map.remove(key);
+        }
+    } else {
+        claims[key] = value;
+    }
+    claims
+}
+
+/// `claims` with every member of `patch` set (`null` members removed).
+pub fn overlay(claims: Value, patch: &Value) -> Value {
+    patch
+        .as_object()
+        .into_iter()
+        .flatten()
+        .fold(claims, |claims, (k, v)| with(claims, k, v.clone()))
+}
+
 /// Claims of a token the example policy's `orders.read` route accepts at [`NOW`].
 pub fn good_claims() -> Value {
     json!({
