@@ -154,10 +154,12 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> Option<EchoRequest> {
     let path = parts.next()?.to_string();
     let mut headers = Vec::new();
     loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).ok()? == 0 {
+        // Header values may carry obs-text bytes (not UTF-8): read bytes, keep them lossily.
+        let mut raw = Vec::new();
+        if reader.read_until(b'\n', &mut raw).ok()? == 0 {
             return None;
         }
+        let h = String::from_utf8_lossy(&raw);
         let h = h.trim_end_matches(['\r', '\n']);
         if h.is_empty() {
             break;

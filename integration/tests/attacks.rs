@@ -10,7 +10,7 @@ use jwt_simple::prelude::*;
 use serde_json::{json, Value};
 use workload_authz_integration::check::start_envoy;
 use workload_authz_integration::tokens::{
-    build_token, hs256_token, jwks, key, other_key, Alg, RawSigner,
+    build_token, hs256_token, jwks, key, other_key, Alg, RawSigner, TestKey,
 };
 use workload_authz_integration::{b64url, b64url_decode, now, Checker, Expect, Request, Response};
 
@@ -680,19 +680,16 @@ fn classic_jwt_attacks() {
     c.finish();
 }
 
-/// `limits.max_headers`: more request headers than configured is answered 431 on protected
-/// routes (Envoy's own limit is 100 headers, so the test lowers ours).
-#[test]
-fn too_many_headers() {
-    let es = key(Alg::ES256);
-    let policy = json!({
+/// One provider with `key`, a public `/healthz` and a protected `/api/**`, with `limits`.
+fn api_policy(key: &TestKey, limits: Value) -> String {
+    json!({
         "realm": REALM,
-        "limits": { "max_headers": 20 },
+        "limits": limits,
         "providers": {
             "mesh": {
                 "issuer": ISS,
                 "audiences": ["svc"],
-                "local_jwks": { "inline_string": jwks(&[es]) }
+                "local_jwks": { "inline_string": jwks(&[key]) }
             }
         },
         "routes": [
@@ -700,8 +697,15 @@ fn too_many_headers() {
             { "action": "api", "match": { "path": "/api/**" } }
         ]
     })
-    .to_string();
-    let envoy = start_envoy(&policy);
+    .to_string()
+}
+
+/// `limits.max_headers`: more request headers than configured is answered 431 on protected
+/// routes (Envoy's own limit is 100 headers, so the test lowers ours).
+#[test]
+fn too_many_headers() {
+    let es = key(Alg::ES256);
+    let envoy = start_envoy(&api_policy(es, json!({ "max_headers": 20 })));
     let mut c = Checker::new(&envoy, REALM);
     let token = es.sign(&claims());
     c.case("control: few headers", bearer(&token), Expect::Allow);
@@ -720,4 +724,71 @@ fn too_many_headers() {
         Expect::Allow,
     );
     c.finish();
+}
+
+/// HTTP allows obs-text (bytes 0x80-0xFF) in header values and Envoy passes them on. The filter
+/// reads every request header: a value that is not UTF-8 must neither kill the Wasm VM (a panic
+/// would fail every request on the worker) nor be mistaken for something the client did not
+/// send. Each request is sent as raw bytes, then a normal request proves the VM is alive.
+#[test]
+fn header_values_that_are_not_utf8() {
+    let es = key(Alg::ES256);
+    let envoy = start_envoy(&api_policy(es, json!({})));
+    let token = es.sign(&claims());
+    let status_of = |head: &[u8]| -> String {
+        let mut raw = b"GET /api/items HTTP/1.1\r\nHost: localhost\r\n".to_vec();
+        raw.extend_from_slice(head);
+        raw.extend_from_slice(b"Connection: close\r\n\r\n");
+        let answer = workload_authz_integration::envoy::raw_exchange(envoy.listener, &raw)
+            .expect("raw exchange");
+        let text = String::from_utf8_lossy(&answer).to_string();
+        text.lines().next().unwrap_or("").to_string()
+    };
+    let bearer_line = format!("Authorization: Bearer {token}\r\n");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "a Latin-1 value beside a valid token",
+            [bearer_line.as_bytes(), b"X-Note: caf\xe9\r\n"].concat(),
+            "200",
+        ),
+        (
+            "lone 0xFF bytes beside a valid token",
+            [bearer_line.as_bytes(), b"X-Raw: \xff\xfe\xff\r\n"].concat(),
+            "200",
+        ),
+        (
+            "a token with a non-UTF-8 byte",
+            [
+                format!("Authorization: Bearer {token}").as_bytes(),
+                b"\xe9\r\n",
+            ]
+            .concat(),
+            "401",
+        ),
+        (
+            "no token, a non-UTF-8 value",
+            b"X-Raw: \xc3\x28\r\n".to_vec(),
+            "401",
+        ),
+    ];
+    for (name, head, status) in cases {
+        let line = status_of(&head);
+        assert!(
+            line.contains(&format!(" {status} ")),
+            "{name}: expected {status}, got `{line}`\n{}",
+            envoy.log_tail(30)
+        );
+        let control = envoy.send(&bearer(&token)).expect("control request");
+        assert_eq!(
+            control.status,
+            200,
+            "{name}: the filter must still answer afterwards\n{}",
+            envoy.log_tail(30)
+        );
+    }
+    assert!(
+        !envoy.log_tail(400).contains("panic"),
+        "no panic in the Envoy log:\n{}",
+        envoy.log_tail(40)
+    );
 }

@@ -16,6 +16,7 @@
 pub mod config;
 pub mod decision;
 pub mod engine;
+pub mod headers;
 pub mod identity;
 pub mod keys;
 pub mod require;

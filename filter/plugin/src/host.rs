@@ -3,15 +3,56 @@
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, LogLevel, MapType, MetricType, Status};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use workload_authz_core::headers::PackedHeaders;
 
 /// The plugin configuration bytes, if the host has any.
 pub fn plugin_configuration() -> Result<Option<Vec<u8>>, Status> {
     hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
 }
 
-/// All request headers, pseudo-headers included, in order.
-pub fn request_headers() -> Result<Vec<(String, String)>, Status> {
-    hostcalls::get_map(MapType::HttpRequestHeaders)
+// Two ABI functions called directly rather than through `proxy_wasm::hostcalls`: that crate's
+// wrappers panic on a status they do not expect and on a header value that is not UTF-8 (a
+// client can send one: a panic would kill the VM), and allocate per header and per call. The
+// signatures are the proxy-wasm ABI's (0.2.1), as the crate declares them; `MapType` and the
+// returned status are `u32`s.
+#[link(wasm_import_module = "env")]
+extern "C" {
+    fn proxy_get_header_map_pairs(
+        map_type: u32,
+        return_map_data: *mut *mut u8,
+        return_map_size: *mut usize,
+    ) -> u32;
+    fn proxy_set_property(
+        path_data: *const u8,
+        path_size: usize,
+        value_data: *const u8,
+        value_size: usize,
+    ) -> u32;
+}
+
+/// The ABI's `Ok` status.
+const STATUS_OK: u32 = 0;
+
+/// All request headers, pseudo-headers included, in order, decoded into one buffer (values
+/// that are not UTF-8 keep U+FFFD in place of the bad bytes).
+pub fn request_headers() -> Result<PackedHeaders, u32> {
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: usize = 0;
+    // SAFETY: the host writes a pointer to `size` bytes it allocated through this module's
+    // `proxy_on_memory_allocate` (proxy-wasm's: a boxed `[u8]` of exactly `size` bytes), or
+    // leaves it null. We take ownership once and free it when `bytes` drops.
+    let status = unsafe {
+        proxy_get_header_map_pairs(MapType::HttpRequestHeaders as u32, &mut data, &mut size)
+    };
+    if status != STATUS_OK {
+        return Err(status);
+    }
+    if data.is_null() {
+        return Ok(PackedHeaders::default());
+    }
+    // SAFETY: see above: `data` is a `Box<[u8]>` of length `size` handed over to us.
+    let bytes = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, size)) };
+    Ok(PackedHeaders::decode(&bytes))
 }
 
 /// Removes every value of a request header.
@@ -25,8 +66,17 @@ pub fn set_request_header(name: &str, value: &str) -> Result<(), Status> {
 }
 
 /// Writes filter state (Envoy: `wasm.<key>`, readable as `%FILTER_STATE(wasm.<key>:PLAIN)%`).
-pub fn set_filter_state(key: &str, value: &str) -> Result<(), Status> {
-    hostcalls::set_property(vec![key], Some(value.as_bytes()))
+/// A one-element property path is the key's bytes. Errors are the host's status code.
+pub fn set_filter_state(key: &str, value: &str) -> Result<(), u32> {
+    // SAFETY: both pointers are valid for their lengths for the duration of the call; the host
+    // copies what it keeps.
+    let status =
+        unsafe { proxy_set_property(key.as_ptr(), key.len(), value.as_ptr(), value.len()) };
+    if status == STATUS_OK {
+        Ok(())
+    } else {
+        Err(status)
+    }
 }
 
 /// Defines (or finds) a counter and returns its id.

@@ -8,6 +8,7 @@ use crate::sync;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 use std::rc::Rc;
+use workload_authz_core::headers::PackedHeaders;
 use workload_authz_core::sync::{ResourceKind, EARLY_REFETCH_SECONDS};
 use workload_authz_core::telemetry;
 use workload_authz_core::{decide_in, render_denial, Decision, Reason, RequestView};
@@ -21,7 +22,7 @@ struct Pending {
 /// The per-request context.
 pub struct AuthzHttp {
     plugin: Option<Rc<Plugin>>,
-    headers: Vec<(String, String)>,
+    headers: PackedHeaders,
     pending: Option<Pending>,
 }
 
@@ -30,17 +31,18 @@ impl AuthzHttp {
     pub fn new(plugin: Option<Rc<Plugin>>) -> Self {
         AuthzHttp {
             plugin,
-            headers: Vec::new(),
+            headers: PackedHeaders::default(),
             pending: None,
         }
     }
 
     fn judge(&self, plugin: &Plugin, now: u64) -> Decision {
+        let pairs = self.headers.pairs();
         let request = RequestView {
-            method: pseudo(&self.headers, ":method"),
-            path: pseudo(&self.headers, ":path"),
-            authority: pseudo(&self.headers, ":authority"),
-            headers: &self.headers,
+            method: self.headers.get(":method").unwrap_or(""),
+            path: self.headers.get(":path").unwrap_or(""),
+            authority: self.headers.get(":authority").unwrap_or(""),
+            headers: &pairs,
         };
         let state = plugin.state.borrow();
         let connection = HostConnection::default();
@@ -125,11 +127,7 @@ fn record(plugin: &Plugin, decision: &Decision) {
             log::debug!("workload-authz: cannot set filter state {key}: {status:?}");
         }
     }
-    let mut metrics = plugin.metrics.borrow_mut();
-    metrics.increment(&telemetry::decisions_metric(decision));
-    if let Some(name) = telemetry::validations_metric(decision) {
-        metrics.increment(&name);
-    }
+    plugin.metrics.borrow_mut().count(decision);
     log::debug!(
         "workload-authz: decision={} reason={} action={} provider={} subject={} jti={} policy={}",
         decision.outcome.as_str(),
@@ -142,17 +140,10 @@ fn record(plugin: &Plugin, decision: &Decision) {
     );
 }
 
-fn pseudo<'h>(headers: &'h [(String, String)], name: &str) -> &'h str {
-    headers
-        .iter()
-        .find(|(n, _)| n == name)
-        .map_or("", |(_, v)| v.as_str())
-}
-
 /// Removes every client-sent copy of the headers the filter may set, whatever the decision.
-fn strip_spoofable(plugin: &Plugin, headers: &[(String, String)]) {
+fn strip_spoofable(plugin: &Plugin, headers: &PackedHeaders) {
     for name in &plugin.policy.stripped_headers {
-        if headers.iter().any(|(n, _)| n == name) {
+        if headers.get(name).is_some() {
             if let Err(status) = host::remove_request_header(name) {
                 log::warn!("workload-authz: cannot remove header {name}: {status:?}");
             }
@@ -202,9 +193,10 @@ impl HttpContext for AuthzHttp {
             return fail_closed("no valid configuration is loaded");
         };
         self.headers = match host::request_headers() {
-            Ok(headers) => headers,
+            Ok(headers) if headers.is_complete() => headers,
+            Ok(_) => return fail_closed("the host sent an inconsistent header list"),
             Err(status) => {
-                return fail_closed(&format!("request headers unavailable ({status:?})"))
+                return fail_closed(&format!("request headers unavailable (status {status})"))
             }
         };
         strip_spoofable(&plugin, &self.headers);

@@ -1,34 +1,82 @@
 //! Counters, defined once per name and VM and kept as ids. Names come from
 //! `workload_authz_core::telemetry`, so cardinality is bounded by the configuration
-//! (outcomes x reasons x actions, providers x results).
+//! (outcomes x reasons x actions, providers x results). A request finds its counters by the
+//! decision's facts, without formatting a name (that happens once, on first use).
 
 use crate::host;
 use std::collections::HashMap;
+use workload_authz_core::{telemetry, Decision, Outcome, Reason};
+
+/// What names a decisions counter: outcome, reason and the matched route (whose action it is).
+type DecisionKey = (Outcome, Reason, Option<usize>);
+
+/// What names a token-validations counter: provider and result.
+type ValidationKey = (Option<String>, Reason);
 
 /// The counters of one VM.
 #[derive(Default)]
 pub struct Metrics {
-    ids: HashMap<String, u32>,
+    decisions: HashMap<DecisionKey, u32>,
+    validations: Vec<(ValidationKey, u32)>,
+    by_name: HashMap<String, u32>,
 }
 
 impl Metrics {
-    /// Adds one to the counter `name`, defining it on first use. Host errors are logged, not fatal.
+    /// Adds one to the counter `name` (rare events: fetches), defining it on first use.
     pub fn increment(&mut self, name: &str) {
-        let id = match self.ids.get(name) {
-            Some(id) => *id,
-            None => match host::define_counter(name) {
-                Ok(id) => {
-                    self.ids.insert(name.to_string(), id);
-                    id
-                }
-                Err(status) => {
-                    log::warn!("workload-authz: cannot define metric {name}: {status:?}");
-                    return;
-                }
-            },
+        let id = match self.by_name.get(name) {
+            Some(id) => Some(*id),
+            None => define(name).inspect(|id| {
+                self.by_name.insert(name.to_string(), *id);
+            }),
         };
+        increment(id);
+    }
+
+    /// Counts one decision, and the token validation it ran, if any. Host errors are logged.
+    pub fn count(&mut self, decision: &Decision) {
+        let key = (decision.outcome, decision.reason, decision.route);
+        let id = match self.decisions.get(&key) {
+            Some(id) => Some(*id),
+            None => define(&telemetry::decisions_metric(decision)).inspect(|id| {
+                self.decisions.insert(key, *id);
+            }),
+        };
+        increment(id);
+        let Some(result) = decision.token_result else {
+            return;
+        };
+        let provider = decision.provider.as_deref();
+        let known = self
+            .validations
+            .iter()
+            .find(|((p, r), _)| p.as_deref() == provider && *r == result)
+            .map(|(_, id)| *id);
+        let id = match known {
+            Some(id) => Some(id),
+            None => telemetry::validations_metric(decision)
+                .and_then(|name| define(&name))
+                .inspect(|id| {
+                    let key = (decision.provider.clone(), result);
+                    self.validations.push((key, *id));
+                }),
+        };
+        increment(id);
+    }
+}
+
+fn define(name: &str) -> Option<u32> {
+    host::define_counter(name)
+        .inspect_err(|status| {
+            log::warn!("workload-authz: cannot define metric {name}: {status:?}");
+        })
+        .ok()
+}
+
+fn increment(id: Option<u32>) {
+    if let Some(id) = id {
         if let Err(status) = host::increment_counter(id) {
-            log::warn!("workload-authz: cannot increment metric {name}: {status:?}");
+            log::warn!("workload-authz: cannot increment metric {id}: {status:?}");
         }
     }
 }
