@@ -238,6 +238,18 @@ impl Judge<'_, '_> {
         result
     }
 
+    /// [`Judge::note`] with a detail that reads the decision so far.
+    fn note_with(
+        &mut self,
+        check: &'static str,
+        result: Result<(), Reason>,
+        detail: impl FnOnce(&Decision) -> String,
+    ) -> Result<(), Reason> {
+        let decision = &self.decision;
+        self.trace.note(check, result, || detail(decision));
+        result
+    }
+
     fn token_failed(&mut self, reason: Reason) -> Reason {
         self.decision.token_result = Some(reason);
         reason
@@ -286,10 +298,26 @@ impl Judge<'_, '_> {
             });
             return Err(self.token_failed(Reason::HeaderTooLarge));
         }
-        let id = telemetry::token_hash(text);
-        self.note("token", Ok(()), || format!("one token ({id})"))?;
-        self.decision.token_id = Some(id);
-        let jws = match self.validate(text, &sources) {
+        self.note("token", Ok(()), || {
+            format!("one token ({})", telemetry::token_hash(text))
+        })?;
+        let verdict = self.token(text, &sources, headers);
+        if self.decision.token_id.is_none() {
+            // No `jti` was vouched for: name the token by its hash (computed only now, as a
+            // verified token with a `jti` needs none).
+            self.decision.token_id = Some(telemetry::token_hash(text));
+        }
+        verdict
+    }
+
+    /// The extracted token: validated, then the transaction token and the route's requirements.
+    fn token<H: AsRef<str>>(
+        &mut self,
+        text: &str,
+        sources: &[usize],
+        headers: &[(H, H)],
+    ) -> Result<(), Reason> {
+        let jws = match self.validate(text, sources) {
             Ok(jws) => jws,
             Err(reason) => return Err(self.token_failed(reason)),
         };
@@ -314,27 +342,31 @@ impl Judge<'_, '_> {
             Some(sub) => format!("`{sub}` against {} pattern(s)", require.subjects.len()),
             None => "no `sub`".to_string(),
         })?;
-        let chain = self.decision.actor_chain.clone();
-        self.note("actors", require.check_actors(&chain), || {
+        let actors = require.check_actors(&self.decision.actor_chain);
+        self.note_with("actors", actors, |decision| {
             format!(
                 "chain [{}], max depth {}",
-                chain.join(" "),
+                decision.actor_chain.join(" "),
                 require
                     .max_delegation_depth
                     .map_or("-".to_string(), |d| d.to_string())
             )
         })?;
         if require.bind_peer {
-            let caller = chain.first().map(String::as_str).or(sub);
             let peer = self.connection.peer_uri_san();
+            let caller = caller_of(&self.decision, sub);
             let bound = caller.is_some() && caller == peer;
-            self.note("bind_peer", pass_if(bound, Reason::BindingMismatch), || {
-                format!(
-                    "caller `{}`, mTLS peer `{}`",
-                    caller.unwrap_or("-"),
-                    peer.unwrap_or("none")
-                )
-            })?;
+            self.note_with(
+                "bind_peer",
+                pass_if(bound, Reason::BindingMismatch),
+                |decision| {
+                    format!(
+                        "caller `{}`, mTLS peer `{}`",
+                        caller_of(decision, sub).unwrap_or("-"),
+                        peer.unwrap_or("none")
+                    )
+                },
+            )?;
         }
         let claim_result = require.check_claims(claims, transaction, bindings);
         self.note("claims", claim_result, || {
@@ -349,12 +381,12 @@ impl Judge<'_, '_> {
             )
         })?;
         let scope_result = require.check_scopes(claims, bindings);
-        let (granted, required) = (
-            self.decision.scopes_granted.join(" "),
-            self.decision.scopes_required.join(" "),
-        );
-        self.note("scopes", scope_result, || {
-            format!("required [{required}], granted [{granted}]")
+        self.note_with("scopes", scope_result, |decision| {
+            format!(
+                "required [{}], granted [{}]",
+                decision.scopes_required.join(" "),
+                decision.scopes_granted.join(" ")
+            )
         })?;
         if require.authorization_details.is_some() {
             let max = self.policy.limits.max_authorization_details;
@@ -384,10 +416,13 @@ impl Judge<'_, '_> {
                 return Err(Reason::MalformedToken);
             }
         };
-        let alg_name = jws.header.alg.clone();
-        let kid = jws.header.kid.clone();
+        let header = std::rc::Rc::clone(&jws.header);
+        let alg_name = header.alg.as_str();
         self.note("format", Ok(()), || {
-            format!("alg {alg_name}, kid {}", kid.as_deref().unwrap_or("-"))
+            format!(
+                "alg {alg_name}, kid {}",
+                header.kid.as_deref().unwrap_or("-")
+            )
         })?;
         let alg = Algorithm::parse(&jws.header.alg);
         let known = alg
@@ -399,10 +434,9 @@ impl Judge<'_, '_> {
             Err(_) => format!("`{alg_name}` is not an accepted asymmetric algorithm"),
         })?;
         let alg = alg.map_err(|_| Reason::DisallowedAlgorithm)?;
-        let iss = jws.claims.iss.clone();
-        let provider_index = iss
-            .as_deref()
-            .and_then(|iss| self.policy.provider_by_issuer(iss));
+        let claims = std::rc::Rc::clone(&jws.claims);
+        let iss = claims.iss.as_deref();
+        let provider_index = iss.and_then(|iss| self.policy.provider_by_issuer(iss));
         // The issuer's provider must be accepted on this route and read the header the token came in.
         let route = self.route;
         let reads_here = provider_index.is_some_and(|p| {
@@ -416,11 +450,11 @@ impl Judge<'_, '_> {
         let provider = provider_index
             .and_then(|p| self.policy.providers.get(p))
             .filter(|_| reads_here);
-        let found = provider.map(|p| p.name.clone());
+        let found = provider.map(|p| p.name.as_str());
         self.note(
             "issuer",
             provider.map(|_| ()).ok_or(Reason::BadIssuer),
-            || match (&iss, &found) {
+            || match (iss, found) {
                 (None, _) => "no `iss`".to_string(),
                 (Some(iss), Some(name)) => format!("`{iss}` is provider `{name}`"),
                 (Some(iss), None) => {
@@ -697,7 +731,7 @@ impl Judge<'_, '_> {
         self.state
             .check_revocation(self.policy, jti, sub, jws.claims.iat)
             .map_err(|r| r.as_str().to_string())?;
-        Ok(jws.claims.all)
+        Ok(std::rc::Rc::try_unwrap(jws.claims).map_or_else(|shared| shared.all.clone(), |c| c.all))
     }
 
     /// Facts of a token whose signature verified: identity, scopes, headers for the upstream.
@@ -749,6 +783,11 @@ impl Judge<'_, '_> {
             }
         }
     }
+}
+
+/// Who must be the mTLS peer of a bound token: the current actor, else the subject.
+fn caller_of<'d>(decision: &'d Decision, sub: Option<&'d str>) -> Option<&'d str> {
+    decision.actor_chain.first().map(String::as_str).or(sub)
 }
 
 /// `typ` comparison as RFC 8725 / 9068 want it: case-insensitive, `application/` optional.

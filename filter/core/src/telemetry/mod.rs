@@ -6,6 +6,7 @@ use crate::decision::Decision;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::{json, Value};
+use std::borrow::Cow;
 
 /// Prefix of every filter-state key (Envoy stores them as `wasm.<key>`).
 pub const KEY_PREFIX: &str = "workload_authz.";
@@ -13,9 +14,15 @@ pub const KEY_PREFIX: &str = "workload_authz.";
 /// `sha256:` and the first 16 hex digits of the SHA-256 of a token: correlates without revealing it.
 pub fn token_hash(token: &str) -> String {
     let digest = hmac_sha256::Hash::hash(token.as_bytes());
-    let mut out = String::from("sha256:");
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(23);
+    out.push_str("sha256:");
     for byte in digest.iter().take(8) {
-        out.push_str(&format!("{byte:02x}"));
+        for nibble in [byte >> 4, byte & 0xf] {
+            out.push(char::from(
+                HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+            ));
+        }
     }
     out
 }
@@ -39,75 +46,86 @@ pub fn header_value(claim: &Value) -> Option<String> {
     is_header_safe(&text).then_some(text)
 }
 
-fn words(list: &[String]) -> String {
-    list.join(" ")
+/// A list as one space-separated value, `-` when empty.
+fn words(list: &[String]) -> Cow<'_, str> {
+    match list {
+        [] => Cow::Borrowed("-"),
+        [one] => Cow::Borrowed(one.as_str()),
+        many => Cow::Owned(many.join(" ")),
+    }
+}
+
+/// An optional fact, `-` when absent.
+fn or_dash(value: &Option<String>) -> Cow<'_, str> {
+    Cow::Borrowed(value.as_deref().unwrap_or("-"))
 }
 
 /// The decision record as `(key, value)` filter-state entries (keys without the `wasm.` prefix).
-/// Absent facts are written as `-`, so every access-log field is always filled.
-pub fn filter_state(decision: &Decision, policy: &Policy) -> Vec<(&'static str, String)> {
-    let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_string());
-    match policy.decision_record {
-        RecordLevel::Off => return Vec::new(),
-        RecordLevel::Compact => {
-            return vec![
-                (
-                    "workload_authz.decision",
-                    decision.outcome.as_str().to_string(),
-                ),
-                (
-                    "workload_authz.reason",
-                    decision.reason.as_str().to_string(),
-                ),
-                ("workload_authz.action", or_dash(&decision.action)),
-                (
-                    "workload_authz.record",
-                    record(decision, policy).to_string(),
-                ),
-            ]
-        }
-        RecordLevel::Full => {}
-    }
-    vec![
+/// Absent facts are written as `-`, so every access-log field is always filled. Values borrow
+/// from the decision where they can (this runs on every request).
+pub fn filter_state<'d>(
+    decision: &'d Decision,
+    policy: &'d Policy,
+) -> Vec<(&'static str, Cow<'d, str>)> {
+    let decision_and_reason = [
         (
             "workload_authz.decision",
-            decision.outcome.as_str().to_string(),
+            Cow::Borrowed(decision.outcome.as_str()),
         ),
         (
             "workload_authz.reason",
-            decision.reason.as_str().to_string(),
+            Cow::Borrowed(decision.reason.as_str()),
         ),
         ("workload_authz.action", or_dash(&decision.action)),
-        ("workload_authz.provider", or_dash(&decision.provider)),
-        ("workload_authz.subject", or_dash(&decision.subject)),
-        ("workload_authz.issuer", or_dash(&decision.issuer)),
-        ("workload_authz.jti", or_dash(&decision.token_id)),
-        (
-            "workload_authz.token_ttl_remaining",
-            decision
-                .token_ttl_remaining
-                .map_or_else(|| "-".to_string(), |t| t.to_string()),
-        ),
-        (
-            "workload_authz.scopes_granted",
-            words(&decision.scopes_granted),
-        ),
-        (
-            "workload_authz.scopes_required",
-            words(&decision.scopes_required),
-        ),
-        (
-            "workload_authz.scopes_unused",
-            words(&decision.scopes_unused),
-        ),
-        ("workload_authz.actor_chain", words(&decision.actor_chain)),
-        ("workload_authz.txn", or_dash(&decision.txn)),
-        ("workload_authz.policy", policy.hash.clone()),
-        (
-            "workload_authz.record",
-            record(decision, policy).to_string(),
-        ),
-    ]
+    ];
+    match policy.decision_record {
+        RecordLevel::Off => Vec::new(),
+        RecordLevel::Compact => {
+            let mut entries = Vec::with_capacity(4);
+            entries.extend(decision_and_reason);
+            entries.push((
+                "workload_authz.record",
+                Cow::Owned(record_json(decision, policy)),
+            ));
+            entries
+        }
+        RecordLevel::Full => {
+            let mut entries = Vec::with_capacity(15);
+            entries.extend(decision_and_reason);
+            entries.extend([
+                ("workload_authz.provider", or_dash(&decision.provider)),
+                ("workload_authz.subject", or_dash(&decision.subject)),
+                ("workload_authz.issuer", or_dash(&decision.issuer)),
+                ("workload_authz.jti", or_dash(&decision.token_id)),
+                (
+                    "workload_authz.token_ttl_remaining",
+                    decision
+                        .token_ttl_remaining
+                        .map_or(Cow::Borrowed("-"), |t| Cow::Owned(t.to_string())),
+                ),
+                (
+                    "workload_authz.scopes_granted",
+                    words(&decision.scopes_granted),
+                ),
+                (
+                    "workload_authz.scopes_required",
+                    words(&decision.scopes_required),
+                ),
+                (
+                    "workload_authz.scopes_unused",
+                    words(&decision.scopes_unused),
+                ),
+                ("workload_authz.actor_chain", words(&decision.actor_chain)),
+                ("workload_authz.txn", or_dash(&decision.txn)),
+                ("workload_authz.policy", Cow::Borrowed(policy.hash.as_str())),
+                (
+                    "workload_authz.record",
+                    Cow::Owned(record_json(decision, policy)),
+                ),
+            ]);
+            entries
+        }
+    }
 }
 
 /// All of the decision record as one JSON object (absent facts are `null`).
@@ -129,6 +147,118 @@ pub fn record(decision: &Decision, policy: &Policy) -> Value {
         "txn": decision.txn,
         "policy": policy.hash,
     })
+}
+
+/// [`record`] as JSON text, written directly (no `Value` tree: this runs on every request).
+/// The same bytes as `record(..).to_string()`: members in the same (sorted) order, strings
+/// escaped by `serde_json`.
+pub fn record_json(decision: &Decision, policy: &Policy) -> String {
+    let mut out = JsonObject::with_capacity(512);
+    out.string("action", decision.action.as_deref());
+    out.list("actor_chain", &decision.actor_chain);
+    out.string("decision", Some(decision.outcome.as_str()));
+    out.string("issuer", decision.issuer.as_deref());
+    out.string("jti", decision.token_id.as_deref());
+    out.string("mode", Some(decision.mode.as_str()));
+    out.string("policy", Some(policy.hash.as_str()));
+    out.string("provider", decision.provider.as_deref());
+    out.string("reason", Some(decision.reason.as_str()));
+    out.list("scopes_granted", &decision.scopes_granted);
+    out.list("scopes_required", &decision.scopes_required);
+    out.list("scopes_unused", &decision.scopes_unused);
+    out.string("subject", decision.subject.as_deref());
+    out.number("token_ttl_remaining", decision.token_ttl_remaining);
+    out.string("txn", decision.txn.as_deref());
+    out.finish()
+}
+
+/// A flat JSON object written member by member.
+struct JsonObject {
+    text: String,
+}
+
+impl JsonObject {
+    fn with_capacity(capacity: usize) -> Self {
+        let mut text = String::with_capacity(capacity);
+        text.push('{');
+        JsonObject { text }
+    }
+
+    fn key(&mut self, name: &str) {
+        if self.text.len() > 1 {
+            self.text.push(',');
+        }
+        self.text.push('"');
+        self.text.push_str(name);
+        self.text.push_str("\":");
+    }
+
+    /// A JSON string, escaped as `serde_json` escapes it. Runs of bytes that need no escape
+    /// are copied whole (every escaped byte is ASCII, so runs end on character boundaries).
+    fn quoted(&mut self, value: &str) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        self.text.push('"');
+        let mut start = 0;
+        for (index, byte) in value.bytes().enumerate() {
+            let escape = match byte {
+                b'"' => "\\\"",
+                b'\\' => "\\\\",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0x08 => "\\b",
+                0x0c => "\\f",
+                0..=0x1f => "",
+                _ => continue,
+            };
+            self.text.push_str(value.get(start..index).unwrap_or(""));
+            start = index + 1;
+            if escape.is_empty() {
+                self.text.push_str("\\u00");
+                for nibble in [byte >> 4, byte & 0xf] {
+                    let hex = HEX.get(usize::from(nibble)).copied().unwrap_or(b'0');
+                    self.text.push(char::from(hex));
+                }
+            } else {
+                self.text.push_str(escape);
+            }
+        }
+        self.text.push_str(value.get(start..).unwrap_or(""));
+        self.text.push('"');
+    }
+
+    fn string(&mut self, name: &str, value: Option<&str>) {
+        self.key(name);
+        match value {
+            Some(value) => self.quoted(value),
+            None => self.text.push_str("null"),
+        }
+    }
+
+    fn number(&mut self, name: &str, value: Option<u64>) {
+        self.key(name);
+        match value {
+            Some(value) => self.text.push_str(&value.to_string()),
+            None => self.text.push_str("null"),
+        }
+    }
+
+    fn list(&mut self, name: &str, values: &[String]) {
+        self.key(name);
+        self.text.push('[');
+        for (index, value) in values.iter().enumerate() {
+            if index > 0 {
+                self.text.push(',');
+            }
+            self.quoted(value);
+        }
+        self.text.push(']');
+    }
+
+    fn finish(mut self) -> String {
+        self.text.push('}');
+        self.text
+    }
 }
 
 /// Name of the decisions counter for one (decision, reason, action) combination, with the
@@ -162,6 +292,35 @@ pub fn validations_metric(decision: &Decision) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Mode;
+    use crate::decision::Reason;
+
+    #[test]
+    fn record_json_is_the_record_as_serde_json_writes_it() {
+        let policy = crate::compile(
+            r#"{"realm":"r","routes":[{"action":"a","match":{"path":"/"},"public":true}]}"#,
+        )
+        .unwrap();
+        let empty = Decision::new(Reason::NoRoute, Mode::Enforce);
+        let mut full = Decision::new(Reason::Allowed, Mode::Shadow);
+        full.action = Some("orders.read".into());
+        full.provider = Some("mesh".into());
+        full.subject = Some("quote\" back\\slash \u{1} \u{1f} \n\r\t\u{8}\u{c} \u{7f} é 🦀".into());
+        full.issuer = Some("https://issuer.example".into());
+        full.token_id = Some("sha256:0011".into());
+        full.token_ttl_remaining = Some(299);
+        full.scopes_granted = vec!["a".into(), "b\"c".into()];
+        full.scopes_required = vec!["a".into()];
+        full.scopes_unused = vec!["b\"c".into()];
+        full.actor_chain = vec!["spiffe://x/y".into()];
+        full.txn = Some("t-1".into());
+        for decision in [&empty, &full] {
+            assert_eq!(
+                record_json(decision, &policy),
+                record(decision, &policy).to_string()
+            );
+        }
+    }
 
     #[test]
     fn token_hash_is_short_and_stable() {

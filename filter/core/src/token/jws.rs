@@ -4,6 +4,7 @@ use super::strict_json::{self, StrictJsonError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{Map, Value};
+use std::rc::Rc;
 
 /// Longest token accepted by default, in bytes.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -84,7 +85,8 @@ pub struct Claims {
     pub jti: Option<String>,
 }
 
-/// A parsed, not yet verified, compact JWS.
+/// A parsed, not yet verified, compact JWS. Header and claims are shared (`Rc`), so the
+/// verified-token cache hands out a cached token without copying its claims.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Jws<'a> {
     /// The whole token as presented.
@@ -94,9 +96,9 @@ pub struct Jws<'a> {
     /// The decoded signature (may be empty: the algorithm check refuses `none` first).
     pub signature: Vec<u8>,
     /// The header.
-    pub header: Header,
+    pub header: Rc<Header>,
     /// The claims.
-    pub claims: Claims,
+    pub claims: Rc<Claims>,
 }
 
 /// Parses a compact JWS with the default limits.
@@ -128,8 +130,8 @@ pub fn parse_with<'t>(compact: &'t str, limits: &TokenLimits) -> Result<Jws<'t>,
         compact,
         signing_input,
         signature,
-        header,
-        claims,
+        header: Rc::new(header),
+        claims: Rc::new(claims),
     })
 }
 
