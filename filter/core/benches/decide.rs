@@ -8,7 +8,11 @@
 //! - `verify`: one signature with `GuestVerifier` (jwt-simple, pure Rust), per algorithm;
 //! - `key`: the part of `verify` that builds jwt-simple's public key from our key material;
 //! - `decide`: the whole decision, per algorithm, for an allowed request, a tampered signature,
-//!   and with a verifier that accepts everything (= everything but the signature).
+//!   and with a verifier that accepts everything (= everything but the signature), with the
+//!   verified-token cache off; `hit`: an allowed request whose token is in the cache (the
+//!   `reuse` workload of `make bench`);
+//! - `record`: the telemetry of one allowed decision: the filter-state entries (full, compact)
+//!   and the counter names.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -23,7 +27,8 @@ use std::hint::black_box;
 use workload_authz_core::keys::{parse_jwks, Algorithm, PublicKey};
 use workload_authz_core::token::{self, Jws, VerifyError};
 use workload_authz_core::{
-    compile, decide, GuestVerifier, Policy, Reason, RequestView, RuntimeState, SignatureVerifier,
+    compile, decide, telemetry, Decision, GuestVerifier, Policy, Reason, RequestView, RuntimeState,
+    SignatureVerifier,
 };
 
 const NOW: u64 = 1_800_000_000;
@@ -130,26 +135,47 @@ fn headers(token: &str) -> Vec<(String, String)> {
     ]
 }
 
-fn judge(
+fn decision(
     policy: &Policy,
     state: &RuntimeState,
     headers: &[(String, String)],
     verifier: &dyn SignatureVerifier,
-) -> bool {
+) -> Decision {
     let request = RequestView {
         method: "GET",
         path: "/orders/42",
         authority: "orders.bench",
         headers,
     };
-    decide(policy, state, &request, NOW, verifier).reason == Reason::Allowed
+    decide(policy, state, &request, NOW, verifier)
+}
+
+fn judge(
+    policy: &Policy,
+    state: &RuntimeState,
+    headers: &[(String, String)],
+    verifier: &dyn SignatureVerifier,
+) -> bool {
+    decision(policy, state, headers, verifier).reason == Reason::Allowed
+}
+
+/// The bench policy with the given decision record level.
+fn with_record(policy_json: &str, level: &str) -> Policy {
+    let mut value: Value = serde_json::from_str(policy_json).unwrap();
+    value["decision_record"] = json!(level);
+    compile(&value.to_string()).unwrap()
 }
 
 fn benches(c: &mut Criterion) {
     let k = keys();
     let policy_json = bench_policy(&k);
     let policy = compile(&policy_json).unwrap();
-    let state = RuntimeState::new(&policy);
+    let uncached_policy = {
+        let mut value: Value = serde_json::from_str(&policy_json).unwrap();
+        value["limits"] = json!({ "token_cache_entries": 0 });
+        compile(&value.to_string()).unwrap()
+    };
+    let state = RuntimeState::new(&uncached_policy);
     let public = jwks(&k);
     // (name, alg, token, verification key), in the order of `jwks`.
     let tokens = [
@@ -240,19 +266,51 @@ fn benches(c: &mut Criterion) {
     for (name, _, token, _) in &tokens {
         let good = headers(token);
         let bad = headers(&tamper(token));
-        assert!(judge(&policy, &state, &good, &GuestVerifier));
-        assert!(!judge(&policy, &state, &bad, &GuestVerifier));
-        assert!(judge(&policy, &state, &good, &AcceptAll));
+        assert!(judge(&uncached_policy, &state, &good, &GuestVerifier));
+        assert!(!judge(&uncached_policy, &state, &bad, &GuestVerifier));
+        assert!(judge(&uncached_policy, &state, &good, &AcceptAll));
         g.bench_function(format!("allow/{name}"), |b| {
-            b.iter(|| judge(&policy, &state, black_box(&good), &GuestVerifier))
+            b.iter(|| judge(&uncached_policy, &state, black_box(&good), &GuestVerifier))
         });
         g.bench_function(format!("bad_signature/{name}"), |b| {
-            b.iter(|| judge(&policy, &state, black_box(&bad), &GuestVerifier))
+            b.iter(|| judge(&uncached_policy, &state, black_box(&bad), &GuestVerifier))
         });
         g.bench_function(format!("no_crypto/{name}"), |b| {
-            b.iter(|| judge(&policy, &state, black_box(&good), &AcceptAll))
+            b.iter(|| judge(&uncached_policy, &state, black_box(&good), &AcceptAll))
         });
     }
+    g.finish();
+
+    let mut g = c.benchmark_group("hit");
+    let cached = RuntimeState::new(&policy);
+    for (name, _, token, _) in &tokens {
+        let good = headers(token);
+        assert!(judge(&policy, &cached, &good, &GuestVerifier));
+        assert!(cached.cached_tokens() > 0);
+        g.bench_function(format!("allow/{name}"), |b| {
+            b.iter(|| judge(&policy, &cached, black_box(&good), &GuestVerifier))
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("record");
+    let allowed = decision(&policy, &cached, &headers(&tokens[0].2), &GuestVerifier);
+    assert_eq!(allowed.reason, Reason::Allowed);
+    for level in ["full", "compact"] {
+        let policy = with_record(&policy_json, level);
+        assert!(!telemetry::filter_state(&allowed, &policy).is_empty());
+        g.bench_function(format!("filter_state/{level}"), |b| {
+            b.iter(|| telemetry::filter_state(black_box(&allowed), &policy))
+        });
+    }
+    g.bench_function("metric_names", |b| {
+        b.iter(|| {
+            (
+                telemetry::decisions_metric(black_box(&allowed)),
+                telemetry::validations_metric(black_box(&allowed)),
+            )
+        })
+    });
     g.finish();
 }
 
