@@ -380,7 +380,7 @@ impl Judge<'_, '_> {
                 }
             )
         })?;
-        let scope_result = require.check_scopes(claims, bindings);
+        let scope_result = require.check_granted_scopes(&self.decision.scopes_granted, bindings);
         self.note_with("scopes", scope_result, |decision| {
             format!(
                 "required [{}], granted [{}]",

@@ -119,8 +119,16 @@ impl Requirements {
         claims: &Map<String, Value>,
         bindings: &B,
     ) -> Result<(), Reason> {
-        let granted = scopes::granted(claims);
-        let has = |t: &Template| granted.iter().any(|g| t.matches(g, bindings));
+        self.check_granted_scopes(&scopes::granted(claims), bindings)
+    }
+
+    /// [`Requirements::check_scopes`] on scopes already read from the token.
+    pub fn check_granted_scopes<S: AsRef<str>, B: Bindings + ?Sized>(
+        &self,
+        granted: &[S],
+        bindings: &B,
+    ) -> Result<(), Reason> {
+        let has = |t: &Template| granted.iter().any(|g| t.matches(g.as_ref(), bindings));
         if !self.scopes.iter().all(has) {
             return Err(Reason::InsufficientScope);
         }

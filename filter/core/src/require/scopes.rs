@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 /// The scopes a token grants, as whole words.
 pub fn granted(claims: &Map<String, Value>) -> Vec<&str> {
-    let mut scopes = Vec::new();
+    let mut scopes = Vec::with_capacity(4);
     for name in ["scope", "scp"] {
         match claims.get(name) {
             Some(Value::String(text)) => scopes.extend(text.split_ascii_whitespace()),
