@@ -205,6 +205,18 @@ fn decide_traced<H: AsRef<str>>(
     decision
 }
 
+/// Which token [`Judge::authenticate`] checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TokenRole {
+    /// The route's access token (SVID rules apply; a cached token skips the signature).
+    Access {
+        /// Whether the token came from the verified-token cache.
+        from_cache: bool,
+    },
+    /// A transaction token: never cached, `exp` required, the provider's lifetime only.
+    Transaction,
+}
+
 /// One protected request being judged; fills the decision as facts become known.
 struct Judge<'a, 'c> {
     trace: &'c mut Trace,
@@ -472,7 +484,8 @@ impl Judge<'_, '_> {
                 .and_then(|s| route.token_sources.get(*s))
                 .map(|s| s.name.clone());
         }
-        self.authenticate(provider, provider_index, alg, &jws, from_cache)?;
+        let role = TokenRole::Access { from_cache };
+        self.authenticate(provider, provider_index, alg, &jws, role)?;
         self.record_verified(provider, &jws);
         if let Some(required) = &route.require.typ {
             let typ = jws.header.typ.as_deref().unwrap_or("");
@@ -494,15 +507,19 @@ impl Judge<'_, '_> {
         Ok(jws)
     }
 
-    /// Algorithm allow-list, SVID rules, keys, signature, time, audience and revocation.
+    /// Algorithm allow-list, SVID rules (access tokens), keys, signature, time, audience and
+    /// revocation: the checks every token gets once its provider is known.
     fn authenticate(
         &mut self,
         provider: &Provider,
         provider_index: usize,
         alg: Algorithm,
         jws: &Jws<'_>,
-        from_cache: bool,
+        role: TokenRole,
     ) -> Result<(), Reason> {
+        let access = matches!(role, TokenRole::Access { .. });
+        let from_cache = role == TokenRole::Access { from_cache: true };
+        let spiffe_domain = provider.spiffe_trust_domain.as_ref().filter(|_| access);
         let allowed = provider.algorithms.contains(&alg);
         self.note(
             "algorithm",
@@ -512,7 +529,7 @@ impl Judge<'_, '_> {
                 format!("{alg} {verb} allowed by `{}`", provider.name)
             },
         )?;
-        if provider.spiffe_trust_domain.is_some() {
+        if spiffe_domain.is_some() {
             let typ = jws.header.typ.as_deref();
             let typ_ok = typ.is_none_or(|t| t == "JWT" || t == "JOSE");
             let kid_ok = jws.header.kid.is_some();
@@ -538,14 +555,16 @@ impl Judge<'_, '_> {
                 "verified earlier (verified-token cache)".to_string()
             })?;
         } else {
-            let spiffe = provider.spiffe_trust_domain.is_some();
+            let spiffe = spiffe_domain.is_some();
             let signature = verify_signature(keys, alg, jws, spiffe, self.verifier);
             self.note("signature", signature, || {
                 format!("{alg} with {} key(s) in the set", keys.len())
             })?;
-            self.state.remember(jws);
+            if access {
+                self.state.remember(jws);
+            }
         }
-        if let Some(domain) = &provider.spiffe_trust_domain {
+        if let Some(domain) = spiffe_domain {
             let sub = jws.claims.sub.as_deref().unwrap_or("");
             let parsed = spiffe::parse(sub);
             let ok = parsed.is_ok_and(|id| id.trust_domain == domain && !id.path.is_empty());
@@ -557,13 +576,20 @@ impl Judge<'_, '_> {
                 Err(error) => format!("`sub` is not a SPIFFE ID: {error}"),
             })?;
         }
-        let rules = TimeRules {
-            clock_skew: provider.clock_skew_seconds,
-            require_expiration: provider.require_expiration,
-            max_lifetime: tightest(
-                provider.max_lifetime_seconds,
-                self.route.max_lifetime_seconds,
-            ),
+        let rules = match role {
+            TokenRole::Access { .. } => TimeRules {
+                clock_skew: provider.clock_skew_seconds,
+                require_expiration: provider.require_expiration,
+                max_lifetime: tightest(
+                    provider.max_lifetime_seconds,
+                    self.route.max_lifetime_seconds,
+                ),
+            },
+            TokenRole::Transaction => TimeRules {
+                clock_skew: provider.clock_skew_seconds,
+                require_expiration: true,
+                max_lifetime: provider.max_lifetime_seconds,
+            },
         };
         let claims = &jws.claims;
         let now = self.now;
@@ -682,7 +708,9 @@ impl Judge<'_, '_> {
         Ok(claims)
     }
 
-    /// Validates a transaction token; the error is a description for the trace.
+    /// Validates a transaction token; the error is a description for the trace. After the
+    /// token-type and issuer checks it gets the access token's checks ([`Judge::authenticate`]),
+    /// on a trace of their own whose failed step says why (formatted only when tracing).
     fn transaction_token(
         &self,
         index: usize,
@@ -696,41 +724,38 @@ impl Judge<'_, '_> {
             return Err(format!("typ `{typ}` is not txntoken+jwt"));
         }
         let alg = Algorithm::parse(&jws.header.alg).map_err(|_| "algorithm refused".to_string())?;
-        if !provider.algorithms.contains(&alg) {
-            return Err(format!("{alg} not allowed"));
-        }
         if jws.claims.iss.as_deref() != Some(provider.issuer.as_str()) {
             return Err("issuer is not the provider's".to_string());
         }
-        let keys = self
-            .state
-            .keys(self.policy, index, self.now)
-            .ok_or_else(|| "no usable key set".to_string())?;
-        verify_signature(keys, alg, &jws, false, self.verifier)
-            .map_err(|r| r.as_str().to_string())?;
-        let rules = TimeRules {
-            clock_skew: provider.clock_skew_seconds,
-            require_expiration: true,
-            max_lifetime: provider.max_lifetime_seconds,
+        let mut steps = if self.trace.is_on() {
+            Trace::on()
+        } else {
+            Trace::off()
         };
-        token::time::check(&jws.claims, self.now, rules).map_err(|r| r.as_str().to_string())?;
-        if !jws
-            .claims
-            .aud
-            .iter()
-            .any(|a| provider.audiences.contains(a))
+        let mut judge = Judge {
+            trace: &mut steps,
+            policy: self.policy,
+            state: self.state,
+            route: self.route,
+            bindings: self.bindings,
+            connection: self.connection,
+            now: self.now,
+            verifier: self.verifier,
+            decision: Decision::new(Reason::Allowed, self.decision.mode),
+        };
+        if let Err(reason) = judge.authenticate(provider, index, alg, &jws, TokenRole::Transaction)
         {
-            return Err("audience is not the trust domain".to_string());
+            let failed = steps.into_steps().into_iter().rfind(|s| s.failed.is_some());
+            return Err(match failed {
+                Some(step) => format!("{reason}: {}: {}", step.check, step.detail),
+                None => reason.to_string(),
+            });
         }
         for claim in ["txn", "sub", "scope", "req_wl", "iat", "exp"] {
             if !jws.claims.all.contains_key(claim) {
                 return Err(format!("`{claim}` is missing"));
             }
         }
-        let (jti, sub) = (jws.claims.jti.as_deref(), jws.claims.sub.as_deref());
-        self.state
-            .check_revocation(self.policy, jti, sub, jws.claims.iat)
-            .map_err(|r| r.as_str().to_string())?;
         Ok(std::rc::Rc::try_unwrap(jws.claims).map_or_else(|shared| shared.all.clone(), |c| c.all))
     }
 

@@ -15,8 +15,8 @@ use common::*;
 use jwt_simple::prelude::*;
 use serde_json::{json, Map, Value};
 use workload_authz_core::{
-    compile, decide_in, Decision, GuestVerifier, Policy, Reason, RequestView, RuntimeState,
-    StaticConnection,
+    compile, decide_in, explain_in, Decision, GuestVerifier, Policy, Reason, RequestView,
+    RuntimeState, StaticConnection,
 };
 
 const TD: &str = "prod.example";
@@ -294,6 +294,64 @@ fn txn_claims(extra: Value) -> Value {
         "iat": NOW - 5, "exp": NOW + 60, "tctx": {"amount": 20}, "rctx": {"req_ip": "10.0.0.1"}
     });
     overlay(claims, &extra)
+}
+
+/// A transaction token gets the access token's checks (signature, time, audience, revocation),
+/// is never put in the verified-token cache, and `explain` says which check refused it.
+#[test]
+fn transaction_token_checks_and_their_explanations() {
+    let p = policy(&agent_policy());
+    let state = RuntimeState::new(&p);
+    let access = format!("Bearer {}", es256(&svid(json!({}))));
+    let explain_checkout = |txn: &str| {
+        let headers = vec![
+            ("authorization".to_string(), access.clone()),
+            ("txn-token".to_string(), txn.to_string()),
+        ];
+        let request = RequestView {
+            method: "POST",
+            path: "/checkout",
+            authority: "api.example",
+            headers: &headers,
+        };
+        let conn = StaticConnection::default();
+        let (d, steps) = explain_in(&p, &state, &request, &conn, NOW, &GuestVerifier);
+        let detail = steps
+            .iter()
+            .find(|s| s.check == "transaction")
+            .map(|s| s.detail.clone())
+            .unwrap_or_default();
+        (d.reason, detail)
+    };
+    let good = sign_typ(&txn_claims(json!({})), "txntoken+jwt");
+    assert_eq!(explain_checkout(&good).0, Reason::Allowed);
+    assert_eq!(
+        state.cached_tokens(),
+        1,
+        "only the access token is cached, not the transaction token"
+    );
+    assert_eq!(explain_checkout(&good).0, Reason::Allowed);
+    let tampered = {
+        let (head, sig) = good.rsplit_once('.').unwrap();
+        let mut bytes = URL_SAFE_NO_PAD.decode(sig).unwrap();
+        bytes[10] ^= 1;
+        format!("{head}.{}", URL_SAFE_NO_PAD.encode(bytes))
+    };
+    let expired = sign_typ(
+        &txn_claims(json!({"iat": NOW - 300, "exp": NOW - 200})),
+        "txntoken+jwt",
+    );
+    let wrong_aud = sign_typ(&txn_claims(json!({"aud": "orders"})), "txntoken+jwt");
+    for (name, token, expected) in [
+        ("tampered", &tampered, "bad_signature: signature:"),
+        ("expired", &expired, "expired: time:"),
+        ("wrong audience", &wrong_aud, "bad_audience: audience:"),
+    ] {
+        let (reason, detail) = explain_checkout(token);
+        assert_eq!(reason, Reason::InvalidTransactionToken, "{name}");
+        assert!(detail.starts_with(expected), "{name}: {detail}");
+    }
+    assert_eq!(state.cached_tokens(), 1);
 }
 
 #[test]

@@ -35,6 +35,11 @@ impl Trace {
         }
     }
 
+    /// Whether steps are recorded.
+    pub fn is_on(&self) -> bool {
+        self.enabled
+    }
+
     /// Records one check; `detail` runs only when the trace is on.
     pub fn note(
         &mut self,
