@@ -97,6 +97,6 @@ fn a_cached_decision_and_its_record_stay_within_their_allocation_budgets() {
 }
 
 /// Allocations allowed for a cached, allowed decision on the example policy's `orders.read`.
-const HIT_BUDGET: usize = 64;
+const HIT_BUDGET: usize = 24;
 /// Allocations allowed for the 15 filter-state entries of a full record.
 const RECORD_BUDGET: usize = 8;
