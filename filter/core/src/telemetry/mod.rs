@@ -46,10 +46,10 @@ pub fn header_value(claim: &Value) -> Option<String> {
     is_header_safe(&text).then_some(text)
 }
 
-/// A list as one space-separated value, `-` when empty.
+/// A list as one space-separated value (empty for an empty list).
 fn words(list: &[String]) -> Cow<'_, str> {
     match list {
-        [] => Cow::Borrowed("-"),
+        [] => Cow::Borrowed(""),
         [one] => Cow::Borrowed(one.as_str()),
         many => Cow::Owned(many.join(" ")),
     }
@@ -320,6 +320,32 @@ mod tests {
                 record(decision, &policy).to_string()
             );
         }
+    }
+
+    #[test]
+    fn filter_state_writes_dash_for_absent_facts_and_empty_for_empty_lists() {
+        let policy = crate::compile(
+            r#"{"realm":"r","routes":[{"action":"a","match":{"path":"/"},"public":true}]}"#,
+        )
+        .unwrap();
+        let mut decision = Decision::new(Reason::NoRoute, Mode::Enforce);
+        decision.scopes_granted = vec!["a".into(), "b".into()];
+        decision.scopes_required = vec!["a".into()];
+        let state: std::collections::HashMap<_, _> =
+            filter_state(&decision, &policy).into_iter().collect();
+        assert_eq!(state.len(), 15);
+        for key in ["action", "provider", "subject", "issuer", "jti", "txn"] {
+            assert_eq!(
+                state[format!("workload_authz.{key}").as_str()],
+                "-",
+                "{key}"
+            );
+        }
+        assert_eq!(state["workload_authz.token_ttl_remaining"], "-");
+        assert_eq!(state["workload_authz.scopes_granted"], "a b");
+        assert_eq!(state["workload_authz.scopes_required"], "a");
+        assert_eq!(state["workload_authz.scopes_unused"], "");
+        assert_eq!(state["workload_authz.actor_chain"], "");
     }
 
     #[test]
