@@ -32,15 +32,7 @@ pub fn decide<H: AsRef<str>>(
     now: u64,
     verifier: &dyn SignatureVerifier,
 ) -> Decision {
-    decide_traced(
-        policy,
-        state,
-        request,
-        &NoConnection,
-        now,
-        verifier,
-        &mut Trace::off(),
-    )
+    decide_in(policy, state, request, &NoConnection, now, verifier)
 }
 
 /// Judges one request with the facts of its connection (mTLS peer, source address).

@@ -24,24 +24,25 @@ pub struct Metrics {
 impl Metrics {
     /// Adds one to the counter `name` (rare events: fetches), defining it on first use.
     pub fn increment(&mut self, name: &str) {
-        let id = match self.by_name.get(name) {
-            Some(id) => Some(*id),
-            None => define(name).inspect(|id| {
-                self.by_name.insert(name.to_string(), *id);
-            }),
-        };
+        let known = self.by_name.get(name).copied();
+        let id = known_or_defined(
+            known,
+            || Some(name.to_string()),
+            |id| {
+                self.by_name.insert(name.to_string(), id);
+            },
+        );
         increment(id);
     }
 
     /// Counts one decision, and the token validation it ran, if any. Host errors are logged.
     pub fn count(&mut self, decision: &Decision) {
         let key = (decision.outcome, decision.reason, decision.route);
-        let id = match self.decisions.get(&key) {
-            Some(id) => Some(*id),
-            None => define(&telemetry::decisions_metric(decision)).inspect(|id| {
-                self.decisions.insert(key, *id);
-            }),
-        };
+        let known = self.decisions.get(&key).copied();
+        let name = || Some(telemetry::decisions_metric(decision));
+        let id = known_or_defined(known, name, |id| {
+            self.decisions.insert(key, id);
+        });
         increment(id);
         let Some(result) = decision.token_result else {
             return;
@@ -52,17 +53,27 @@ impl Metrics {
             .iter()
             .find(|((p, r), _)| p.as_deref() == provider && *r == result)
             .map(|(_, id)| *id);
-        let id = match known {
-            Some(id) => Some(id),
-            None => telemetry::validations_metric(decision)
-                .and_then(|name| define(&name))
-                .inspect(|id| {
-                    let key = (decision.provider.clone(), result);
-                    self.validations.push((key, *id));
-                }),
-        };
+        let name = || telemetry::validations_metric(decision);
+        let id = known_or_defined(known, name, |id| {
+            self.validations
+                .push(((decision.provider.clone(), result), id));
+        });
         increment(id);
     }
+}
+
+/// The id already known, else the counter `name()` defined now and passed to `remember`.
+fn known_or_defined(
+    known: Option<u32>,
+    name: impl FnOnce() -> Option<String>,
+    remember: impl FnOnce(u32),
+) -> Option<u32> {
+    if known.is_some() {
+        return known;
+    }
+    let id = define(&name()?)?;
+    remember(id);
+    Some(id)
 }
 
 fn define(name: &str) -> Option<u32> {

@@ -14,17 +14,22 @@ pub const KEY_PREFIX: &str = "workload_authz.";
 /// `sha256:` and the first 16 hex digits of the SHA-256 of a token: correlates without revealing it.
 pub fn token_hash(token: &str) -> String {
     let digest = hmac_sha256::Hash::hash(token.as_bytes());
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(23);
     out.push_str("sha256:");
     for byte in digest.iter().take(8) {
-        for nibble in [byte >> 4, byte & 0xf] {
-            out.push(char::from(
-                HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
-            ));
-        }
+        push_hex(&mut out, *byte);
     }
     out
+}
+
+/// Appends `byte` as two lower-case hex digits.
+fn push_hex(out: &mut String, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for nibble in [byte >> 4, byte & 0xf] {
+        out.push(char::from(
+            HEX.get(usize::from(nibble)).copied().unwrap_or(b'0'),
+        ));
+    }
 }
 
 /// Whether a value may be sent in a header: visible ASCII and spaces only (no CR/LF injection).
@@ -196,7 +201,6 @@ impl JsonObject {
     /// A JSON string, escaped as `serde_json` escapes it. Runs of bytes that need no escape
     /// are copied whole (every escaped byte is ASCII, so runs end on character boundaries).
     fn quoted(&mut self, value: &str) {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         self.text.push('"');
         let mut start = 0;
         for (index, byte) in value.bytes().enumerate() {
@@ -215,10 +219,7 @@ impl JsonObject {
             start = index + 1;
             if escape.is_empty() {
                 self.text.push_str("\\u00");
-                for nibble in [byte >> 4, byte & 0xf] {
-                    let hex = HEX.get(usize::from(nibble)).copied().unwrap_or(b'0');
-                    self.text.push(char::from(hex));
-                }
+                push_hex(&mut self.text, byte);
             } else {
                 self.text.push_str(escape);
             }
