@@ -277,19 +277,7 @@ pub fn hs256_token(secret: &[u8], claims: &Value, kid: Option<&str>) -> String {
     if let Some(kid) = kid {
         key = key.with_key_id(kid);
     }
-    let custom = claims.as_object().cloned().unwrap_or_default();
-    let claims = JWTClaims {
-        issued_at: None,
-        expires_at: None,
-        invalid_before: None,
-        issuer: None,
-        subject: None,
-        audiences: None,
-        jwt_id: None,
-        nonce: None,
-        custom,
-    };
-    key.authenticate(claims)
+    key.authenticate(jwt_claims(claims))
         .unwrap_or_else(|e| panic!("HS256 failed: {e}"))
 }
 

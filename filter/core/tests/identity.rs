@@ -15,8 +15,8 @@ use common::*;
 use jwt_simple::prelude::*;
 use serde_json::{json, Map, Value};
 use workload_authz_core::{
-    compile, decide_in, explain_in, Decision, GuestVerifier, Policy, Reason, RequestView,
-    RuntimeState, StaticConnection,
+    compile, explain_in, Decision, GuestVerifier, Policy, Reason, RequestView, RuntimeState,
+    StaticConnection,
 };
 
 const TD: &str = "prod.example";
@@ -82,24 +82,7 @@ fn run(
     headers: &[(&str, &str)],
     conn: &StaticConnection,
 ) -> Decision {
-    let headers: Vec<(String, String)> = headers
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect();
-    let request = RequestView {
-        method,
-        path,
-        authority: "api.example",
-        headers: &headers,
-    };
-    decide_in(
-        p,
-        &RuntimeState::new(p),
-        &request,
-        conn,
-        NOW,
-        &GuestVerifier,
-    )
+    judge_in(p, method, path, headers, conn, NOW)
 }
 
 fn bearer(p: &Policy, method: &str, path: &str, token: &str) -> Decision {

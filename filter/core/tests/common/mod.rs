@@ -12,7 +12,8 @@ use jwt_simple::prelude::*;
 use serde_json::{json, Map, Value};
 use std::sync::OnceLock;
 use workload_authz_core::{
-    compile, decide, Decision, GuestVerifier, Policy, RequestView, RuntimeState,
+    compile, decide, decide_in, ConnectionInfo, Decision, GuestVerifier, NoConnection, Policy,
+    RequestView, RuntimeState,
 };
 
 /// The fixed "now" of these tests.
@@ -185,6 +186,18 @@ pub fn judge_at(
     headers: &[(&str, &str)],
     now: u64,
 ) -> Decision {
+    judge_in(policy, method, path, headers, &NoConnection, now)
+}
+
+/// Judges a request at `now` over a connection with the given facts (mTLS peer, source).
+pub fn judge_in(
+    policy: &Policy,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    connection: &dyn ConnectionInfo,
+    now: u64,
+) -> Decision {
     let headers: Vec<(String, String)> = headers
         .iter()
         .map(|(n, v)| (n.to_string(), v.to_string()))
@@ -195,10 +208,11 @@ pub fn judge_at(
         authority: "orders.example",
         headers: &headers,
     };
-    decide(
+    decide_in(
         policy,
         &RuntimeState::new(policy),
         &request,
+        connection,
         now,
         &GuestVerifier,
     )
