@@ -47,16 +47,19 @@ pub fn template(index: usize) -> &'static str {
 /// them, so the fuzzer starts from them.
 pub const GENUINE_VECTORS: &str = include_str!("../fixtures/genuine_vectors.txt");
 
-/// Whether `signing_input` (`header.payload`) is one that a fixture key really signed.
-pub fn is_genuine_signing_input(signing_input: &str) -> bool {
+/// The `header.payload` of every genuinely signed fixture token (templates and vectors).
+pub fn genuine_signing_inputs() -> impl Iterator<Item = &'static str> {
     TEMPLATES
         .iter()
         .copied()
         .chain(GENUINE_VECTORS.lines())
-        .any(|t| {
-            let t = t.trim();
-            !t.is_empty() && t.rsplit_once('.').map(|(si, _)| si) == Some(signing_input)
-        })
+        .map(str::trim)
+        .filter_map(|t| t.rsplit_once('.').map(|(si, _)| si))
+}
+
+/// Whether `signing_input` (`header.payload`) is one that a fixture key really signed.
+pub fn is_genuine_signing_input(signing_input: &str) -> bool {
+    genuine_signing_inputs().any(|si| si == signing_input)
 }
 
 /// The `header.payload` of a compact token (everything before the last dot).
