@@ -5,7 +5,7 @@ use crate::decision::{Decision, Reason, Step, Trace};
 use crate::identity::{actors, binding, spiffe, ConnectionInfo, NoConnection};
 use crate::keys::{Algorithm, KeySet};
 use crate::require::{claims, scopes, Bindings, Template, TransactionRequirement};
-use crate::routes::clean_path;
+use crate::routes::{canonical_authority, clean_path};
 use crate::state::RuntimeState;
 use crate::telemetry;
 use crate::token::{self, Extracted, Jws, SignatureVerifier, TimeRules};
@@ -127,12 +127,19 @@ fn decide_traced<H: AsRef<str>>(
             return Decision::new(Reason::InvalidPath, policy.mode);
         }
     };
+    let path: &str = &path;
+    let authority = match canonical_authority(request.authority) {
+        Ok(authority) => authority,
+        Err(error) => {
+            trace.note("authority", Err(Reason::InvalidAuthority), || {
+                format!("`{}` refused: {error}", request.authority)
+            });
+            return Decision::new(Reason::InvalidAuthority, policy.mode);
+        }
+    };
     let mut matched = None;
     for (index, route) in policy.routes.iter().enumerate() {
-        match route
-            .matcher
-            .try_match(request.method, path, request.authority)
-        {
+        match route.matcher.try_match(request.method, path, &authority) {
             Ok(captures) => {
                 trace.note("route", Ok(()), || {
                     let names = route.matcher.path.capture_names();
@@ -164,9 +171,26 @@ fn decide_traced<H: AsRef<str>>(
         });
         return Decision::new(Reason::NoRoute, policy.mode);
     };
+    if let Some(other) = policy.trailing_slash_conflict(request.method, path, &authority, index) {
+        trace.note("path", Err(Reason::InvalidPath), || {
+            format!(
+                "`{path}` reaches routes[{index}] but `{}` reaches routes[{other}]: the trailing \
+                 slash makes it another route",
+                path.trim_end_matches('/')
+            )
+        });
+        return Decision::new(Reason::InvalidPath, policy.mode);
+    }
     let mut decision = Decision::new(Reason::Allowed, route.mode.unwrap_or(policy.mode));
     decision.route = Some(index);
     decision.action = Some(route.action.clone());
+    if let Some(name) = repeated_header(&route.headers_read, request.headers) {
+        trace.note("headers", Err(Reason::AmbiguousHeader), || {
+            format!("`{name}` is read by the route and occurs more than once")
+        });
+        decision.conclude(Reason::AmbiguousHeader);
+        return decision;
+    }
     if route.public {
         trace.note("public", Ok(()), || {
             "public route: no token needed".to_string()
@@ -478,6 +502,13 @@ impl Judge<'_, '_> {
         }
         let role = TokenRole::Access { from_cache };
         self.authenticate(provider, provider_index, alg, &jws, role)?;
+        if let Some(name) = scopes::malformed_claim(&jws.claims.all) {
+            // A claim-format rule, checked once the signature holds (reported only on failure,
+            // like the other format rules).
+            self.note("format", Err(Reason::MalformedToken), || {
+                format!("`{name}` holds a control character other than the separating space")
+            })?;
+        }
         self.record_verified(provider, &jws);
         if let Some(required) = &route.require.typ {
             let typ = jws.header.typ.as_deref().unwrap_or("");
@@ -800,6 +831,18 @@ impl Judge<'_, '_> {
             }
         }
     }
+}
+
+/// The first of `names` that occurs more than once in `headers` (names compared
+/// case-insensitively): a value the decision reads must be the only one the upstream can see.
+fn repeated_header<'n, H: AsRef<str>>(names: &'n [String], headers: &[(H, H)]) -> Option<&'n str> {
+    names.iter().map(String::as_str).find(|name| {
+        headers
+            .iter()
+            .filter(|(n, _)| n.as_ref().eq_ignore_ascii_case(name))
+            .nth(1)
+            .is_some()
+    })
 }
 
 /// Who must be the mTLS peer of a bound token: the current actor, else the subject.

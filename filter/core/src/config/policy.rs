@@ -5,7 +5,7 @@ use super::remote::{RemoteJwks, RevocationSource};
 use crate::keys::{Algorithm, KeySet};
 use crate::require::Requirements;
 use crate::revocation::RevocationList;
-use crate::routes::RouteMatch;
+use crate::routes::{without_trailing_slash, Authority, RouteMatch};
 use crate::token::HeaderSource;
 
 /// Whether failed checks block requests or are only recorded.
@@ -130,6 +130,9 @@ pub struct Route {
     pub token_sources: Vec<HeaderSource>,
     /// For each entry of `token_sources`, the providers (indexes) that read it.
     pub source_providers: Vec<Vec<usize>>,
+    /// Request headers the requirements' templates read (`{header.NAME}`): each must occur at
+    /// most once in a request on this route (else `ambiguous_header`).
+    pub headers_read: Vec<String>,
 }
 
 /// A compiled configuration.
@@ -169,6 +172,39 @@ pub const IDENTITY_HEADERS: [&str; 3] = [
 ];
 
 impl Policy {
+    /// The first route whose `match` fits (first match wins), with its captures. `path` is a
+    /// clean path ([`crate::routes::clean_path`]).
+    pub fn route_for<'p>(
+        &self,
+        method: &str,
+        path: &'p str,
+        authority: &Authority<'_>,
+    ) -> Option<(usize, Vec<&'p str>)> {
+        self.routes.iter().enumerate().find_map(|(index, route)| {
+            route
+                .matcher
+                .try_match(method, path, authority)
+                .ok()
+                .map(|captures| (index, captures))
+        })
+    }
+
+    /// For a path ending in `/` (not `/` itself), the route its bare form (`/admin` for
+    /// `/admin/`) reaches when that is another route than `route`. Such a request is refused:
+    /// frameworks disagree on whether the two are one resource, so it has no single route.
+    pub fn trailing_slash_conflict(
+        &self,
+        method: &str,
+        path: &str,
+        authority: &Authority<'_>,
+        route: usize,
+    ) -> Option<usize> {
+        let bare = without_trailing_slash(path)?;
+        self.route_for(method, bare, authority)
+            .map(|(index, _)| index)
+            .filter(|index| *index != route)
+    }
+
     /// The provider whose issuer is `iss`.
     pub fn provider_by_issuer(&self, iss: &str) -> Option<usize> {
         self.providers.iter().position(|p| p.issuer == iss)

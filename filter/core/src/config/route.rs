@@ -89,6 +89,7 @@ pub fn compile(
     }
     let require = require?;
     let (token_sources, source_providers) = token_sources(&require, providers);
+    let headers_read = require.headers_read();
     Some(Route {
         action: action?.to_string(),
         matcher: matcher?,
@@ -98,6 +99,7 @@ pub fn compile(
         require,
         token_sources,
         source_providers,
+        headers_read,
     })
 }
 
@@ -234,11 +236,8 @@ fn compile_require(
         }
         for (i, subject) in list.iter().enumerate() {
             match SubjectPattern::compile(subject) {
-                Some(p) => require.subjects.push(p),
-                None => errors.invalid(
-                    &item(&list_path, i),
-                    "`*` must be a whole segment, and `**` only the last one",
-                ),
+                Ok(p) => require.subjects.push(p),
+                Err(error) => errors.invalid(&item(&list_path, i), error.to_string()),
             }
         }
     }
@@ -301,11 +300,10 @@ fn compile_identity(
                 .enumerate()
             {
                 match SubjectPattern::compile(subject) {
-                    Some(p) => require.actor_subjects.push(p),
-                    None => errors.invalid(
-                        &item(&actor.path_of("subjects"), i),
-                        "`*` must be a whole segment, and `**` only the last one",
-                    ),
+                    Ok(p) => require.actor_subjects.push(p),
+                    Err(error) => {
+                        errors.invalid(&item(&actor.path_of("subjects"), i), error.to_string())
+                    }
                 }
             }
             if require.actor_subjects.is_empty() {

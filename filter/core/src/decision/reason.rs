@@ -68,11 +68,16 @@ pub enum Reason {
     BindingMismatch,
     /// The token's `typ` is not the one the route requires (e.g. `at+jwt`).
     WrongTokenType,
+    /// `:authority` is not `host[:port]` (userinfo, a second port, empty labels...): answered 400.
+    InvalidAuthority,
+    /// A header the route's requirements read (`{header.NAME}`) occurs more than once: answered
+    /// 400, as the upstream could act on another copy than the one checked.
+    AmbiguousHeader,
 }
 
 impl Reason {
     /// Every reason, in a fixed order (used to pre-declare metrics and in tests).
-    pub const ALL: [Reason; 31] = [
+    pub const ALL: [Reason; 33] = [
         Reason::Allowed,
         Reason::Public,
         Reason::MissingToken,
@@ -104,6 +109,8 @@ impl Reason {
         Reason::TransactionPurposeMismatch,
         Reason::BindingMismatch,
         Reason::WrongTokenType,
+        Reason::InvalidAuthority,
+        Reason::AmbiguousHeader,
     ];
 
     /// The stable string code.
@@ -140,6 +147,8 @@ impl Reason {
             Reason::TransactionPurposeMismatch => "transaction_purpose_mismatch",
             Reason::BindingMismatch => "binding_mismatch",
             Reason::WrongTokenType => "wrong_token_type",
+            Reason::InvalidAuthority => "invalid_authority",
+            Reason::AmbiguousHeader => "ambiguous_header",
         }
     }
 
@@ -176,6 +185,7 @@ impl Reason {
             | Reason::AuthorizationDetailsMismatch
             | Reason::TransactionPurposeMismatch => ReasonClass::Forbidden,
             Reason::HeaderTooLarge => ReasonClass::TooLarge,
+            Reason::InvalidAuthority | Reason::AmbiguousHeader => ReasonClass::BadRequest,
         }
     }
 
@@ -217,6 +227,8 @@ impl Reason {
             }
             Reason::BindingMismatch => "the token is bound to another client",
             Reason::WrongTokenType => "the token type is not accepted on this route",
+            Reason::InvalidAuthority => "the request authority (host) is malformed",
+            Reason::AmbiguousHeader => "a header this route reads is repeated",
         }
     }
 }
@@ -242,6 +254,8 @@ pub enum ReasonClass {
     Forbidden,
     /// 431: a header (the token) or the header count is over a limit.
     TooLarge,
+    /// 400 with `error="invalid_request"`: the request itself cannot be read one way.
+    BadRequest,
 }
 
 #[cfg(test)]

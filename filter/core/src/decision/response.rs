@@ -45,6 +45,14 @@ pub fn render_denial(decision: &Decision, realm: &str) -> Option<DenyResponse> {
         ),
         ReasonClass::Forbidden => (403, "access_denied", None),
         ReasonClass::TooLarge => (431, "request_header_fields_too_large", None),
+        ReasonClass::BadRequest => (
+            400,
+            "invalid_request",
+            Some(format!(
+                "Bearer realm=\"{realm}\", error=\"invalid_request\", error_description=\"{}\"",
+                reason.description()
+            )),
+        ),
     };
     let mut headers = vec![
         ("content-type", "application/json".to_string()),
@@ -109,6 +117,22 @@ mod tests {
             header(&r, "www-authenticate"),
             Some("Bearer realm=\"r\", error=\"insufficient_scope\", scope=\"a b:c\"")
         );
+    }
+
+    #[test]
+    fn malformed_requests_are_invalid_request() {
+        for reason in [Reason::InvalidAuthority, Reason::AmbiguousHeader] {
+            let r = render_denial(&denied(reason), "r").unwrap();
+            assert_eq!(r.status, 400);
+            let challenge = header(&r, "www-authenticate").unwrap();
+            assert!(
+                challenge.contains("error=\"invalid_request\""),
+                "{challenge}"
+            );
+            let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+            assert_eq!(body["error"], "invalid_request");
+            assert_eq!(body["reason"], reason.as_str());
+        }
     }
 
     #[test]

@@ -8,6 +8,10 @@ use std::fmt;
 
 /// The smallest RSA modulus accepted.
 pub const MIN_RSA_BITS: usize = 2048;
+/// The largest RSA modulus accepted (the guest verifier's limit, kept on every path).
+pub const MAX_RSA_BITS: usize = 4096;
+/// JWK members that only a private (or symmetric) key has.
+const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "oth"];
 
 /// Public key material, validated at load time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,8 +78,17 @@ pub enum JwkError {
     BadAlgorithm(String),
     /// An RSA modulus below [`MIN_RSA_BITS`].
     RsaTooSmall(usize),
-    /// The RSA public exponent is unusable.
+    /// An RSA modulus above [`MAX_RSA_BITS`].
+    RsaTooLarge(usize),
+    /// The RSA public exponent is not 65537.
     BadExponent,
+    /// The JWK holds a private member (`d`, `p`, `q`...): a key set must publish public keys only.
+    PrivateMember(&'static str),
+    /// `kid` is present but not a string (a number would otherwise be dropped, and the key then
+    /// used for tokens without `kid`).
+    KidNotString,
+    /// `key_ops` is present and does not hold `verify` (or is not a list of strings).
+    NotForVerification,
     /// A coordinate or key has the wrong length for its curve.
     BadLength(&'static str),
     /// The key material is rejected by the crypto library (point not on curve, ...).
@@ -96,7 +109,19 @@ impl fmt::Display for JwkError {
                 f,
                 "RSA modulus is {bits} bits, below the {MIN_RSA_BITS}-bit minimum"
             ),
-            JwkError::BadExponent => write!(f, "RSA exponent `e` is not usable"),
+            JwkError::RsaTooLarge(bits) => write!(
+                f,
+                "RSA modulus is {bits} bits, above the {MAX_RSA_BITS}-bit maximum"
+            ),
+            JwkError::BadExponent => write!(f, "RSA exponent `e` must be 65537 (`AQAB`)"),
+            JwkError::PrivateMember(m) => write!(
+                f,
+                "holds the private member `{m}`: publish only the public key (and rotate this one)"
+            ),
+            JwkError::KidNotString => write!(f, "`kid` must be a string"),
+            JwkError::NotForVerification => {
+                write!(f, "`key_ops` does not include `verify`")
+            }
             JwkError::BadLength(m) => write!(f, "member `{m}` has the wrong length for its curve"),
             JwkError::InvalidKey => write!(f, "the key material is not a valid public key"),
             JwkError::NotForSignatures(u) => write!(f, "`use` is `{u}`, not `sig`"),
@@ -190,6 +215,25 @@ pub fn parse_jwks_limited(text: &str, limits: &JwksLimits) -> Result<ParsedJwks,
 pub fn parse_jwk(entry: &Value) -> Result<Jwk, JwkError> {
     let object = entry.as_object().ok_or(JwkError::NotAnObject)?;
     let text = |name: &'static str| object.get(name).and_then(Value::as_str);
+    if let Some(member) = PRIVATE_MEMBERS
+        .into_iter()
+        .find(|m| object.contains_key(*m))
+    {
+        return Err(JwkError::PrivateMember(member));
+    }
+    if let Some(ops) = object.get("key_ops") {
+        let verify = ops
+            .as_array()
+            .is_some_and(|ops| ops.iter().any(|op| op.as_str() == Some("verify")));
+        if !verify {
+            return Err(JwkError::NotForVerification);
+        }
+    }
+    let kid = match object.get("kid") {
+        None => None,
+        Some(Value::String(kid)) => Some(kid.clone()),
+        Some(_) => return Err(JwkError::KidNotString),
+    };
     let usage = match object.get("use") {
         None => None,
         Some(value) => {
@@ -236,7 +280,6 @@ pub fn parse_jwk(entry: &Value) -> Result<Jwk, JwkError> {
             Some(alg)
         }
     };
-    let kid = text("kid").map(str::to_string);
     Ok(Jwk {
         kid,
         alg,
@@ -272,9 +315,10 @@ fn rsa_key(n: Vec<u8>, e: Vec<u8>) -> Result<PublicKey, JwkError> {
     if bits < MIN_RSA_BITS {
         return Err(JwkError::RsaTooSmall(bits));
     }
-    // e must be odd, > 1 and fit in 64 bits.
-    let odd = e.last().is_some_and(|b| b & 1 == 1);
-    if e.is_empty() || e.len() > 8 || !odd || e == [1] {
+    if bits > MAX_RSA_BITS {
+        return Err(JwkError::RsaTooLarge(bits));
+    }
+    if e != [1, 0, 1] {
         return Err(JwkError::BadExponent);
     }
     jwt_simple::prelude::RS256PublicKey::from_components(&n, &e)
@@ -348,6 +392,47 @@ mod tests {
         let n = vec![0xC1u8; 128]; // 1024 bits
         let jwk = json!({"kty": "RSA", "n": b64(&n), "e": "AQAB"});
         assert_eq!(parse_jwk(&jwk), Err(JwkError::RsaTooSmall(1024)));
+    }
+
+    #[test]
+    fn rsa_limits_are_named() {
+        let n = vec![0xC1u8; 1024]; // 8192 bits
+        let jwk = json!({"kty": "RSA", "n": b64(&n), "e": "AQAB"});
+        assert_eq!(parse_jwk(&jwk), Err(JwkError::RsaTooLarge(8192)));
+        let message = JwkError::RsaTooLarge(8192).to_string();
+        assert!(message.contains("4096-bit maximum"), "{message}");
+        let n = vec![0xC1u8; 256]; // 2048 bits
+        let jwk = json!({"kty": "RSA", "n": b64(&n), "e": "Aw"}); // e = 3
+        assert_eq!(parse_jwk(&jwk), Err(JwkError::BadExponent));
+        assert!(JwkError::BadExponent.to_string().contains("65537"));
+    }
+
+    #[test]
+    fn private_members_key_ops_and_kid_types_are_refused() {
+        for member in ["d", "p", "q", "dp", "dq", "qi", "oth"] {
+            let mut jwk = ec_jwk();
+            jwk[member] = json!("AAAA");
+            assert_eq!(
+                parse_jwk(&jwk),
+                Err(JwkError::PrivateMember(member)),
+                "{member}"
+            );
+        }
+        assert!(JwkError::PrivateMember("d").to_string().contains("private"));
+        for ops in [json!(["sign"]), json!([]), json!("verify"), json!([1])] {
+            let mut jwk = ec_jwk();
+            jwk["key_ops"] = ops.clone();
+            assert_eq!(parse_jwk(&jwk), Err(JwkError::NotForVerification), "{ops}");
+        }
+        let mut jwk = ec_jwk();
+        jwk["key_ops"] = json!(["verify", "encrypt"]);
+        assert!(parse_jwk(&jwk).is_ok());
+        for kid in [json!(7), json!(null), json!(["k1"])] {
+            let mut jwk = ec_jwk();
+            jwk["kid"] = kid.clone();
+            assert_eq!(parse_jwk(&jwk), Err(JwkError::KidNotString), "{kid}");
+        }
+        assert!(JwkError::KidNotString.to_string().contains("kid"));
     }
 
     #[test]

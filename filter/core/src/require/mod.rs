@@ -9,7 +9,7 @@ pub mod template;
 
 pub use claims::{ClaimCondition, Expected};
 pub use rar::{DetailRequirement, DetailsError, FieldValue};
-pub use subjects::SubjectPattern;
+pub use subjects::{SubjectPattern, SubjectPatternError};
 pub use template::{Bindings, Template, TemplateError};
 
 use crate::decision::Reason;
@@ -62,6 +62,38 @@ impl Requirements {
         self.check_subject(subject)?;
         self.check_claims(claims, None, bindings)?;
         self.check_scopes(claims, bindings)
+    }
+
+    /// Every request header a template of these requirements reads (lowercase, each once): a
+    /// request must carry each of them at most once, or it is `ambiguous_header`.
+    pub fn headers_read(&self) -> Vec<String> {
+        let claim_templates = self.claims.iter().flat_map(|c| {
+            c.allowed.iter().filter_map(|e| match e {
+                Expected::Text(t) => Some(t),
+                _ => None,
+            })
+        });
+        let detail_templates = self.authorization_details.iter().flat_map(|d| {
+            d.fields.iter().filter_map(|(_, v)| match v {
+                FieldValue::Text(t) => Some(t),
+                FieldValue::Exact(_) => None,
+            })
+        });
+        let mut names: Vec<String> = Vec::new();
+        for template in self
+            .scopes
+            .iter()
+            .chain(&self.scopes_any)
+            .chain(claim_templates)
+            .chain(detail_templates)
+        {
+            for name in template.headers() {
+                if !names.iter().any(|n| n == name) {
+                    names.push(name.to_string());
+                }
+            }
+        }
+        names
     }
 
     /// `subjects`: `sub` must match one pattern (when any are listed).

@@ -101,6 +101,14 @@ impl Template {
         Ok(Template { parts })
     }
 
+    /// The request headers this template reads (lowercase names).
+    pub fn headers(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|part| match part {
+            Part::Header(name) => Some(name.as_str()),
+            _ => None,
+        })
+    }
+
     fn piece<'b, B: Bindings + ?Sized>(part: &'b Part, bindings: &'b B) -> Option<&'b str> {
         match part {
             Part::Literal(text) => Some(text.as_str()),
@@ -175,6 +183,7 @@ mod tests {
         let t = Template::compile("{header.X-Tenant}", resolve).unwrap();
         assert!(t.matches("acme", &Request));
         assert!(!t.matches("globex", &Request));
+        assert_eq!(t.headers().collect::<Vec<_>>(), vec!["x-tenant"]);
         let missing = Template::compile("{header.x-other}", resolve).unwrap();
         assert!(!missing.matches("", &Request));
         let source = Template::compile("{source.address}", resolve).unwrap();

@@ -1,9 +1,120 @@
-//! `:authority` patterns: exact names, `*.suffix` wildcards, optional port.
+//! `:authority` patterns (exact names, `*.suffix` wildcards, optional port) and the one canonical
+//! form an authority is matched in: lowercase, one trailing dot removed (`admin.example.com.` is
+//! the same DNS name as `admin.example.com`), the port split off, IPv6 literals in brackets.
+//! An authority that is not `host[:port]` (a second port, userinfo, empty labels, a port that is
+//! not a number up to 65535) is refused before any route is tried.
+
+use std::borrow::Cow;
+
+/// A request's `:authority` in canonical form.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Authority<'a> {
+    /// The host: lowercase, without the trailing dot; an IPv6 literal keeps its brackets.
+    pub host: Cow<'a, str>,
+    /// The port as sent (digits only), if any.
+    pub port: Option<&'a str>,
+}
+
+/// Why an `:authority` is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthorityError {
+    /// Userinfo (`user@host`), which HTTP forbids in `:authority` (RFC 9110 section 4.2.4).
+    Userinfo,
+    /// More than one `:` outside brackets, or a port that is empty, not digits, or over 65535.
+    BadPort,
+    /// An empty host, an empty label (`a..b`, `a..`), or a character a host name cannot hold.
+    BadHost,
+    /// An IPv6 literal that is not closed or holds other than hex digits, `:` and `.`.
+    BadIpLiteral,
+}
+
+impl std::fmt::Display for AuthorityError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AuthorityError::Userinfo => "userinfo (`user@`) is not allowed",
+            AuthorityError::BadPort => "the port is not one number from 0 to 65535",
+            AuthorityError::BadHost => "the host has an empty label or an invalid character",
+            AuthorityError::BadIpLiteral => "the IPv6 literal is malformed",
+        })
+    }
+}
+
+/// Parses and canonicalises an `:authority`. An empty authority is a valid one with an empty
+/// host (it matches only routes without `hosts` or with `*`).
+pub fn canonical_authority(raw: &str) -> Result<Authority<'_>, AuthorityError> {
+    if raw.contains('@') {
+        return Err(AuthorityError::Userinfo);
+    }
+    let (host, port) = if let Some(literal) = raw.strip_prefix('[') {
+        let end = literal.find(']').ok_or(AuthorityError::BadIpLiteral)?;
+        let (inner, after) = literal.split_at(end);
+        let valid = !inner.is_empty()
+            && inner.contains(':')
+            && inner
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+        if !valid {
+            return Err(AuthorityError::BadIpLiteral);
+        }
+        let host = raw.get(..end + 2).ok_or(AuthorityError::BadIpLiteral)?;
+        let port = match after.get(1..).unwrap_or_default() {
+            "" => None,
+            rest => Some(rest.strip_prefix(':').ok_or(AuthorityError::BadPort)?),
+        };
+        (host, port)
+    } else {
+        match raw.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (raw, None),
+        }
+    };
+    if let Some(port) = port {
+        let digits =
+            !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
+        if !digits || !port.parse::<u32>().is_ok_and(|p| p <= 65535) {
+            return Err(AuthorityError::BadPort);
+        }
+    }
+    if host.starts_with('[') {
+        return Ok(Authority {
+            host: lowercase(host),
+            port,
+        });
+    }
+    if raw.is_empty() {
+        return Ok(Authority {
+            host: Cow::Borrowed(""),
+            port: None,
+        });
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
+    };
+    if !name.split('.').all(label_ok) {
+        return Err(AuthorityError::BadHost);
+    }
+    Ok(Authority {
+        host: lowercase(name),
+        port,
+    })
+}
+
+fn lowercase(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
 
 /// A compiled host pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostPattern {
-    /// Exact host (lowercase), with the port if the pattern names one.
+    /// Exact host (canonical: lowercase, no trailing dot), with `:port` if the pattern names one.
     Exact(String),
     /// `*.example.com`: any host ending in `.example.com` (lowercase, starting with the dot).
     Suffix(String),
@@ -14,93 +125,145 @@ pub enum HostPattern {
 impl HostPattern {
     /// Compiles a pattern; `None` if it is malformed.
     pub fn compile(pattern: &str) -> Option<HostPattern> {
-        let pattern = pattern.to_ascii_lowercase();
         if pattern == "*" {
             return Some(HostPattern::Any);
         }
-        if pattern.is_empty() || pattern.contains(['/', ' ', '@']) {
+        if pattern.is_empty() {
             return None;
         }
-        if let Some(suffix) = pattern.strip_prefix('*') {
-            if !suffix.starts_with('.') || suffix.len() < 2 || suffix.contains('*') {
+        if let Some(suffix) = pattern.strip_prefix("*.") {
+            let canonical = canonical_authority(suffix).ok()?;
+            if canonical.port.is_some() || canonical.host.starts_with('[') {
                 return None;
             }
-            return Some(HostPattern::Suffix(suffix.to_string()));
+            return Some(HostPattern::Suffix(format!(".{}", canonical.host)));
         }
-        if pattern.contains('*') {
+        let canonical = canonical_authority(pattern).ok()?;
+        if canonical.host.is_empty() {
             return None;
         }
-        Some(HostPattern::Exact(pattern))
+        Some(HostPattern::Exact(match canonical.port {
+            Some(port) => format!("{}:{port}", canonical.host),
+            None => canonical.host.into_owned(),
+        }))
     }
 
-    /// Whether `authority` (as sent, maybe with a port) matches.
-    pub fn matches(&self, authority: &str) -> bool {
+    /// Whether a canonical authority matches.
+    pub fn matches(&self, authority: &Authority<'_>) -> bool {
+        let host = authority.host.as_ref();
         match self {
             HostPattern::Any => true,
-            HostPattern::Exact(host) => {
-                let candidate = if has_port(host) {
-                    authority
-                } else {
-                    strip_port(authority)
-                };
-                candidate.eq_ignore_ascii_case(host)
-            }
-            HostPattern::Suffix(suffix) => {
-                let host = strip_port(authority);
-                host.len() > suffix.len()
-                    && host
-                        .get(host.len() - suffix.len()..)
-                        .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix))
-            }
+            HostPattern::Exact(pattern) => match pattern.strip_prefix(host) {
+                Some("") => true,
+                Some(tail) => tail
+                    .strip_prefix(':')
+                    .is_some_and(|port| Some(port) == authority.port),
+                None => false,
+            },
+            HostPattern::Suffix(suffix) => host.len() > suffix.len() && host.ends_with(suffix),
         }
     }
-}
 
-fn has_port(host: &str) -> bool {
-    match host.rfind(']') {
-        Some(end) => host
-            .get(end + 1..)
-            .is_some_and(|tail| tail.starts_with(':')),
-        None => host.contains(':'),
+    /// Whether an authority as sent matches (canonicalised first; a malformed one never does).
+    pub fn matches_raw(&self, authority: &str) -> bool {
+        canonical_authority(authority).is_ok_and(|a| self.matches(&a))
     }
-}
-
-fn strip_port(authority: &str) -> &str {
-    if authority.starts_with('[') {
-        // [v6]:port
-        return authority
-            .find(']')
-            .and_then(|end| authority.get(..=end))
-            .unwrap_or(authority);
-    }
-    authority
-        .rsplit_once(':')
-        .map_or(authority, |(host, _)| host)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn host(raw: &str) -> (String, Option<&str>) {
+        let a = canonical_authority(raw).unwrap();
+        (a.host.into_owned(), a.port)
+    }
+
     #[test]
     fn exact_and_wildcard_hosts() {
         let exact = HostPattern::compile("API.example.com").unwrap();
-        assert!(exact.matches("api.example.com"));
-        assert!(exact.matches("api.example.com:8443"));
-        assert!(!exact.matches("evil.api.example.com"));
+        assert!(exact.matches_raw("api.example.com"));
+        assert!(exact.matches_raw("api.example.com:8443"));
+        assert!(!exact.matches_raw("evil.api.example.com"));
         let with_port = HostPattern::compile("api:8080").unwrap();
-        assert!(with_port.matches("api:8080"));
-        assert!(!with_port.matches("api:9090"));
+        assert!(with_port.matches_raw("api:8080"));
+        assert!(!with_port.matches_raw("api:9090"));
+        assert!(!with_port.matches_raw("api"));
         let suffix = HostPattern::compile("*.example.com").unwrap();
-        assert!(suffix.matches("a.example.com:80"));
-        assert!(!suffix.matches("example.com"));
-        assert!(!suffix.matches("aexample.com"));
-        assert!(HostPattern::compile("*").unwrap().matches("anything"));
+        assert!(suffix.matches_raw("a.example.com:80"));
+        assert!(!suffix.matches_raw("example.com"));
+        assert!(!suffix.matches_raw("aexample.com"));
+        assert!(HostPattern::compile("*").unwrap().matches_raw("anything"));
         assert!(HostPattern::compile("a*.b").is_none());
         assert!(HostPattern::compile("").is_none());
+        assert!(HostPattern::compile("a/b").is_none());
+        assert!(HostPattern::compile("x@a").is_none());
         assert!(HostPattern::compile("[::1]:80")
             .unwrap()
-            .matches("[::1]:80"));
-        assert!(HostPattern::compile("[::1]").unwrap().matches("[::1]:80"));
+            .matches_raw("[::1]:80"));
+        assert!(HostPattern::compile("[::1]")
+            .unwrap()
+            .matches_raw("[::1]:80"));
+    }
+
+    #[test]
+    fn authorities_are_canonicalised() {
+        assert_eq!(
+            host("Admin.Example.COM"),
+            ("admin.example.com".into(), None)
+        );
+        assert_eq!(
+            host("admin.example.com."),
+            ("admin.example.com".into(), None)
+        );
+        assert_eq!(
+            host("admin.example.com.:443"),
+            ("admin.example.com".into(), Some("443"))
+        );
+        assert_eq!(host("[::1]:8080"), ("[::1]".into(), Some("8080")));
+        assert_eq!(host("[FE80::1]"), ("[fe80::1]".into(), None));
+        assert_eq!(host(""), (String::new(), None));
+        let exact = HostPattern::compile("admin.example.com").unwrap();
+        let suffix = HostPattern::compile("*.internal.example.com").unwrap();
+        for variant in [
+            "admin.example.com.",
+            "admin.example.com.:443",
+            "ADMIN.example.com",
+        ] {
+            assert!(exact.matches_raw(variant), "{variant}");
+        }
+        assert!(suffix.matches_raw("a.internal.example.com."));
+        assert!(suffix.matches_raw("A.Internal.Example.Com.:8443"));
+        // A pattern with a trailing dot is the same name.
+        assert!(HostPattern::compile("admin.example.com.")
+            .unwrap()
+            .matches_raw("admin.example.com"));
+    }
+
+    #[test]
+    fn malformed_authorities_are_refused() {
+        for (raw, error) in [
+            ("admin.example.com:443:1", AuthorityError::BadPort),
+            ("x@admin.example.com", AuthorityError::Userinfo),
+            ("admin.example.com..", AuthorityError::BadHost),
+            ("admin..example.com", AuthorityError::BadHost),
+            (".admin.example.com", AuthorityError::BadHost),
+            (":443", AuthorityError::BadHost),
+            (".", AuthorityError::BadHost),
+            ("admin.example.com:", AuthorityError::BadPort),
+            ("admin.example.com:99999", AuthorityError::BadPort),
+            ("admin.example.com:abc", AuthorityError::BadPort),
+            ("admin.example.com:+80", AuthorityError::BadPort),
+            ("[::1", AuthorityError::BadIpLiteral),
+            ("[zz]", AuthorityError::BadIpLiteral),
+            ("[]", AuthorityError::BadIpLiteral),
+            ("[::1]x", AuthorityError::BadPort),
+            ("a b", AuthorityError::BadHost),
+            ("a%41", AuthorityError::BadHost),
+            ("a/b", AuthorityError::BadHost),
+        ] {
+            assert_eq!(canonical_authority(raw), Err(error), "{raw}");
+        }
+        assert!(!HostPattern::Any.matches_raw("x@y"));
     }
 }

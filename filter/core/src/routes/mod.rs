@@ -3,8 +3,8 @@
 pub mod host;
 pub mod path;
 
-pub use host::HostPattern;
-pub use path::{clean_path, PathError, PathPattern, PathPatternError};
+pub use host::{canonical_authority, Authority, AuthorityError, HostPattern};
+pub use path::{clean_path, without_trailing_slash, PathError, PathPattern, PathPatternError};
 
 /// The `match` block of a route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,14 +18,22 @@ pub struct RouteMatch {
 }
 
 impl RouteMatch {
-    /// The captures if this route applies to the request (path already cleaned).
+    /// The captures if this route applies to the request (path already cleaned, authority as
+    /// sent: a malformed authority matches no route with `hosts`).
     pub fn matches<'p>(
         &self,
         method: &str,
         path: &'p str,
         authority: &str,
     ) -> Option<Vec<&'p str>> {
-        self.try_match(method, path, authority).ok()
+        match canonical_authority(authority) {
+            Ok(authority) => self.try_match(method, path, &authority).ok(),
+            Err(_) => self
+                .hosts
+                .is_none()
+                .then(|| self.try_match(method, path, &Authority::default()).ok())
+                .flatten(),
+        }
     }
 
     /// The captures, or which part of the `match` block did not fit (`method`, `host`, `path`).
@@ -33,7 +41,7 @@ impl RouteMatch {
         &self,
         method: &str,
         path: &'p str,
-        authority: &str,
+        authority: &Authority<'_>,
     ) -> Result<Vec<&'p str>, &'static str> {
         if let Some(methods) = &self.methods {
             if !methods.iter().any(|m| m == method) {

@@ -1,5 +1,12 @@
 //! Path templates (`/tenants/{tenant}/orders/{id}`, `*`, final `**`) and request-path hygiene.
+//!
+//! One canonical form (RFC 3986 section 6.2.2, the part that cannot change what an upstream
+//! serves): percent-escapes are compared with uppercase hex digits (`%c3%a9` is `%C3%A9`), and an
+//! escape of an *unreserved* character (`%61` for `a`, `%7E` for `~`) is refused, never decoded:
+//! an upstream that decodes before routing would serve `/admin` for `/%61dmin`, one that does not
+//! would serve another resource, so no single reading of such a path is safe to authorize.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// One compiled segment of a path template.
@@ -104,7 +111,9 @@ impl PathPattern {
             } else if (segment.is_empty() && i != last) || validate_segment(segment).is_err() {
                 return Err(PathPatternError::UnmatchableSegment(segment.to_string()));
             } else {
-                pattern.segments.push(Segment::Literal(segment.to_string()));
+                pattern
+                    .segments
+                    .push(Segment::Literal(uppercase_escapes(segment).into_owned()));
             }
         }
         Ok(pattern)
@@ -118,6 +127,28 @@ impl PathPattern {
     /// Index of a capture by name.
     pub fn capture_index(&self, name: &str) -> Option<usize> {
         self.captures.iter().position(|c| c == name)
+    }
+
+    /// Whether the template ends in `**` (it then covers any deeper path).
+    pub fn has_rest(&self) -> bool {
+        self.rest
+    }
+
+    /// A request path this template matches: every capture and `*` filled with `x`, `**` with
+    /// nothing. Used to ask the compiled policy where a variant of such a path goes.
+    pub fn sample_path(&self) -> String {
+        let mut out = String::new();
+        for segment in &self.segments {
+            out.push('/');
+            match segment {
+                Segment::Literal(text) => out.push_str(text),
+                Segment::Capture(_) | Segment::Star => out.push('x'),
+            }
+        }
+        if out.is_empty() {
+            out.push('/');
+        }
+        out
     }
 
     /// Matches a clean path (see [`clean_path`]), returning the captured segments.
@@ -164,6 +195,9 @@ pub enum PathError {
     DotSegment,
     /// `%2e`, `%2f`, `%5c`, `%00`, `%25` or a malformed escape.
     EncodedSeparator,
+    /// A percent-escape of an unreserved character (`%61` for `a`, `%7E` for `~`): the path
+    /// would read one way to an upstream that decodes it and another to one that does not.
+    EncodedUnreserved,
     /// A backslash, control character, `#` or `;`.
     ForbiddenCharacter,
     /// An empty segment (`//`) before the end.
@@ -189,6 +223,9 @@ fn validate_segment(segment: &str) -> Result<(), PathError> {
                 if matches!(&escaped, b"2e" | b"2f" | b"5c" | b"00" | b"25") {
                     return Err(PathError::EncodedSeparator);
                 }
+                if is_unreserved((hex_value(hi) << 4) | hex_value(lo)) {
+                    return Err(PathError::EncodedUnreserved);
+                }
             }
             _ => {}
         }
@@ -199,22 +236,70 @@ fn validate_segment(segment: &str) -> Result<(), PathError> {
     Ok(())
 }
 
-/// Strips the query from `:path` and refuses paths that could be read two ways.
-pub fn clean_path(raw: &str) -> Result<&str, PathError> {
+/// RFC 3986 `unreserved`: `ALPHA / DIGIT / "-" / "." / "_" / "~"`.
+fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
+}
+
+/// The value of one hex digit (the caller checked it is one).
+fn hex_value(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        b'a'..=b'f' => digit - b'a' + 10,
+        b'A'..=b'F' => digit - b'A' + 10,
+        _ => 0,
+    }
+}
+
+/// `text` with the hex digits of its percent-escapes in uppercase (borrowed when they already
+/// are, which is what RFC 3986 section 2.1 asks of producers).
+fn uppercase_escapes(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let lower_at = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_lowercase);
+    let needs = bytes
+        .iter()
+        .enumerate()
+        .any(|(i, b)| *b == b'%' && (lower_at(i + 1) || lower_at(i + 2)));
+    if !needs {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut escape_left = 0;
+    for c in text.chars() {
+        if escape_left > 0 {
+            out.push(c.to_ascii_uppercase());
+            escape_left -= 1;
+        } else {
+            escape_left = if c == '%' { 2 } else { 0 };
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Strips the query from `:path`, refuses paths that could be read two ways, and returns the
+/// canonical form routes are matched on (escapes in uppercase hex; see the module doc).
+pub fn clean_path(raw: &str) -> Result<Cow<'_, str>, PathError> {
     let path = raw.split_once('?').map_or(raw, |(path, _)| path);
     let body = path.strip_prefix('/').ok_or(PathError::NotAbsolute)?;
     if body.is_empty() {
-        return Ok(path);
+        return Ok(Cow::Borrowed(path));
     }
-    let segments: Vec<&str> = body.split('/').collect();
-    let last = segments.len().saturating_sub(1);
-    for (i, segment) in segments.iter().enumerate() {
-        if segment.is_empty() && i != last {
+    let mut segments = body.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        if segment.is_empty() && segments.peek().is_some() {
             return Err(PathError::EmptySegment);
         }
         validate_segment(segment)?;
     }
-    Ok(path)
+    Ok(uppercase_escapes(path))
+}
+
+/// The path without its one trailing `/` (`/admin/` → `/admin`); `None` for `/` and for paths
+/// without one. A request for the slash form must reach the route the bare form reaches (or
+/// none): frameworks disagree on whether the two are one resource.
+pub fn without_trailing_slash(path: &str) -> Option<&str> {
+    path.strip_suffix('/').filter(|bare| !bare.is_empty())
 }
 
 #[cfg(test)]
@@ -294,8 +379,60 @@ mod tests {
 
     #[test]
     fn query_is_ignored() {
-        assert_eq!(clean_path("/a/b?x=../..%2f"), Ok("/a/b"));
-        assert_eq!(clean_path("/"), Ok("/"));
+        assert_eq!(clean_path("/a/b?x=../..%2f").as_deref(), Ok("/a/b"));
+        assert_eq!(clean_path("/").as_deref(), Ok("/"));
+    }
+
+    #[test]
+    fn escapes_of_unreserved_characters_are_refused() {
+        for path in [
+            "/%61dmin/users",
+            "/%41dmin/users",
+            "/ad%6Din/users",
+            "/ad%6din/users",
+            "/console%7E",
+            "/console%7e",
+            "/%2D",
+            "/%5F",
+            "/%30",
+            "/a/b%5a",
+        ] {
+            assert_eq!(
+                clean_path(path),
+                Err(PathError::EncodedUnreserved),
+                "{path}"
+            );
+        }
+        // Reserved and non-ASCII escapes stay, with uppercase hex.
+        assert_eq!(clean_path("/caf%c3%a9").as_deref(), Ok("/caf%C3%A9"));
+        assert_eq!(clean_path("/a%20b%3a").as_deref(), Ok("/a%20b%3A"));
+        assert!(matches!(clean_path("/a%20b"), Ok(Cow::Borrowed(_))));
+        assert!(matches!(
+            PathPattern::compile("/%61dmin"),
+            Err(PathPatternError::UnmatchableSegment(_))
+        ));
+    }
+
+    #[test]
+    fn escape_case_does_not_change_the_match() {
+        let p = PathPattern::compile("/caf%c3%a9/{id}").unwrap();
+        for path in ["/caf%C3%A9/1", "/caf%c3%a9/1", "/caf%C3%a9/1"] {
+            let clean = clean_path(path).unwrap();
+            assert_eq!(p.matches(&clean), Some(vec!["1"]), "{path}");
+        }
+    }
+
+    #[test]
+    fn trailing_slash_forms() {
+        assert_eq!(without_trailing_slash("/admin/"), Some("/admin"));
+        assert_eq!(without_trailing_slash("/a/b/"), Some("/a/b"));
+        assert_eq!(without_trailing_slash("/admin"), None);
+        assert_eq!(without_trailing_slash("/"), None);
+        let p = PathPattern::compile("/tenants/{t}/orders").unwrap();
+        assert_eq!(p.sample_path(), "/tenants/x/orders");
+        assert!(!p.has_rest());
+        assert_eq!(PathPattern::compile("/").unwrap().sample_path(), "/");
+        assert_eq!(PathPattern::compile("/**").unwrap().sample_path(), "/");
     }
 
     #[test]
@@ -323,6 +460,6 @@ mod tests {
         ] {
             assert_eq!(clean_path(path), Err(error), "{path}");
         }
-        assert_eq!(clean_path("/a/b%20c/"), Ok("/a/b%20c/"));
+        assert_eq!(clean_path("/a/b%20c/").as_deref(), Ok("/a/b%20c/"));
     }
 }
