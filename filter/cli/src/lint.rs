@@ -5,7 +5,7 @@ use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 use std::process::ExitCode;
 use workload_authz_core::config::Route;
-use workload_authz_core::routes::HostPattern;
+use workload_authz_core::routes::{canonical_authority, without_trailing_slash, HostPattern};
 use workload_authz_core::{Mode, Policy};
 
 /// How serious a finding is.
@@ -168,6 +168,13 @@ pub const RULES: &[Rule] = &[
         severity: Severity::Warning,
         summary: "a public route accepts a write method (POST, PUT, PATCH, DELETE, or any method): anyone can write",
         help: "restrict the public route's `methods` (e.g. [\"GET\", \"HEAD\"]) or protect it",
+    },
+    Rule {
+        code: "WA013",
+        name: "trailing-slash-conflict",
+        severity: Severity::Warning,
+        summary: "the slash variant of an exact route's path falls to another route, so the filter refuses it (invalid_path)",
+        help: "end the template in `/**` to cover the path with and without the slash (and below), or give the slash form its own route before the broader one",
     },
 ];
 
@@ -346,6 +353,13 @@ pub fn lint(
         if let Some(raw) = raw {
             redundant_scopes(raw, &at, &name, &mut out);
         }
+        if let Some(message) = trailing_slash_conflict(policy, index, route) {
+            out.push(Finding::new(
+                "WA013",
+                format!("{at}.match.path"),
+                format!("route {name}: {message}"),
+            ));
+        }
     }
     if let Some(catalogue) = catalogue {
         scope_catalogue(&raw_routes, catalogue, &mut out);
@@ -357,6 +371,46 @@ pub fn lint(
             .then_with(|| a.code.cmp(b.code))
     });
     out
+}
+
+/// WA013: where a request for the route's path with (or, for a template ending in `/`, without)
+/// the trailing slash goes, when the filter then refuses it as `invalid_path`. Asked of the
+/// compiled policy with the engine's own matcher, on a sample request the route matches.
+fn trailing_slash_conflict(policy: &Policy, index: usize, route: &Route) -> Option<String> {
+    if route.matcher.path.has_rest() {
+        return None;
+    }
+    let method = route
+        .matcher
+        .methods
+        .as_ref()
+        .and_then(|m| m.first())
+        .map_or("GET", String::as_str);
+    let host = match route.matcher.hosts.as_ref().and_then(|h| h.first()) {
+        Some(HostPattern::Exact(host)) => host.clone(),
+        Some(HostPattern::Suffix(suffix)) => format!("x{suffix}"),
+        Some(HostPattern::Any) | None => String::new(),
+    };
+    let authority = canonical_authority(&host).ok()?;
+    let sample = route.matcher.path.sample_path();
+    let (slashed, owner) = match without_trailing_slash(&sample) {
+        // A template ending in `/`: its own requests conflict when the bare form goes elsewhere.
+        Some(_) => (sample.clone(), index),
+        None if sample == "/" => return None,
+        None => {
+            let slashed = format!("{sample}/");
+            let (owner, _) = policy.route_for(method, &slashed, &authority)?;
+            (slashed, owner)
+        }
+    };
+    let other = policy.trailing_slash_conflict(method, &slashed, &authority, owner)?;
+    let bare = slashed.trim_end_matches('/');
+    let action = |i: usize| policy.routes.get(i).map_or("", |r| r.action.as_str());
+    Some(format!(
+        "`{method} {slashed}` reaches routes[{owner}] `{}` but `{bare}` reaches routes[{other}] `{}`, so `{slashed}` is refused as invalid_path",
+        action(owner),
+        action(other)
+    ))
 }
 
 /// Whether a route's raw `require` asks anything of the caller beyond a valid token: any member

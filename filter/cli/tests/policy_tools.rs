@@ -354,7 +354,7 @@ fn lint_sarif_is_sarif_2_1_0() {
     let driver = &run0["tool"]["driver"];
     assert_eq!(driver["name"], "workload-authz");
     let rules = driver["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 13);
+    assert_eq!(rules.len(), 14);
     for (i, rule) in rules.iter().enumerate() {
         assert_eq!(rule["id"], format!("WA{i:03}"));
         assert!(rule["shortDescription"]["text"].is_string());
@@ -458,4 +458,59 @@ fn envoy_and_istio_embed_the_policy() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn lint_warns_when_a_trailing_slash_changes_the_route() {
+    let d = dir("lint_trailing_slash");
+    let (_, jwks) = key(&d);
+    let policy = json!({
+        "providers": {"mesh": {"issuer": "https://mesh.example", "audiences": ["svc"],
+                               "max_lifetime_seconds": 300,
+                               "local_jwks": {"inline_string": jwks}}},
+        "routes": [
+            {"action": "console", "match": {"path": "/console", "methods": ["GET"]},
+             "require": {"scopes": ["admin"]}},
+            {"action": "tree", "match": {"path": "/tree/**", "methods": ["GET"]},
+             "require": {"scopes": ["admin"]}},
+            {"action": "slashed", "match": {"path": "/slashed/", "methods": ["GET"]},
+             "require": {"scopes": ["admin"]}},
+            {"action": "alone", "match": {"path": "/alone/{id}", "methods": ["GET"], "hosts": ["api.example"]},
+             "require": {"scopes": ["admin"]}},
+            {"action": "rest", "match": {"path": "/**", "methods": ["GET"]},
+             "require": {"scopes": ["orders:read"]}}
+        ]
+    });
+    let file = write(
+        &d,
+        "slash.json",
+        &serde_json::to_string_pretty(&policy).unwrap(),
+    );
+    let r = run(&["lint", &file, "--format", "json"]);
+    let v = r.json();
+    let wa013: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "WA013")
+        .collect();
+    let paths: Vec<&str> = wa013.iter().map(|f| f["path"].as_str().unwrap()).collect();
+    // `/console/` and `/alone/x/` fall to `rest`; `/slashed/` is refused because `/slashed`
+    // reaches `rest`; `/tree/**` covers both forms.
+    assert_eq!(
+        paths,
+        vec![
+            "routes[0].match.path",
+            "routes[2].match.path",
+            "routes[3].match.path"
+        ],
+        "{v:#}"
+    );
+    let message = wa013[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`GET /console/` reaches routes[4] `rest`")
+            && message.contains("`/console` reaches routes[0] `console`"),
+        "{message}"
+    );
+    assert!(wa013[2]["message"].as_str().unwrap().contains("/alone/x/"));
 }
