@@ -4,7 +4,7 @@
 
 use crate::config::{KeySource, Policy};
 use crate::decision::Reason;
-use crate::keys::{parse_jwks_limited, JwksLimits, KeySet};
+use crate::keys::{parse_jwks_limited, JwkError, JwksLimits, KeySet};
 use crate::revocation::RevocationList;
 use crate::token::cache::TokenCache;
 use crate::token::Jws;
@@ -25,14 +25,21 @@ pub enum FetchedJwksError {
     /// Not a JWKS document.
     NotJwks(String),
     /// A JWKS without a single usable signing key.
-    NoUsableKey,
+    NoUsableKey(Vec<(usize, JwkError)>),
 }
 
 impl std::fmt::Display for FetchedJwksError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             FetchedJwksError::NotJwks(why) => write!(f, "not a JWKS: {why}"),
-            FetchedJwksError::NoUsableKey => write!(f, "holds no usable signing key"),
+            FetchedJwksError::NoUsableKey(skipped) => {
+                write!(f, "holds no usable signing key")?;
+                for (i, (index, why)) in skipped.iter().enumerate() {
+                    let sep = if i == 0 { ": " } else { "; " };
+                    write!(f, "{sep}keys[{index}] skipped: {why}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -43,7 +50,7 @@ pub fn parse_fetched_jwks(text: &str, limits: &JwksLimits) -> Result<KeySet, Fet
     let parsed =
         parse_jwks_limited(text, limits).map_err(|e| FetchedJwksError::NotJwks(e.to_string()))?;
     if parsed.keys.is_empty() {
-        return Err(FetchedJwksError::NoUsableKey);
+        return Err(FetchedJwksError::NoUsableKey(parsed.rejected));
     }
     Ok(KeySet::new(parsed.keys))
 }

@@ -119,6 +119,21 @@ fn fetched_key_sets_skip_unusable_entries_and_refuse_garbage() {
         &Default::default()
     )
     .is_err());
+    // A set with no usable key says why each key was skipped.
+    let keys: Value = serde_json::from_str(&jwks()).unwrap();
+    let mut private = keys["keys"][0].clone();
+    private["d"] = json!("AAAA");
+    let mut numeric_kid = keys["keys"][0].clone();
+    numeric_kid["kid"] = json!(7);
+    let doc = json!({"keys": [private, numeric_kid]}).to_string();
+    let message = parse_fetched_jwks(&doc, &Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("keys[0] skipped: holds the private member `d`")
+            && message.contains("keys[1] skipped: `kid` must be a string"),
+        "{message}"
+    );
 }
 
 #[test]
