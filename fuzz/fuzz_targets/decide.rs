@@ -8,14 +8,23 @@
 //! * `decide` and `explain` return the same decision;
 //! * with the real verifier, a token whose `header.payload` no fixture key signed is never
 //!   `allowed`;
-//! * an `invalid_path` or `no_route` request never proceeds in enforce mode.
+//! * an `invalid_path` or `no_route` request never proceeds in enforce mode;
+//! * no escape or host variant of a request reaches another route than its canonical form
+//!   (with the accept-all verifier, the same policy, state and clock; positions picked by the
+//!   input): an unreserved character of the path percent-encoded (uppercase and lowercase hex)
+//!   reaches the same route or is `invalid_path`; the hex digits of an escape flipped in case,
+//!   the authority uppercased, a trailing dot on a DNS host give the *same decision*; a trailing
+//!   slash appended to a routed path reaches the same route, or is `invalid_path` or `no_route`;
+//!   a routed path's trailing slash removed reaches the same route or `no_route`; `user@` in
+//!   front of the authority is `invalid_authority` (`invalid_path` if the path already was).
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+use workload_authz_core::routes::{canonical_authority, clean_path};
 use workload_authz_core::{
-    compile, decide, explain, GuestVerifier, Mode, Policy, Reason, RequestView, RuntimeState,
-    SignatureVerifier,
+    compile, decide, explain, Decision, GuestVerifier, Mode, Policy, Reason, RequestView,
+    RuntimeState, SignatureVerifier,
 };
 use workload_authz_fuzz::{fixed_policies, genuine_signing_inputs, AcceptAll, TokenSource, NOW};
 
@@ -54,6 +63,17 @@ const PATHS: &[&str] = &[
     "/%2e%2e/admin",
     "//admin",
     "/HEALTHZ",
+    "/admin",
+    "/admin/",
+    "/admin/users",
+    "/users/me",
+    "/users/me/",
+    "/users/x",
+    "/caf%c3%a9/1",
+    "/caf%C3%A9/1?x=%61",
+    "/svc/a-b_c.d~e",
+    "/docs/",
+    "/a%20b/%E2%82%AC",
 ];
 
 const AUTHORITIES: &[&str] = &[
@@ -61,6 +81,13 @@ const AUTHORITIES: &[&str] = &[
     "x.internal",
     "localhost",
     "API.example.com:8443",
+    "admin.example.com",
+    "Admin.Example.Com.:443",
+    "a.internal.example.com",
+    "docs.example.com",
+    "[::1]:8080",
+    "127.0.0.1",
+    "",
 ];
 
 #[derive(Arbitrary, Debug)]
@@ -106,6 +133,16 @@ struct Input<'a> {
     second_token: Option<(HeaderName<'a>, Prefix<'a>, TokenSource<'a>)>,
     extra_headers: Vec<(HeaderName<'a>, &'a str)>,
     clock_offset: i32,
+    variants: VariantPicks,
+}
+
+/// Where the canonical-form oracle changes the request.
+#[derive(Arbitrary, Debug)]
+struct VariantPicks {
+    /// Which unreserved character of the path (outside escapes) is percent-encoded.
+    unreserved_at: u16,
+    /// Which escape (among those with a hex letter) has its digits flipped in case.
+    escape_at: u16,
 }
 
 fn header_name(h: &HeaderName<'_>) -> String {
@@ -125,14 +162,14 @@ fn carries_genuine_token(value: &str) -> bool {
 
 fn judge(
     policy: &Policy,
+    state: &RuntimeState,
     req: &RequestView<'_, String>,
     now: u64,
     verifier: &dyn SignatureVerifier,
     real: bool,
-) {
-    let state = RuntimeState::new(policy);
-    let d = decide(policy, &state, req, now, verifier);
-    let (e, steps) = explain(policy, &state, req, now, verifier);
+) -> Decision {
+    let d = decide(policy, state, req, now, verifier);
+    let (e, steps) = explain(policy, state, req, now, verifier);
     assert_eq!(d, e, "decide and explain disagree");
     let _ = steps.len();
     if matches!(d.reason, Reason::InvalidPath | Reason::NoRoute) {
@@ -150,6 +187,197 @@ fn judge(
             req.headers
         );
     }
+    d
+}
+
+/// RFC 3986 `unreserved`.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// Whether an escape (`%` and two hex digits) starts at byte `i`.
+fn escape_at(bytes: &[u8], i: usize) -> bool {
+    bytes.get(i) == Some(&b'%')
+        && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+        && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+}
+
+/// Byte offsets of the unreserved characters of `path` that are not part of an escape.
+fn unreserved_positions(path: &str) -> Vec<usize> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if escape_at(bytes, i) {
+            i += 3;
+            continue;
+        }
+        if is_unreserved(bytes[i]) {
+            out.push(i);
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Byte offsets of the escapes of `path` that hold a hex letter (their case can be flipped).
+fn escapes_with_letters(path: &str) -> Vec<usize> {
+    let bytes = path.as_bytes();
+    (0..bytes.len())
+        .filter(|&i| escape_at(bytes, i) && bytes[i + 1..i + 3].iter().any(u8::is_ascii_alphabetic))
+        .collect()
+}
+
+/// `path` with the byte at `at` (ASCII) percent-encoded.
+fn encode_at(path: &str, at: usize, upper: bool) -> String {
+    let b = path.as_bytes()[at];
+    let escape = if upper {
+        format!("%{b:02X}")
+    } else {
+        format!("%{b:02x}")
+    };
+    format!("{}{escape}{}", &path[..at], &path[at + 1..])
+}
+
+/// `path` with the hex letters of the escape at `at` flipped in case.
+fn flip_escape(path: &str, at: usize) -> String {
+    let mut bytes = path.as_bytes().to_vec();
+    for b in &mut bytes[at + 1..at + 3] {
+        if b.is_ascii_alphabetic() {
+            *b ^= 0x20;
+        }
+    }
+    String::from_utf8(bytes).unwrap_or_else(|_| unreachable!("ASCII changed in a str"))
+}
+
+/// What a variant of a request must decide, compared with the original's decision.
+enum Expect {
+    /// The same decision in every field (the variant has the same canonical form).
+    Same,
+    /// The same route, or no route with one of these reasons.
+    SameRouteOr(&'static [Reason]),
+    /// Exactly this reason.
+    Refused(Reason),
+}
+
+/// The canonical-form oracle: variants of `req` (see the module doc) judged with the same
+/// policy, state, clock and verifier as the original, whose decision is `original`.
+fn canonical_forms(
+    policy: &Policy,
+    state: &RuntimeState,
+    req: &RequestView<'_, String>,
+    now: u64,
+    verifier: &dyn SignatureVerifier,
+    original: &Decision,
+    picks: &VariantPicks,
+) {
+    let check = |what: &str, path: &str, authority: &str, expect: Expect| {
+        let variant = RequestView {
+            method: req.method,
+            path,
+            authority,
+            headers: req.headers,
+        };
+        let v = decide(policy, state, &variant, now, verifier);
+        let ok = match expect {
+            Expect::Same => v == *original,
+            Expect::SameRouteOr(refusals) => {
+                v.route == original.route || (v.route.is_none() && refusals.contains(&v.reason))
+            }
+            Expect::Refused(reason) => v.reason == reason && v.route.is_none(),
+        };
+        assert!(
+            ok,
+            "canonical-form oracle, {what}: {} {path:?} (authority {authority:?}) gets route {:?} \
+             ({:?}, {:?}), the original {:?} (authority {:?}) route {:?} ({:?}, {:?})\n\
+             variant: {v:?}\noriginal: {original:?}",
+            req.method,
+            v.route,
+            v.action,
+            v.reason,
+            req.path,
+            req.authority,
+            original.route,
+            original.action,
+            original.reason,
+        );
+    };
+    let (part, query) = req
+        .path
+        .split_at(req.path.find('?').unwrap_or(req.path.len()));
+    let authority = req.authority;
+    let clean = clean_path(req.path).is_ok();
+
+    // (1) An unreserved character percent-encoded, uppercase and lowercase hex.
+    if clean {
+        let positions = unreserved_positions(part);
+        if !positions.is_empty() {
+            let at = positions[usize::from(picks.unreserved_at) % positions.len()];
+            for upper in [true, false] {
+                let path = format!("{}{query}", encode_at(part, at, upper));
+                check(
+                    "unreserved character escaped",
+                    &path,
+                    authority,
+                    Expect::SameRouteOr(&[Reason::InvalidPath]),
+                );
+            }
+        }
+    }
+    // (2) The hex digits of an escape flipped in case: the same canonical path.
+    let escapes = escapes_with_letters(part);
+    if !escapes.is_empty() {
+        let at = escapes[usize::from(picks.escape_at) % escapes.len()];
+        let path = format!("{}{query}", flip_escape(part, at));
+        check("escape case flipped", &path, authority, Expect::Same);
+    }
+    // (3) A trailing slash added to, or removed from, a routed path.
+    if original.route.is_some() {
+        let path = format!("{part}/{query}");
+        check(
+            "trailing slash appended",
+            &path,
+            authority,
+            Expect::SameRouteOr(&[Reason::InvalidPath, Reason::NoRoute]),
+        );
+        if let Some(bare) = part.strip_suffix('/').filter(|b| !b.is_empty()) {
+            let path = format!("{bare}{query}");
+            check(
+                "trailing slash removed",
+                &path,
+                authority,
+                Expect::SameRouteOr(&[Reason::NoRoute]),
+            );
+        }
+    }
+    // (4) The authority uppercased: the same canonical authority.
+    if authority.bytes().any(|b| b.is_ascii_lowercase()) {
+        let upper = authority.to_ascii_uppercase();
+        check("authority uppercased", req.path, &upper, Expect::Same);
+    }
+    // (5) A trailing dot on a DNS host (not an IP literal): the same name.
+    if let Ok(canonical) = canonical_authority(authority) {
+        let host = canonical.host.as_ref();
+        let ip = host.starts_with('[') || host.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+        let (raw_host, port) = authority.split_at(authority.find(':').unwrap_or(authority.len()));
+        if !host.is_empty() && !ip && !raw_host.ends_with('.') {
+            let dotted = format!("{raw_host}.{port}");
+            check("trailing dot on the host", req.path, &dotted, Expect::Same);
+        }
+    }
+    // (6) Userinfo: never an authority routes are matched on.
+    let with_user = format!("user@{authority}");
+    let refusal = if clean {
+        Reason::InvalidAuthority
+    } else {
+        Reason::InvalidPath
+    };
+    check(
+        "userinfo prepended",
+        req.path,
+        &with_user,
+        Expect::Refused(refusal),
+    );
 }
 
 fuzz_target!(|input: Input<'_>| {
@@ -199,6 +427,15 @@ fuzz_target!(|input: Input<'_>| {
         headers: &headers,
     };
     let now = NOW.saturating_add_signed(i64::from(input.clock_offset));
-    judge(policy, &req, now, &GuestVerifier, true);
-    judge(policy, &req, now, &AcceptAll, false);
+    judge(
+        policy,
+        &RuntimeState::new(policy),
+        &req,
+        now,
+        &GuestVerifier,
+        true,
+    );
+    let state = RuntimeState::new(policy);
+    let d = judge(policy, &state, &req, now, &AcceptAll, false);
+    canonical_forms(policy, &state, &req, now, &AcceptAll, &d, &input.variants);
 });

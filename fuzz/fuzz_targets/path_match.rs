@@ -1,12 +1,17 @@
 //! `routes::clean_path` and `PathPattern`/`RouteMatch` on arbitrary paths against a fixed set
 //! of templates. A clean path has no dot segment, no encoded separator, no backslash, no `;`,
-//! no empty inner segment; a match means every literal segment is equal.
+//! no empty inner segment, no escape of an unreserved character; it is the path without its
+//! query with every escape in uppercase hex (and nothing else changed), so flipping the case of
+//! escapes never changes the outcome; escaping one unreserved character makes it refused; a
+//! match means every literal segment is equal (escapes compared in uppercase).
 #![no_main]
 
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use workload_authz_core::routes::{clean_path, HostPattern, PathPattern, RouteMatch};
+use workload_authz_core::routes::{
+    clean_path, without_trailing_slash, HostPattern, PathError, PathPattern, RouteMatch,
+};
 
 const TEMPLATES: &[&str] = &[
     "/",
@@ -21,7 +26,41 @@ const TEMPLATES: &[&str] = &[
     "/{x}",
     "/**",
     "/v1/{a}/{b}/{c}/**",
+    "/caf%c3%a9/{id}",
+    "/docs/",
 ];
+
+/// RFC 3986 `unreserved`.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+fn is_escape(bytes: &[u8], i: usize) -> bool {
+    bytes.get(i) == Some(&b'%')
+        && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+        && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+}
+
+/// `text` with the hex digits of every well-formed escape in uppercase (`lower`: lowercase).
+fn escapes_in_case(text: &str, lower: bool) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    let mut i = 0;
+    while i < bytes.len() {
+        if is_escape(&bytes, i) {
+            for b in &mut bytes[i + 1..i + 3] {
+                *b = if lower {
+                    b.to_ascii_lowercase()
+                } else {
+                    b.to_ascii_uppercase()
+                };
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    String::from_utf8(bytes).unwrap_or_else(|_| unreachable!("ASCII changed in a str"))
+}
 
 fn routes() -> &'static [RouteMatch] {
     static R: OnceLock<Vec<RouteMatch>> = OnceLock::new();
@@ -49,9 +88,86 @@ fuzz_target!(|data: &[u8]| {
         let _ = HostPattern::compile(&raw);
         return;
     }
-    let Ok(path) = clean_path(&raw) else {
+    let cleaned = clean_path(&raw);
+    // The case of escape digits never changes the outcome (nor which error).
+    for lower in [false, true] {
+        let flipped = escapes_in_case(&raw, lower);
+        assert_eq!(
+            clean_path(&flipped).as_deref(),
+            cleaned.as_deref(),
+            "escape case changes {raw:?} ({flipped:?})"
+        );
+    }
+    let Ok(path) = cleaned else {
         return;
     };
+    let path: &str = &path;
+    // The canonical form is the path part with escapes in uppercase, nothing else changed.
+    let part = raw.split_once('?').map_or(&*raw, |(p, _)| p);
+    assert_eq!(
+        path,
+        escapes_in_case(part, false),
+        "not the canonical form of {raw:?}"
+    );
+    assert_eq!(
+        clean_path(path).as_deref(),
+        Ok(path),
+        "not idempotent: {path:?}"
+    );
+    let bytes = path.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == b'%' {
+            assert!(is_escape(bytes, i), "malformed escape in {path:?}");
+            let digits = &bytes[i + 1..i + 3];
+            assert!(
+                !digits.iter().any(u8::is_ascii_lowercase),
+                "lowercase escape in {path:?}"
+            );
+            let value = u8::from_str_radix(std::str::from_utf8(digits).unwrap_or("00"), 16);
+            assert!(
+                !value.is_ok_and(is_unreserved),
+                "escaped unreserved character in {path:?}"
+            );
+        }
+    }
+    // One unreserved character escaped: refused (a `.` as an encoded separator).
+    let plain: Vec<usize> = {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if is_escape(bytes, i) {
+                i += 3;
+                continue;
+            }
+            if is_unreserved(bytes[i]) {
+                out.push(i);
+            }
+            i += 1;
+        }
+        out
+    };
+    if !plain.is_empty() {
+        let at = plain[(usize::from(*selector) * 31 + rest.len()) % plain.len()];
+        let escaped = format!("{}%{:02x}{}", &path[..at], bytes[at], &path[at + 1..]);
+        let expected = if bytes[at] == b'.' {
+            PathError::EncodedSeparator
+        } else {
+            PathError::EncodedUnreserved
+        };
+        assert_eq!(
+            clean_path(&escaped).as_deref(),
+            Err(&expected),
+            "{escaped:?}"
+        );
+    }
+    // Without its trailing slash, a clean path is still clean (and canonical).
+    if let Some(bare) = without_trailing_slash(path) {
+        assert_eq!(
+            clean_path(bare).as_deref(),
+            Ok(bare),
+            "bare form of {path:?}"
+        );
+    }
     assert!(!path.contains('?'), "query kept: {path:?}");
     assert!(path.starts_with('/'));
     let lower = path.to_ascii_lowercase();
@@ -89,7 +205,11 @@ fuzz_target!(|data: &[u8]| {
                     break;
                 }
                 if !(ts == "*" || ts.starts_with('{')) {
-                    assert_eq!(ts, ps, "template {t} matched {path:?}");
+                    assert_eq!(
+                        escapes_in_case(ts, false),
+                        ps,
+                        "template {t} matched {path:?}"
+                    );
                 }
             }
         }

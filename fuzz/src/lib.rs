@@ -93,9 +93,11 @@ impl SignatureVerifier for AcceptAll {
     }
 }
 
-/// The fixed policies of the `decide` target: the example policy and a broader one over the
+/// The fixed policies of the `decide` target: the example policy, a broader one over the
 /// Envoy and Istio vector keys (several providers, custom header, claims, subjects, hosts,
-/// shadow route, static revocations, claim_to_headers, identity headers).
+/// shadow route, static revocations, claim_to_headers, identity headers) and one of host
+/// patterns, escaped templates and exact routes in front of `/**` catch-alls (for the
+/// canonical-form oracle).
 pub fn fixed_policy_texts() -> &'static [String] {
     static TEXTS: OnceLock<Vec<String>> = OnceLock::new();
     TEXTS.get_or_init(|| {
@@ -154,7 +156,40 @@ pub fn fixed_policy_texts() -> &'static [String] {
             ]
         })
         .to_string();
-        vec![EXAMPLE_POLICY.to_string(), broad]
+        // Routes for the canonical-form oracle of `decide`: exact and `*.suffix` hosts (with
+        // and without a port, an IPv6 literal), an escape in a template, exact routes followed
+        // by a `/**` that would take their trailing-slash and escaped forms, a template ending
+        // in `/`, and a final catch-all so that every clean path reaches some route.
+        let hosts = json!({
+            "mode": "enforce",
+            "realm": "fuzz-hosts",
+            "providers": {
+                "mesh": {
+                    "issuer": "https://issuer.prod.example",
+                    "audiences": ["orders"],
+                    "local_jwks": { "inline_string": DEMO_JWKS },
+                    "algorithms": ["ES256"]
+                }
+            },
+            "routes": [
+                { "action": "admin", "match": { "path": "/admin", "hosts": ["admin.example.com"] },
+                  "require": { "scopes": ["admin"] } },
+                { "action": "admin.tree", "match": { "path": "/admin/**", "hosts": ["api.example.com:8443", "[::1]"] },
+                  "require": { "scopes": ["admin"] } },
+                { "action": "svc", "match": { "path": "/svc/{name}", "methods": ["GET", "HEAD"], "hosts": ["*.internal.example.com", "*.internal"] },
+                  "require": { "scopes": ["svc:{name}"] } },
+                { "action": "cafe", "match": { "path": "/caf%c3%a9/{id}" }, "require": { "scopes": ["cafe"] } },
+                { "action": "me", "match": { "path": "/users/me" }, "public": true },
+                { "action": "users", "match": { "path": "/users/**" }, "require": { "scopes": ["users:read"] } },
+                { "action": "docs", "match": { "path": "/docs/", "hosts": ["docs.example.com"] }, "public": true },
+                { "action": "orders.read",
+                  "match": { "path": "/tenants/{tenant}/orders/{id}", "hosts": ["api.example.com"] },
+                  "require": { "scopes": ["orders:read"], "claims": { "tenant": "{tenant}" } } },
+                { "action": "catch-all", "match": { "path": "/**" }, "require": { "scopes": ["any"] } }
+            ]
+        })
+        .to_string();
+        vec![EXAMPLE_POLICY.to_string(), broad, hosts]
     })
 }
 
