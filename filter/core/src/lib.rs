@@ -27,8 +27,8 @@ pub mod sync;
 pub mod telemetry;
 pub mod token;
 
-pub use config::{compile, ConfigError, ConfigErrors, Mode, Policy};
-pub use decision::{render_denial, Decision, DenyResponse, Outcome, Reason, Step};
+pub use config::{compile, ConfigError, ConfigErrors, Policy};
+pub use decision::{render_denial, Decision, DenyResponse, Mode, Outcome, Reason, Step};
 pub use engine::{decide, decide_in, explain, explain_in, RequestView};
 pub use identity::{ConnectionInfo, NoConnection, StaticConnection};
 pub use state::RuntimeState;

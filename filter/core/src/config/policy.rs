@@ -8,25 +8,7 @@ use crate::revocation::RevocationList;
 use crate::routes::{without_trailing_slash, Authority, RouteMatch};
 use crate::token::HeaderSource;
 
-/// Whether failed checks block requests or are only recorded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
-    /// Denials are answered.
-    #[default]
-    Enforce,
-    /// Every check runs and is recorded, but the request goes on.
-    Shadow,
-}
-
-impl Mode {
-    /// The config spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Enforce => "enforce",
-            Mode::Shadow => "shadow",
-        }
-    }
-}
+pub use crate::decision::Mode;
 
 /// A token issuer the filter trusts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +39,18 @@ pub struct Provider {
     pub spiffe_trust_domain: Option<String>,
     /// What the provider's tokens are: access tokens, or transaction tokens.
     pub kind: TokenKind,
+}
+
+impl Provider {
+    /// The longest `exp - iat` accepted for this provider's tokens on a route with its own
+    /// `max_lifetime_seconds` (the tighter of the two; `None` when neither sets one). The engine
+    /// and `lint` both ask this.
+    pub fn effective_max_lifetime(&self, route_limit: Option<u64>) -> Option<u64> {
+        match (self.max_lifetime_seconds, route_limit) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 /// `token_type` of a provider.

@@ -1,5 +1,6 @@
 //! Decisions: the value every request ends in, and the answer sent for a denial.
 
+pub mod mode;
 pub mod reason;
 pub mod response;
 pub mod trace;
@@ -8,7 +9,7 @@ pub use reason::{Reason, ReasonClass};
 pub use response::{render_denial, DenyResponse};
 pub use trace::{Step, Trace};
 
-use crate::config::Mode;
+pub use mode::Mode;
 
 /// What happens to the request, as recorded in `workload_authz.decision`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26,15 +27,6 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// Every outcome, in a fixed order.
-    pub const ALL: [Outcome; 5] = [
-        Outcome::Allow,
-        Outcome::Deny,
-        Outcome::ShadowAllow,
-        Outcome::ShadowDeny,
-        Outcome::Public,
-    ];
-
     /// The outcome for `reason` under `mode`.
     pub fn of(reason: Reason, mode: Mode) -> Outcome {
         match (reason, mode) {

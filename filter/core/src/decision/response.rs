@@ -77,7 +77,7 @@ pub fn render_denial(decision: &Decision, realm: &str) -> Option<DenyResponse> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Mode;
+    use crate::decision::Mode;
     use crate::decision::Reason;
 
     fn denied(reason: Reason) -> Decision {

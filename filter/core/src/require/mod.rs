@@ -52,18 +52,6 @@ pub struct TransactionRequirement {
 }
 
 impl Requirements {
-    /// Checks subjects, claims and scopes, in that order.
-    pub fn check<B: Bindings + ?Sized>(
-        &self,
-        subject: Option<&str>,
-        claims: &Map<String, Value>,
-        bindings: &B,
-    ) -> Result<(), Reason> {
-        self.check_subject(subject)?;
-        self.check_claims(claims, None, bindings)?;
-        self.check_scopes(claims, bindings)
-    }
-
     /// Every request header a template of these requirements reads (lowercase, each once): a
     /// request must carry each of them at most once, or it is `ambiguous_header`.
     pub fn headers_read(&self) -> Vec<String> {
@@ -145,16 +133,7 @@ impl Requirements {
         }
     }
 
-    /// `scopes` (all) and `scopes_any` (one).
-    pub fn check_scopes<B: Bindings + ?Sized>(
-        &self,
-        claims: &Map<String, Value>,
-        bindings: &B,
-    ) -> Result<(), Reason> {
-        self.check_granted_scopes(&scopes::granted(claims), bindings)
-    }
-
-    /// [`Requirements::check_scopes`] on scopes already read from the token.
+    /// `scopes` (all) and `scopes_any` (one), on the scopes the token grants.
     pub fn check_granted_scopes<S: AsRef<str>, B: Bindings + ?Sized>(
         &self,
         granted: &[S],
@@ -170,7 +149,9 @@ impl Requirements {
         Ok(())
     }
 
-    /// `authorization_details`: one entry of the token grants the route's detail.
+    /// `authorization_details`: one entry of the token grants the route's detail. The engine
+    /// refuses an unreadable list (not an array, too many entries) as `malformed_token` before
+    /// any requirement; here it grants nothing.
     pub fn check_details<B: Bindings + ?Sized>(
         &self,
         claims: &Map<String, Value>,
@@ -182,8 +163,7 @@ impl Requirements {
         };
         match required.check(claims, max_entries, bindings) {
             Ok(true) => Ok(()),
-            Ok(false) => Err(Reason::AuthorizationDetailsMismatch),
-            Err(_) => Err(Reason::MalformedToken),
+            Ok(false) | Err(_) => Err(Reason::AuthorizationDetailsMismatch),
         }
     }
 

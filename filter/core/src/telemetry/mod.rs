@@ -8,9 +8,6 @@ use base64::Engine;
 use serde_json::{json, Value};
 use std::borrow::Cow;
 
-/// Prefix of every filter-state key (Envoy stores them as `wasm.<key>`).
-pub const KEY_PREFIX: &str = "workload_authz.";
-
 /// `sha256:` and the first 16 hex digits of the SHA-256 of a token: correlates without revealing it.
 pub fn token_hash(token: &str) -> String {
     let digest = hmac_sha256::Hash::hash(token.as_bytes());
@@ -293,7 +290,7 @@ pub fn validations_metric(decision: &Decision) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Mode;
+    use crate::decision::Mode;
     use crate::decision::Reason;
 
     #[test]

@@ -1,0 +1,275 @@
+//! Stage 2, the access token: exactly one token in the headers the route reads, well formed, of
+//! a supported algorithm, naming a provider accepted here (then authenticated, see
+//! [`super::authenticate`]); once its signature holds, the shape of its claims (scope strings,
+//! the actor chain, authorization details) and its JOSE `typ`.
+
+use super::checks::{pass_if, Checks};
+use super::Context;
+use crate::config::{Provider, Route};
+use crate::decision::Reason;
+use crate::identity::actors;
+use crate::keys::Algorithm;
+use crate::require::scopes;
+use crate::telemetry;
+use crate::token::{self, Extracted, Jws};
+use serde_json::Value;
+
+/// The one token of the request, and the route's sources (indexes) that read its header.
+pub(super) struct Presented<'h> {
+    /// The token text (without the header's prefix).
+    pub text: &'h str,
+    /// Indexes into `route.token_sources` of the sources that matched its header.
+    pub sources: Vec<usize>,
+}
+
+/// Why no token could be presented, and whether a token was examined at all (for the
+/// token-validation counter).
+pub(super) struct Refusal {
+    /// The reason.
+    pub reason: Reason,
+    /// A token was found and refused (`false`: none was, or the headers were refused first).
+    pub token_examined: bool,
+}
+
+/// A well-formed token of a supported algorithm whose issuer is a provider accepted here.
+pub(super) struct Identified<'a, 't> {
+    /// The parsed token (from the verified-token cache when `from_cache`).
+    pub jws: Jws<'t>,
+    /// Its algorithm, on the provider's allow-list.
+    pub alg: Algorithm,
+    /// Index of its provider.
+    pub provider_index: usize,
+    /// Its provider.
+    pub provider: &'a Provider,
+    /// Whether its signature was verified by an earlier request.
+    pub from_cache: bool,
+}
+
+/// Exactly one token within the limits (`header_too_large`, `missing_token`, `malformed_token`
+/// for two tokens).
+pub(super) fn present<'h, H: AsRef<str>>(
+    ctx: &Context<'_>,
+    route: &Route,
+    headers: &'h [(H, H)],
+    checks: &mut Checks<'_>,
+) -> Result<Presented<'h>, Refusal> {
+    let limits = ctx.policy.limits;
+    let refuse = |reason, token_examined| Refusal {
+        reason,
+        token_examined,
+    };
+    if headers.len() > limits.max_headers {
+        let count = headers.len();
+        let _ = checks.fail::<()>("token", Reason::HeaderTooLarge, || {
+            format!(
+                "{count} request headers, over limits.max_headers {}",
+                limits.max_headers
+            )
+        });
+        return Err(refuse(Reason::HeaderTooLarge, false));
+    }
+    let (text, sources) = match token::extract(&route.token_sources, headers) {
+        Extracted::One { token, sources } => (token, sources),
+        Extracted::Missing => {
+            let _ = checks.fail::<()>("token", Reason::MissingToken, || {
+                let names: Vec<&str> = route
+                    .token_sources
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect();
+                format!("no bearer token in: {}", names.join(", "))
+            });
+            return Err(refuse(Reason::MissingToken, false));
+        }
+        Extracted::Several => {
+            let _ = checks.fail::<()>("token", Reason::MalformedToken, || {
+                "more than one token presented".to_string()
+            });
+            return Err(refuse(Reason::MalformedToken, true));
+        }
+    };
+    if text.len() > limits.token.max_token_bytes {
+        let size = text.len();
+        let _ = checks.fail::<()>("token", Reason::HeaderTooLarge, || {
+            format!(
+                "{size}-byte token, over limits.max_token_bytes {}",
+                limits.token.max_token_bytes
+            )
+        });
+        return Err(refuse(Reason::HeaderTooLarge, true));
+    }
+    checks.pass("token", || {
+        format!("one token ({})", telemetry::token_hash(text))
+    });
+    Ok(Presented { text, sources })
+}
+
+/// Format, algorithm, and the provider its `iss` names, which must be accepted on the route and
+/// read the header the token came in (`malformed_token`, `disallowed_algorithm`, `bad_issuer`).
+pub(super) fn identify<'a, 't>(
+    ctx: &Context<'a>,
+    route: &Route,
+    presented: &Presented<'t>,
+    checks: &mut Checks<'_>,
+) -> Result<Identified<'a, 't>, Reason> {
+    let cached = ctx.state.cached(presented.text, ctx.now);
+    let from_cache = cached.is_some();
+    let parsed = match cached {
+        Some(jws) => Ok(jws),
+        None => token::parse_with(presented.text, &ctx.policy.limits.token),
+    };
+    let jws = match parsed {
+        Ok(jws) => jws,
+        Err(error) => {
+            return checks.fail("format", Reason::MalformedToken, || format!("{error:?}"))
+        }
+    };
+    let header = &jws.header;
+    checks.pass("format", || {
+        format!(
+            "alg {}, kid {}",
+            header.alg,
+            header.kid.as_deref().unwrap_or("-")
+        )
+    });
+    let alg = checks.check(
+        "algorithm",
+        Algorithm::parse(&header.alg).map_err(|_| Reason::DisallowedAlgorithm),
+        || match Algorithm::parse(&header.alg) {
+            Ok(_) => format!("`{}` is a supported asymmetric algorithm", header.alg),
+            Err(_) => format!("`{}` is not an accepted asymmetric algorithm", header.alg),
+        },
+    )?;
+    let iss = jws.claims.iss.as_deref();
+    let provider_index = iss.and_then(|iss| ctx.policy.provider_by_issuer(iss));
+    let reads_here = provider_index.is_some_and(|p| {
+        presented.sources.iter().any(|s| {
+            route
+                .source_providers
+                .get(*s)
+                .is_some_and(|readers| readers.contains(&p))
+        })
+    });
+    let found = provider_index
+        .and_then(|p| ctx.policy.providers.get(p).map(|provider| (p, provider)))
+        .filter(|_| reads_here);
+    let (provider_index, provider) =
+        checks.check("issuer", found.ok_or(Reason::BadIssuer), || {
+            match (iss, found) {
+                (None, _) => "no `iss`".to_string(),
+                (Some(iss), Some((_, provider))) => {
+                    format!("`{iss}` is provider `{}`", provider.name)
+                }
+                (Some(iss), None) => {
+                    format!("`{iss}` is no provider accepted here (or not from its header)")
+                }
+            }
+        })?;
+    allowed_algorithm(provider, alg, checks)?;
+    Ok(Identified {
+        jws,
+        alg,
+        provider_index,
+        provider,
+        from_cache,
+    })
+}
+
+/// The provider's `algorithms` allow-list (`disallowed_algorithm`); transaction tokens answer
+/// a refusal as `invalid_transaction_token` (see [`super::transaction`]).
+pub(super) fn allowed_algorithm(
+    provider: &Provider,
+    alg: Algorithm,
+    checks: &mut Checks<'_>,
+) -> Result<(), Reason> {
+    let allowed = provider.algorithms.contains(&alg);
+    checks.check(
+        "algorithm",
+        pass_if(allowed, Reason::DisallowedAlgorithm),
+        || {
+            let verb = if allowed { "is" } else { "is not" };
+            format!("{alg} {verb} allowed by `{}`", provider.name)
+        },
+    )
+}
+
+/// The shape of an authentic token's claims (`malformed_token`): scope strings split on the
+/// space only, the `act` chain within `limits.max_actor_hops` (returned, current actor first),
+/// and, on a route that requires one, a readable `authorization_details` list. Failures are
+/// reported as `format` steps, like the other format rules; a passing shape is not traced.
+pub(super) fn claim_shape(
+    ctx: &Context<'_>,
+    route: &Route,
+    jws: &Jws<'_>,
+    checks: &mut Checks<'_>,
+) -> Result<Vec<String>, Reason> {
+    let claims = &jws.claims.all;
+    if let Some(name) = scopes::malformed_claim(claims) {
+        return checks.fail("format", Reason::MalformedToken, || {
+            format!("`{name}` holds a control character other than the separating space")
+        });
+    }
+    let chain = match actors::chain(claims, ctx.policy.limits.max_actor_hops) {
+        Ok(chain) => chain,
+        Err(error) => {
+            return checks.fail("actors", Reason::MalformedToken, || {
+                format!("`act` refused: {error:?}")
+            })
+        }
+    };
+    if route.require.authorization_details.is_some() {
+        let max = ctx.policy.limits.max_authorization_details;
+        let readable = match claims.get("authorization_details") {
+            None => true,
+            Some(Value::Array(entries)) => entries.len() <= max,
+            Some(_) => false,
+        };
+        if !readable {
+            return checks.fail("authorization_details", Reason::MalformedToken, || {
+                format!("`authorization_details` is not a list of at most {max} entries")
+            });
+        }
+    }
+    Ok(chain)
+}
+
+/// `require.typ` (`wrong_token_type`): RFC 8725 / 9068 comparison, case-insensitive, the
+/// `application/` prefix optional.
+pub(super) fn token_type(
+    route: &Route,
+    jws: &Jws<'_>,
+    checks: &mut Checks<'_>,
+) -> Result<(), Reason> {
+    let Some(required) = &route.require.typ else {
+        return Ok(());
+    };
+    let typ = jws.header.typ.as_deref().unwrap_or("");
+    let fits = typ_matches(typ, required);
+    checks.check("typ", pass_if(fits, Reason::WrongTokenType), || {
+        format!("`{typ}`, route requires `{required}`")
+    })
+}
+
+fn typ_matches(typ: &str, required: &str) -> bool {
+    let strip = |t: &str| {
+        let lower = t.to_ascii_lowercase();
+        lower
+            .strip_prefix("application/")
+            .map(str::to_string)
+            .unwrap_or(lower)
+    };
+    strip(typ) == strip(required)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typ_comparison() {
+        assert!(typ_matches("at+jwt", "at+jwt"));
+        assert!(typ_matches("application/AT+JWT", "at+jwt"));
+        assert!(!typ_matches("JWT", "at+jwt"));
+        assert!(!typ_matches("", "at+jwt"));
+    }
+}

@@ -1,0 +1,127 @@
+//! Stage 1, the route: one canonical view of the request (path, authority, the headers the
+//! route reads) and the first route that declares it.
+
+use super::checks::Checks;
+use super::RequestView;
+use crate::config::{Policy, Route};
+use crate::decision::Reason;
+use crate::routes::{canonical_authority, clean_path};
+use std::borrow::Cow;
+
+/// The route a request matched, with its path captures.
+pub(super) struct MatchedRoute<'a, 'p> {
+    /// Index in `policy.routes`.
+    pub index: usize,
+    /// The route.
+    pub route: &'a Route,
+    /// Path captures, in the order of the template's names.
+    pub captures: Vec<&'p str>,
+}
+
+/// The canonical path routes are matched on (`invalid_path` for one that reads two ways).
+pub(super) fn canonical_path<'r, H: AsRef<str>>(
+    request: &RequestView<'r, H>,
+    checks: &mut Checks<'_>,
+) -> Result<Cow<'r, str>, Reason> {
+    match clean_path(request.path) {
+        Ok(clean) => {
+            checks.pass("path", || format!("`{clean}` is clean"));
+            Ok(clean)
+        }
+        Err(error) => checks.fail("path", Reason::InvalidPath, || {
+            format!("`{}` refused: {error:?}", request.path)
+        }),
+    }
+}
+
+/// The first route whose `match` fits the request at the canonical `path` and authority
+/// (`invalid_authority`, `no_route`, `invalid_path` for a trailing slash that changes the route).
+pub(super) fn select<'a, 'p, H: AsRef<str>>(
+    policy: &'a Policy,
+    request: &RequestView<'_, H>,
+    path: &'p str,
+    checks: &mut Checks<'_>,
+) -> Result<MatchedRoute<'a, 'p>, Reason> {
+    let authority = match canonical_authority(request.authority) {
+        Ok(authority) => authority,
+        Err(error) => {
+            return checks.fail("authority", Reason::InvalidAuthority, || {
+                format!("`{}` refused: {error}", request.authority)
+            })
+        }
+    };
+    for (index, route) in policy.routes.iter().enumerate() {
+        match route.matcher.try_match(request.method, path, &authority) {
+            Ok(captures) => {
+                checks.pass("route", || {
+                    let names = route.matcher.path.capture_names();
+                    let bound: Vec<String> = names
+                        .iter()
+                        .zip(&captures)
+                        .map(|(n, v)| format!("{n}={v}"))
+                        .collect();
+                    format!(
+                        "routes[{index}] `{}` matches {}",
+                        route.action,
+                        bound.join(" ")
+                    )
+                });
+                if let Some(other) =
+                    policy.trailing_slash_conflict(request.method, path, &authority, index)
+                {
+                    return checks.fail("path", Reason::InvalidPath, || {
+                        format!(
+                            "`{path}` reaches routes[{index}] but `{}` reaches routes[{other}]: \
+                             the trailing slash makes it another route",
+                            path.trim_end_matches('/')
+                        )
+                    });
+                }
+                return Ok(MatchedRoute {
+                    index,
+                    route,
+                    captures,
+                });
+            }
+            Err(part) => checks.pass("route", || {
+                format!(
+                    "routes[{index}] `{}` skipped: {part} does not match",
+                    route.action
+                )
+            }),
+        }
+    }
+    checks.fail("route", Reason::NoRoute, || {
+        format!("no route declares {} {path}", request.method)
+    })
+}
+
+/// Every header the route's requirements read occurs at most once (`ambiguous_header`): the
+/// upstream must not be able to act on another copy than the one checked.
+pub(super) fn headers_read_once<H: AsRef<str>>(
+    route: &Route,
+    headers: &[(H, H)],
+    checks: &mut Checks<'_>,
+) -> Result<(), Reason> {
+    let repeated = route.headers_read.iter().find(|name| {
+        headers
+            .iter()
+            .filter(|(n, _)| n.as_ref().eq_ignore_ascii_case(name))
+            .nth(1)
+            .is_some()
+    });
+    match repeated {
+        None => Ok(()),
+        Some(name) => checks.fail("headers", Reason::AmbiguousHeader, || {
+            format!("`{name}` is read by the route and occurs more than once")
+        }),
+    }
+}
+
+/// A public route ends the decision here (`public`); `None` for a protected one.
+pub(super) fn public(route: &Route, checks: &mut Checks<'_>) -> Option<Reason> {
+    route.public.then(|| {
+        checks.pass("public", || "public route: no token needed".to_string());
+        Reason::Public
+    })
+}
