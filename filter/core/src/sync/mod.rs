@@ -4,12 +4,18 @@
 //!
 //! - this module: pure helpers (the resources of a policy, the stored format, stamps, checks);
 //! - [`host`]: the host traits the protocol runs over ([`SharedData`], [`HttpFetch`]);
-//! - [`fake`]: in-memory hosts, so the protocol can be unit-tested with several fake workers.
+//! - [`Syncer`]: the protocol of one worker (tick, pull, lease, CAS publish, early refetch);
+//! - [`SyncEvent`]: what it reports (log lines, fetch counters);
+//! - [`fake`]: in-memory hosts, so the protocol is unit-tested with several fake workers.
 
+mod event;
 pub mod fake;
 pub mod host;
+mod syncer;
 
+pub use event::{EventKind, FetchFailure, Level, SyncEvent};
 pub use host::{Answer, HostStatus, HttpFetch, SetError, SharedData};
+pub use syncer::{Call, Slot, Syncer, CAS_ATTEMPTS};
 
 use crate::config::{HttpUri, KeySource, Policy};
 use crate::decision::{Decision, Reason};
