@@ -3,6 +3,9 @@
 //! It knows nothing of proxy-wasm: the configuration is compiled by [`config::compile`], each
 //! request is judged by [`engine::decide`] with the current time passed in, and the result is a
 //! [`decision::Decision`] value that the plugin (or the CLI) turns into an answer.
+//! Remote key sets and revocation lists are kept fresh across worker VMs by [`sync::Syncer`],
+//! written against host traits ([`sync::SharedData`], [`sync::HttpFetch`]) that the plugin
+//! implements over proxy-wasm and [`sync::fake`] implements in memory.
 #![cfg_attr(
     test,
     allow(

@@ -9,21 +9,16 @@ use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 use std::rc::Rc;
 use workload_authz_core::headers::PackedHeaders;
-use workload_authz_core::sync::{ResourceKind, EARLY_REFETCH_SECONDS};
+use workload_authz_core::sync::Call;
 use workload_authz_core::telemetry;
 use workload_authz_core::{decide_in, render_denial, Decision, Reason, RequestView};
-
-/// A request waiting for an early key-set refetch.
-struct Pending {
-    token: u32,
-    resource: usize,
-}
 
 /// The per-request context.
 pub struct AuthzHttp {
     plugin: Option<Rc<Plugin>>,
     headers: PackedHeaders,
-    pending: Option<Pending>,
+    /// The early key-set refetch this request waits for.
+    pending: Option<Call>,
 }
 
 impl AuthzHttp {
@@ -54,32 +49,6 @@ impl AuthzHttp {
             now,
             &plugin.verifier,
         )
-    }
-
-    /// Starts an early refetch of the key set the decision lacked a key from, if allowed.
-    fn early_refetch(&self, plugin: &Plugin, decision: &Decision, now: u64) -> Option<Pending> {
-        if decision.reason != Reason::UnknownKey {
-            return None;
-        }
-        let provider = decision.provider.as_deref()?;
-        let provider = plugin
-            .policy
-            .providers
-            .iter()
-            .position(|p| p.name == provider)?;
-        let index = plugin
-            .resources
-            .iter()
-            .position(|r| r.kind == ResourceKind::Jwks(provider))?;
-        let resource = plugin.resources.get(index)?;
-        if !sync::take_stamp(&resource.early_key, now, EARLY_REFETCH_SECONDS) {
-            return None;
-        }
-        let token = sync::start_fetch(plugin, resource)?;
-        Some(Pending {
-            token,
-            resource: index,
-        })
     }
 
     /// Records the decision and applies it; returns whether the request goes on.
@@ -177,7 +146,7 @@ impl Context for AuthzHttp {
             fail_closed("the clock is unavailable");
             return;
         };
-        sync::on_response(&plugin, pending.resource, body_size, now);
+        sync::on_answer(&plugin, pending, body_size, now);
         let decision = self.judge(&plugin, now);
         if self.finish(&plugin, &decision) {
             if let Err(status) = host::resume_request() {
@@ -209,12 +178,10 @@ impl HttpContext for AuthzHttp {
             Reason::KeysUnavailable | Reason::RevocationUnavailable
         ) {
             // Another worker may have fetched it since this one's last tick: look now.
-            for index in 0..plugin.resources.len() {
-                sync::pull(&plugin, index);
-            }
+            sync::pull_all(&plugin);
             decision = self.judge(&plugin, now);
         }
-        if let Some(pending) = self.early_refetch(&plugin, &decision, now) {
+        if let Some(pending) = sync::early_refetch(&plugin, &decision, now) {
             log::debug!("workload-authz: unknown kid: pausing the request for a key-set refetch");
             self.pending = Some(pending);
             return Action::Pause;

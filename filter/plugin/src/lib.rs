@@ -2,7 +2,8 @@
 //!
 //! - [`root`]: configuration, one compiled policy per VM, the refresh timer.
 //! - [`plugin`]: what a VM holds: policy, run-time state, remote documents, metrics.
-//! - [`sync`]: remote key sets and revocation lists shared across VMs (lease + CAS).
+//! - [`sync`]: the core's protocol for remote key sets and revocation lists shared across VMs
+//!   (`workload_authz_core::sync::Syncer`), given Envoy's shared data and HTTP calls.
 //! - [`http`]: one request → one decision.
 //! - [`metrics`]: counters defined once per name, kept as ids.
 //! - [`connection`]: mTLS peer and source address, read from Envoy properties on demand.

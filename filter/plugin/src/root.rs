@@ -21,18 +21,8 @@ pub struct AuthzRoot {
 
 impl Context for AuthzRoot {
     fn on_http_call_response(&mut self, token_id: u32, _: usize, body_size: usize, _: usize) {
-        let Some(plugin) = &self.plugin else {
-            return;
-        };
-        let index = {
-            let mut calls = plugin.calls.borrow_mut();
-            let Some(at) = calls.iter().position(|(t, _)| *t == token_id) else {
-                return;
-            };
-            calls.remove(at).1
-        };
-        if let Some(now) = host::now_seconds() {
-            sync::on_response(plugin, index, body_size, now);
+        if let Some(plugin) = &self.plugin {
+            sync::on_root_response(plugin, token_id, body_size);
         }
     }
 }
@@ -90,7 +80,7 @@ impl RootContext for AuthzRoot {
                 "the guest"
             }
         );
-        if !plugin.resources.is_empty() {
+        if !plugin.sync.borrow().resources().is_empty() {
             if let Err(status) = host::set_tick_seconds(TICK_SECONDS) {
                 log::warn!("workload-authz: cannot start the refresh timer: {status:?}");
                 return false;

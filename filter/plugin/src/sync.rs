@@ -1,193 +1,116 @@
-//! Keeping remote documents fresh across worker VMs: one fetch per Envoy (a lease in shared data,
-//! taken with CAS), the document stored in shared data, every VM installing it when it changes.
-//! The rules (when, what is valid, the stored format) are in `workload_authz_core::sync`.
+//! Remote documents kept fresh across worker VMs: the protocol (lease, CAS publish, early
+//! refetch) is `workload_authz_core::sync::Syncer`; this module gives it the host (shared data
+//! and HTTP calls over [`crate::host`]), reads the answers Envoy delivers, and turns what the
+//! core reports into log lines and `workload_authz_fetches_total` counts.
 
 use crate::host;
 use crate::plugin::Plugin;
 use proxy_wasm::types::Status;
-use workload_authz_core::sync::{self, Resource, SharedDoc};
+use workload_authz_core::config::HttpUri;
+use workload_authz_core::sync::{
+    self, Answer, Call, HostStatus, HttpFetch, Level, SetError, SharedData, SyncEvent, Syncer,
+};
+use workload_authz_core::Decision;
 
-/// Attempts of a CAS write before giving up (another VM keeps writing the same document).
-const CAS_ATTEMPTS: usize = 5;
+/// The protocol over Envoy.
+pub type HostSyncer = Syncer<HostSharedData, HostHttp>;
 
-/// One tick: install what other VMs fetched, and fetch what is due (if this VM wins the lease).
+/// proxy-wasm shared data, through [`host::get_shared`] and [`host::set_shared`].
+pub struct HostSharedData;
+
+/// `dispatch_http_call`, through [`host::http_get`].
+pub struct HostHttp;
+
+fn named(status: Status) -> HostStatus {
+    HostStatus(format!("{status:?}"))
+}
+
+impl SharedData for HostSharedData {
+    fn get(&self, key: &str) -> Result<(Option<Vec<u8>>, Option<u32>), HostStatus> {
+        host::get_shared(key).map_err(named)
+    }
+
+    fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> Result<(), SetError> {
+        host::set_shared(key, value, cas).map_err(|status| match status {
+            Status::CasMismatch => SetError::CasMismatch,
+            other => SetError::Host(named(other)),
+        })
+    }
+}
+
+impl HttpFetch for HostHttp {
+    fn dispatch_get(&self, uri: &HttpUri) -> Result<u32, HostStatus> {
+        host::http_get(
+            &uri.cluster,
+            &uri.authority,
+            &uri.path,
+            &uri.scheme,
+            uri.timeout_ms,
+        )
+        .map_err(named)
+    }
+}
+
+/// One tick of the refresh timer.
 pub fn tick(plugin: &Plugin, now: u64) {
-    for index in 0..plugin.resources.len() {
-        pull(plugin, index);
-        let due = {
-            let slots = plugin.slots.borrow();
-            let Some(resource) = plugin.resources.get(index) else {
-                continue;
-            };
-            let fetched_at = slots.get(index).and_then(|s| s.fetched_at);
-            sync::refresh_due(fetched_at, resource.refresh_seconds, now)
-        };
-        let in_flight = plugin.calls.borrow().iter().any(|(_, r)| *r == index);
-        if due && !in_flight {
-            if let Some(token) = fetch_if_leased(plugin, index, now) {
-                plugin.calls.borrow_mut().push((token, index));
-            }
-        }
+    let mut syncer = plugin.sync.borrow_mut();
+    syncer.tick(&mut plugin.state.borrow_mut(), now);
+    report(plugin, syncer.take_events());
+}
+
+/// Installs whatever other workers shared since this one last looked.
+pub fn pull_all(plugin: &Plugin) {
+    let mut syncer = plugin.sync.borrow_mut();
+    syncer.pull_all(&mut plugin.state.borrow_mut());
+    report(plugin, syncer.take_events());
+}
+
+/// An answer delivered to the root context: handled if it is one of this configuration's
+/// tick calls (taken from the in-flight list even when the clock then fails), else ignored.
+pub fn on_root_response(plugin: &Plugin, token: u32, body_size: usize) {
+    let Some(call) = plugin.sync.borrow_mut().take_call(token) else {
+        return;
+    };
+    if let Some(now) = host::now_seconds() {
+        on_answer(plugin, call, body_size, now);
     }
 }
 
-/// Installs the shared document of resource `index` if it changed since this VM last looked.
-pub fn pull(plugin: &Plugin, index: usize) {
-    let Some(resource) = plugin.resources.get(index) else {
-        return;
-    };
-    let (value, cas) = match host::get_shared(&resource.data_key) {
-        Ok(found) => found,
-        Err(status) => {
-            log::warn!(
-                "workload-authz: {}: cannot read shared data: {status:?}",
-                resource.label
-            );
-            return;
-        }
-    };
-    let mut slots = plugin.slots.borrow_mut();
-    let Some(slot) = slots.get_mut(index) else {
-        return;
-    };
-    if cas.is_none() || cas == slot.seen_cas {
-        return;
-    }
-    slot.seen_cas = cas;
-    let Some(doc) = value.as_deref().and_then(SharedDoc::decode) else {
-        return;
-    };
-    slot.fetched_at = Some(doc.fetched_at);
-    if let Err(error) = sync::install(&mut plugin.state.borrow_mut(), resource, &doc) {
-        log::warn!(
-            "workload-authz: {}: shared document refused: {error}",
-            resource.label
-        );
-    }
-}
-
-/// Takes the fetch lease of resource `index` (CAS) and, if this VM won it, starts the fetch.
-pub fn fetch_if_leased(plugin: &Plugin, index: usize, now: u64) -> Option<u32> {
-    let resource = plugin.resources.get(index)?;
-    if !take_stamp(
-        &resource.lease_key,
-        now,
-        sync::lease_seconds(&resource.http_uri),
-    ) {
-        return None;
-    }
-    start_fetch(plugin, resource)
-}
-
-/// Claims a time slot in shared data: succeeds when the stored stamp is in the past, writing
-/// `now + hold` with CAS so only one VM wins.
-pub fn take_stamp(key: &str, now: u64, hold: u64) -> bool {
-    let Ok((value, cas)) = host::get_shared(key) else {
-        return false;
-    };
-    if sync::read_stamp(value.as_deref()) > now {
-        return false;
-    }
-    host::set_shared(key, &sync::stamp(now.saturating_add(hold)), cas).is_ok()
-}
-
-/// Sends the GET for `resource`.
-pub fn start_fetch(plugin: &Plugin, resource: &Resource) -> Option<u32> {
-    let uri = &resource.http_uri;
-    match host::http_get(
-        &uri.cluster,
-        &uri.authority,
-        &uri.path,
-        &uri.scheme,
-        uri.timeout_ms,
-    ) {
-        Ok(token) => {
-            log::debug!("workload-authz: {}: fetching {}", resource.label, uri.uri);
-            Some(token)
-        }
-        Err(status) => {
-            let why = format!("cannot dispatch to cluster `{}`: {status:?}", uri.cluster);
-            fetch_failed(plugin, resource, &why, "dispatch_failed");
+/// Hands the answer being delivered for `call` to the protocol.
+pub fn on_answer(plugin: &Plugin, call: Call, body_size: usize, now: u64) {
+    let answer = Answer {
+        status: host::http_call_status(),
+        body: if body_size > 0 {
+            host::http_call_body(body_size)
+        } else {
             None
-        }
-    }
-}
-
-/// Handles the answer to a fetch of resource `index` (from whichever context sent it).
-pub fn on_response(plugin: &Plugin, index: usize, body_size: usize, now: u64) {
-    let Some(resource) = plugin.resources.get(index) else {
-        return;
+        },
     };
-    let status = host::http_call_status();
-    let body = if body_size > 0 {
-        host::http_call_body(body_size)
-    } else {
-        None
-    };
-    // Release the lease whatever happened, so the next due tick may try again.
-    if let Err(status) = host::set_shared(&resource.lease_key, &sync::stamp(0), None) {
-        log::debug!(
-            "workload-authz: {}: cannot release lease: {status:?}",
-            resource.label
-        );
-    }
-    match sync::accept(resource, status, body.as_deref()) {
-        Ok(body) => {
-            let doc = SharedDoc {
-                fetched_at: now,
-                body,
-            };
-            if let Err(status) = publish(&resource.data_key, &doc) {
-                log::warn!(
-                    "workload-authz: {}: cannot share the document: {status:?}",
-                    resource.label
-                );
-            }
-            match sync::install(&mut plugin.state.borrow_mut(), resource, &doc) {
-                Ok(()) => {
-                    if let Some(slot) = plugin.slots.borrow_mut().get_mut(index) {
-                        slot.fetched_at = Some(now);
-                    }
-                    log::info!(
-                        "workload-authz: {}: updated from {}",
-                        resource.label,
-                        resource.http_uri.uri
-                    );
-                    count(plugin, resource, "ok");
-                }
-                Err(error) => fetch_failed(plugin, resource, &error.to_string(), "invalid"),
-            }
-        }
-        Err(error) => fetch_failed(plugin, resource, &error.to_string(), &error.label()),
-    }
+    let mut syncer = plugin.sync.borrow_mut();
+    syncer.on_answer(call, &answer, &mut plugin.state.borrow_mut(), now);
+    report(plugin, syncer.take_events());
 }
 
-fn publish(key: &str, doc: &SharedDoc) -> Result<(), Status> {
-    let bytes = doc.encode();
-    let mut last = Status::InternalFailure;
-    for _ in 0..CAS_ATTEMPTS {
-        let (_, cas) = host::get_shared(key)?;
-        match host::set_shared(key, &bytes, cas) {
-            Ok(()) => return Ok(()),
-            Err(status) => last = status,
+/// Starts an early refetch of the key set `decision` lacked a key from, if it is due.
+pub fn early_refetch(plugin: &Plugin, decision: &Decision, now: u64) -> Option<Call> {
+    let provider = sync::unknown_key_provider(&plugin.policy, decision)?;
+    let mut syncer = plugin.sync.borrow_mut();
+    let call = syncer.request_early_refetch(provider, now);
+    report(plugin, syncer.take_events());
+    call
+}
+
+/// Logs each event and counts finished fetches.
+fn report(plugin: &Plugin, events: Vec<SyncEvent>) {
+    for event in events {
+        let level = match event.level() {
+            Level::Debug => log::Level::Debug,
+            Level::Info => log::Level::Info,
+            Level::Warn => log::Level::Warn,
+        };
+        log::log!(level, "workload-authz: {event}");
+        if let Some(name) = event.fetches_metric() {
+            plugin.metrics.borrow_mut().increment(&name);
         }
     }
-    Err(last)
-}
-
-fn fetch_failed(plugin: &Plugin, resource: &Resource, why: &str, label: &str) {
-    log::warn!(
-        "workload-authz: {}: fetch from {} failed: {why}; the last good document keeps serving",
-        resource.label,
-        resource.http_uri.uri
-    );
-    count(plugin, resource, label);
-}
-
-fn count(plugin: &Plugin, resource: &Resource, result: &str) {
-    let name = format!(
-        "source=.={};.;result=.={};.;workload_authz_fetches_total",
-        resource.label, result
-    );
-    plugin.metrics.borrow_mut().increment(&name);
 }

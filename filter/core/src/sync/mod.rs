@@ -1,8 +1,24 @@
-//! Pure helpers for documents shared between worker VMs (key sets, revocation lists):
-//! what to fetch, when, and how a fetched document is stored in proxy-wasm shared data.
-//! The plugin does the I/O; every decision about it is here, where it is tested.
+//! Documents shared between worker VMs (key sets, revocation lists): what to fetch, when, how a
+//! fetched document is checked and stored in proxy-wasm shared data, and the protocol that
+//! keeps every worker's copy fresh.
+//!
+//! - this module: pure helpers (the resources of a policy, the stored format, stamps, checks);
+//! - [`host`]: the host traits the protocol runs over ([`SharedData`], [`HttpFetch`]);
+//! - [`Syncer`]: the protocol of one worker (tick, pull, lease, CAS publish, early refetch);
+//! - [`SyncEvent`]: what it reports (log lines, fetch counters);
+//! - [`fake`]: in-memory hosts, so the protocol is unit-tested with several fake workers.
+
+mod event;
+pub mod fake;
+pub mod host;
+mod syncer;
+
+pub use event::{EventKind, FetchFailure, Level, SyncEvent};
+pub use host::{Answer, HostStatus, HttpFetch, SetError, SharedData};
+pub use syncer::{Call, Slot, Syncer, CAS_ATTEMPTS};
 
 use crate::config::{HttpUri, KeySource, Policy};
+use crate::decision::{Decision, Reason};
 use crate::keys::JwksLimits;
 use crate::revocation::RevocationList;
 use crate::state::{parse_fetched_jwks, RuntimeState};
@@ -39,6 +55,16 @@ pub struct Resource {
 
 /// Least time between two early refetches of a key set (unknown `kid`), per provider.
 pub const EARLY_REFETCH_SECONDS: u64 = 10;
+
+/// The provider whose remote key set an early refetch should renew: the one a decision denied
+/// with [`Reason::UnknownKey`] (a `kid` its set lacks). `None` for any other decision.
+pub fn unknown_key_provider(policy: &Policy, decision: &Decision) -> Option<usize> {
+    if decision.reason != Reason::UnknownKey {
+        return None;
+    }
+    let name = decision.provider.as_deref()?;
+    policy.providers.iter().position(|p| p.name == name)
+}
 
 /// The remote documents of a policy.
 pub fn resources(policy: &Policy) -> Vec<Resource> {
