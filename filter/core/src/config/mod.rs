@@ -6,6 +6,7 @@ pub mod policy;
 pub mod provider;
 pub mod reader;
 pub mod remote;
+pub mod requirements;
 pub mod route;
 
 /// The known fields of every configuration object, for tools (the CLI's hints) that must not drift
