@@ -1,6 +1,7 @@
 //! Compiling a route's `require` block: providers, scopes, subjects, claims, actors, delegation,
 //! authorization details, transaction tokens, binding and `typ`.
 
+use super::error::{Choice, ConfigErrorKind as Kind, ListOf};
 use super::policy::{Provider, TokenKind};
 use super::reader::{item, non_empty_str, wrong_type, Errors, Obj};
 use super::route::REQUIRE_FIELDS;
@@ -11,11 +12,36 @@ use crate::require::{
 use crate::routes::PathPattern;
 use serde_json::Value;
 
+/// The route's path template as its requirements' templates see it: `{name}` resolves to a
+/// capture index, and an unknown name is reported with the template and what it captures.
+pub struct PathScope<'a> {
+    /// The compiled template.
+    pub pattern: &'a PathPattern,
+    /// The template as written in `match.path`.
+    pub template: &'a str,
+}
+
+impl PathScope<'_> {
+    /// Compiles a scope, claim or authorization-detail template against the route's captures.
+    fn compile(&self, text: &str) -> Result<Template, Kind> {
+        Template::compile(text, |n| self.pattern.capture_index(n))
+            .map_err(|e| Kind::template(e, self.template, self.pattern.capture_names()))
+    }
+}
+
+/// An unknown provider `name`, with the names the configuration declares.
+fn unknown_provider(name: &str, providers: &[(String, Option<Provider>)]) -> Kind {
+    Kind::UnknownProvider {
+        name: name.to_string(),
+        declared: providers.iter().map(|(n, _)| n.clone()).collect(),
+    }
+}
+
 /// Compiles `require`; `providers` are the declared providers, by name.
 pub fn compile_require(
     value: &Value,
     path: &str,
-    pattern: &PathPattern,
+    pattern: &PathScope<'_>,
     providers: &[(String, Option<Provider>)],
     errors: &mut Errors,
 ) -> Option<Requirements> {
@@ -24,21 +50,17 @@ pub fn compile_require(
     if let Some(names) = obj.opt_str_list("providers", errors) {
         let list_path = obj.path_of("providers");
         if names.is_empty() {
-            errors.invalid(
-                &list_path,
-                "must name at least one provider (omit it for any)",
-            );
+            errors.add(&list_path, Kind::EmptyList(ListOf::Providers));
         }
         let mut indexes = Vec::new();
         for (i, name) in names.iter().enumerate() {
             match providers.iter().position(|(n, _)| n == name) {
                 Some(index) => indexes.push(index),
-                None => errors.invalid(&item(&list_path, i), format!("unknown provider `{name}`")),
+                None => errors.add(&item(&list_path, i), unknown_provider(name, providers)),
             }
         }
         require.providers = Some(indexes);
     }
-    let resolve = |name: &str| pattern.capture_index(name);
     for (field, target) in [
         ("scopes", &mut require.scopes),
         ("scopes_any", &mut require.scopes_any),
@@ -48,34 +70,33 @@ pub fn compile_require(
         };
         let list_path = obj.path_of(field);
         if field == "scopes_any" && list.is_empty() {
-            errors.invalid(
-                &list_path,
-                "must list at least one scope (omit it for none)",
-            );
+            errors.add(&list_path, Kind::EmptyList(ListOf::Scopes));
         }
         for (i, scope) in list.iter().enumerate() {
             if scope.chars().any(char::is_whitespace) {
-                errors.invalid(&item(&list_path, i), "a scope is one word, without spaces");
+                errors.add(
+                    &item(&list_path, i),
+                    Kind::ScopeWithSpace {
+                        scope: scope.to_string(),
+                    },
+                );
                 continue;
             }
-            match Template::compile(scope, resolve) {
+            match pattern.compile(scope) {
                 Ok(t) => target.push(t),
-                Err(e) => errors.invalid(&item(&list_path, i), e.to_string()),
+                Err(kind) => errors.add(&item(&list_path, i), kind),
             }
         }
     }
     if let Some(list) = obj.opt_str_list("subjects", errors) {
         let list_path = obj.path_of("subjects");
         if list.is_empty() {
-            errors.invalid(
-                &list_path,
-                "must list at least one subject pattern (omit it for any)",
-            );
+            errors.add(&list_path, Kind::EmptyList(ListOf::Subjects));
         }
         for (i, subject) in list.iter().enumerate() {
             match SubjectPattern::compile(subject) {
                 Ok(p) => require.subjects.push(p),
-                Err(error) => errors.invalid(&item(&list_path, i), error.to_string()),
+                Err(error) => errors.add(&item(&list_path, i), Kind::BadSubjectPattern(error)),
             }
         }
     }
@@ -90,7 +111,12 @@ pub fn compile_require(
                 for (name, expected) in map {
                     let claim_path = format!("{claims_path}.{name}");
                     if name.is_empty() || name.split('.').any(str::is_empty) {
-                        errors.invalid(&claim_path, "claim path has an empty segment");
+                        errors.add(
+                            &claim_path,
+                            Kind::EmptyClaimSegment {
+                                claim: name.clone(),
+                            },
+                        );
                         continue;
                     }
                     let (from_transaction, path) = match name.strip_prefix("txn.") {
@@ -98,10 +124,7 @@ pub fn compile_require(
                         None => (false, name.as_str()),
                     };
                     if from_transaction && obj.get("transaction").is_none() {
-                        errors.invalid(
-                            &claim_path,
-                            "`txn.` conditions need a `transaction` requirement on this route",
-                        );
+                        errors.add(&claim_path, Kind::TxnClaimWithoutTransaction);
                         continue;
                     }
                     if let Some(allowed) = expected_values(expected, &claim_path, pattern, errors) {
@@ -123,7 +146,7 @@ pub fn compile_require(
 /// Actors, delegation depth, authorization details, transaction tokens, binding, `typ`.
 fn compile_identity(
     obj: &Obj<'_>,
-    pattern: &PathPattern,
+    pattern: &PathScope<'_>,
     providers: &[(String, Option<Provider>)],
     require: &mut Requirements,
     errors: &mut Errors,
@@ -139,16 +162,14 @@ fn compile_identity(
             {
                 match SubjectPattern::compile(subject) {
                     Ok(p) => require.actor_subjects.push(p),
-                    Err(error) => {
-                        errors.invalid(&item(&actor.path_of("subjects"), i), error.to_string())
-                    }
+                    Err(error) => errors.add(
+                        &item(&actor.path_of("subjects"), i),
+                        Kind::BadSubjectPattern(error),
+                    ),
                 }
             }
             if require.actor_subjects.is_empty() {
-                errors.invalid(
-                    &actor.path_of("subjects"),
-                    "must list at least one actor pattern",
-                );
+                errors.add(&actor.path_of("subjects"), Kind::EmptyList(ListOf::Actors));
             }
         }
     }
@@ -156,9 +177,9 @@ fn compile_identity(
     let allow = obj.opt_bool("allow_delegation", errors);
     require.max_delegation_depth = match (allow, depth) {
         (Some(false), Some(d)) if d > 0 => {
-            errors.invalid(
+            errors.add(
                 &obj.path_of("max_delegation_depth"),
-                "contradicts `allow_delegation: false`",
+                Kind::DelegationContradiction,
             );
             None
         }
@@ -181,19 +202,18 @@ fn compile_identity(
             match txn.req_str("provider", errors) {
                 None => {}
                 Some(name) => match providers.iter().position(|(n, _)| n == name) {
-                    None => errors.invalid(
-                        &txn.path_of("provider"),
-                        format!("unknown provider `{name}`"),
-                    ),
+                    None => errors.add(&txn.path_of("provider"), unknown_provider(name, providers)),
                     Some(index) => {
                         let is_txn = providers
                             .get(index)
                             .and_then(|(_, p)| p.as_ref())
                             .is_none_or(|p| p.kind == TokenKind::Transaction);
                         if !is_txn {
-                            errors.invalid(
+                            errors.add(
                                 &txn.path_of("provider"),
-                                format!("provider `{name}` is not a `txn_token` provider"),
+                                Kind::NotATransactionProvider {
+                                    name: name.to_string(),
+                                },
                             );
                         }
                         require.transaction = Some(TransactionRequirement {
@@ -209,15 +229,15 @@ fn compile_identity(
         if binding == "spiffe_id" {
             require.bind_peer = true;
         } else {
-            errors.invalid(
+            errors.add(
                 &obj.path_of("bind_peer"),
-                format!("`{binding}` is not a binding (use `spiffe_id`)"),
+                Kind::not_a(Choice::Binding, binding),
             );
         }
     }
     if let Some(typ) = obj.opt_str("typ", errors) {
         if typ.is_empty() {
-            errors.invalid(&obj.path_of("typ"), "must not be empty");
+            errors.add(&obj.path_of("typ"), Kind::Empty);
         }
         require.typ = Some(typ.to_string());
     }
@@ -226,7 +246,7 @@ fn compile_identity(
 fn detail_requirement(
     value: &Value,
     path: &str,
-    pattern: &PathPattern,
+    pattern: &PathScope<'_>,
     errors: &mut Errors,
 ) -> Option<DetailRequirement> {
     let Some(map) = value.as_object() else {
@@ -255,10 +275,10 @@ fn detail_requirement(
         }
         let field_path = format!("{path}.{name}");
         let value = match expected {
-            Value::String(text) => match Template::compile(text, |n| pattern.capture_index(n)) {
+            Value::String(text) => match pattern.compile(text) {
                 Ok(t) => FieldValue::Text(t),
-                Err(e) => {
-                    errors.invalid(&field_path, e.to_string());
+                Err(kind) => {
+                    errors.add(&field_path, kind);
                     continue;
                 }
             },
@@ -272,16 +292,17 @@ fn detail_requirement(
 fn expected_values(
     value: &Value,
     path: &str,
-    pattern: &PathPattern,
+    pattern: &PathScope<'_>,
     errors: &mut Errors,
 ) -> Option<Vec<Expected>> {
     let one = |v: &Value, p: &str, errors: &mut Errors| -> Option<Expected> {
         match v {
             Value::String(_) => {
                 let text = non_empty_str(v, p, errors)?;
-                Template::compile(text, |n| pattern.capture_index(n))
+                pattern
+                    .compile(text)
                     .map(Expected::Text)
-                    .map_err(|e| errors.invalid(p, e.to_string()))
+                    .map_err(|kind| errors.add(p, kind))
                     .ok()
             }
             Value::Number(n) => n.as_f64().map(Expected::Number),
@@ -294,7 +315,7 @@ fn expected_values(
     };
     match value {
         Value::Array(items) if items.is_empty() => {
-            errors.invalid(path, "must list at least one allowed value");
+            errors.add(path, Kind::EmptyList(ListOf::AllowedValues));
             None
         }
         Value::Array(items) => {

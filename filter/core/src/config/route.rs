@@ -1,10 +1,11 @@
 //! Compiling the `routes` block.
 
+use super::error::{Choice, ConfigErrorKind as Kind, ListOf};
 use super::policy::TokenKind;
 use super::policy::{Mode, Provider, Route};
 use super::provider::{is_name, MAX_LIFETIME_LIMIT};
 use super::reader::{item, Errors, Obj};
-use super::requirements::compile_require;
+use super::requirements::{compile_require, PathScope};
 use crate::require::Requirements;
 use crate::routes::{HostPattern, PathPattern, RouteMatch};
 use crate::token::HeaderSource;
@@ -49,9 +50,11 @@ pub fn compile(
     let action = obj.req_str("action", errors);
     if let Some(action) = action {
         if !is_name(action) {
-            errors.invalid(
+            errors.add(
                 &obj.path_of("action"),
-                format!("`{action}` must use only letters, digits, `_`, `-`, `.` and `:`"),
+                Kind::BadActionName {
+                    name: action.to_string(),
+                },
             );
         }
     }
@@ -65,21 +68,22 @@ pub fn compile(
     let max_lifetime_seconds = obj.opt_u64("max_lifetime_seconds", 1, MAX_LIFETIME_LIMIT, errors);
     let require = match obj.get("require") {
         Some(_) if public => {
-            errors.invalid(
-                &obj.path_of("require"),
-                "a public route cannot have requirements",
-            );
+            errors.add(&obj.path_of("require"), Kind::PublicRouteRequirement);
             None
         }
-        Some(value) => matcher.as_ref().and_then(|m| {
-            compile_require(value, &obj.path_of("require"), &m.path, providers, errors)
+        Some(value) => matcher.as_ref().and_then(|(m, template)| {
+            let scope = PathScope {
+                pattern: &m.path,
+                template,
+            };
+            compile_require(value, &obj.path_of("require"), &scope, providers, errors)
         }),
         None => Some(Requirements::default()),
     };
     if public && max_lifetime_seconds.is_some() {
-        errors.invalid(
+        errors.add(
             &obj.path_of("max_lifetime_seconds"),
-            "a public route takes no token, so no lifetime",
+            Kind::PublicRouteLifetime,
         );
     }
     if errors.0.len() != before {
@@ -90,7 +94,7 @@ pub fn compile(
     let headers_read = require.headers_read();
     Some(Route {
         action: action?.to_string(),
-        matcher: matcher?,
+        matcher: matcher?.0,
         public,
         mode,
         max_lifetime_seconds,
@@ -107,20 +111,23 @@ pub fn parse_mode(text: &str, path: &str, errors: &mut Errors) -> Option<Mode> {
         "enforce" => Some(Mode::Enforce),
         "shadow" => Some(Mode::Shadow),
         other => {
-            errors.invalid(
-                path,
-                format!("`{other}` is not a mode (use `enforce` or `shadow`)"),
-            );
+            errors.add(path, Kind::not_a(Choice::Mode, other));
             None
         }
     }
 }
 
-fn compile_match(value: &Value, path: &str, errors: &mut Errors) -> Option<RouteMatch> {
+/// The compiled `match`, and its path template as written (for the hints of the requirements).
+fn compile_match<'a>(
+    value: &'a Value,
+    path: &str,
+    errors: &mut Errors,
+) -> Option<(RouteMatch, &'a str)> {
     let obj = Obj::new(value, path, MATCH_FIELDS, errors)?;
-    let pattern = obj.req_str("path", errors).and_then(|p| {
+    let template = obj.req_str("path", errors);
+    let pattern = template.and_then(|p| {
         PathPattern::compile(p)
-            .map_err(|e| errors.invalid(&obj.path_of("path"), e.to_string()))
+            .map_err(|e| errors.add(&obj.path_of("path"), Kind::BadPathTemplate(e)))
             .ok()
     });
     let methods = obj.opt_str_list("methods", errors).map(|list| {
@@ -129,9 +136,11 @@ fn compile_match(value: &Value, path: &str, errors: &mut Errors) -> Option<Route
             .filter_map(|(i, m)| {
                 let valid = m.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-');
                 if !valid {
-                    errors.invalid(
+                    errors.add(
                         &item(&obj.path_of("methods"), i),
-                        format!("`{m}` is not a method"),
+                        Kind::BadMethod {
+                            method: m.to_string(),
+                        },
                     );
                 }
                 valid.then(|| m.to_ascii_uppercase())
@@ -139,10 +148,7 @@ fn compile_match(value: &Value, path: &str, errors: &mut Errors) -> Option<Route
             .collect::<Vec<_>>()
     });
     if methods.as_ref().is_some_and(Vec::is_empty) {
-        errors.invalid(
-            &obj.path_of("methods"),
-            "must list at least one method (omit it for any)",
-        );
+        errors.add(&obj.path_of("methods"), Kind::EmptyList(ListOf::Methods));
     }
     let hosts = obj.opt_str_list("hosts", errors).map(|list| {
         list.iter()
@@ -150,9 +156,11 @@ fn compile_match(value: &Value, path: &str, errors: &mut Errors) -> Option<Route
             .filter_map(|(i, h)| {
                 let pattern = HostPattern::compile(h);
                 if pattern.is_none() {
-                    errors.invalid(
+                    errors.add(
                         &item(&obj.path_of("hosts"), i),
-                        format!("`{h}` is not a host pattern"),
+                        Kind::BadHostPattern {
+                            pattern: h.to_string(),
+                        },
                     );
                 }
                 pattern
@@ -160,16 +168,16 @@ fn compile_match(value: &Value, path: &str, errors: &mut Errors) -> Option<Route
             .collect::<Vec<_>>()
     });
     if hosts.as_ref().is_some_and(Vec::is_empty) {
-        errors.invalid(
-            &obj.path_of("hosts"),
-            "must list at least one host (omit it for any)",
-        );
+        errors.add(&obj.path_of("hosts"), Kind::EmptyList(ListOf::Hosts));
     }
-    Some(RouteMatch {
-        path: pattern?,
-        methods,
-        hosts,
-    })
+    Some((
+        RouteMatch {
+            path: pattern?,
+            methods,
+            hosts,
+        },
+        template?,
+    ))
 }
 
 fn token_sources(
