@@ -26,7 +26,7 @@ fn specific(error: &ConfigError) -> Option<String> {
     let fallback = format!("see the README, section {}", section(path));
     Some(match &error.kind {
         K::NotJson(_) => {
-            "the policy must be one JSON object (the CLI also reads YAML: name the file .yaml)"
+            "the policy must be one JSON object (`workload-authz check` also reads YAML from a .yaml file)"
                 .to_string()
         }
         K::NotYaml(_) => {

@@ -206,7 +206,7 @@ fn every_kind_has_its_message_and_hint() {
     let top = "see the README, section \"Configuration > Top level\"";
     let cases: Vec<(&str, K, &str, String)> = vec![
         ("", K::NotJson(s("eof")), "configuration: not valid JSON: eof",
-         s("the policy must be one JSON object (the CLI also reads YAML: name the file .yaml)")),
+         s("the policy must be one JSON object (`workload-authz check` also reads YAML from a .yaml file)")),
         ("", K::NotYaml(s("bad indent")), "configuration: not valid YAML: bad indent",
          s("fix the YAML syntax at the position shown; the policy must be one mapping")),
         ("routes[0].action", K::Missing, "routes[0].action: required field is missing",
