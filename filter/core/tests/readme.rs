@@ -1,6 +1,11 @@
 //! The README's reason table is the code's: every `Reason` is listed once with the status the
 //! filter answers, and the cardinality sentence counts them.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::collections::BTreeMap;
 use workload_authz_core::{render_denial, Decision, Mode, Reason};
@@ -45,7 +50,14 @@ fn every_reason_is_documented_with_its_status() {
             .map_or("-".to_string(), |answer| answer.status.to_string());
         assert_eq!(status, &expected, "status of `{reason}`");
     }
-    assert_eq!(rows.len(), Reason::ALL.len(), "the table lists unknown codes: {rows:?}");
+    assert_eq!(
+        rows.len(),
+        Reason::ALL.len(),
+        "the table lists unknown codes: {rows:?}"
+    );
     let cardinality = format!("5 decisions x {} reasons", Reason::ALL.len());
-    assert!(text.contains(&cardinality), "the README should say `{cardinality}`");
+    assert!(
+        text.contains(&cardinality),
+        "the README should say `{cardinality}`"
+    );
 }
