@@ -72,7 +72,12 @@ fn unknown_capture_in_scope_template_is_refused() {
     let log = Envoy::start_expect_failure(&p);
     eprintln!("{}", relevant(&log));
     let mut problems = Vec::new();
-    for needle in ["routes[2].require.scopes[0]", "unknown capture {tennant}"] {
+    // The line carries the core's hint too (the same as `workload-authz check`).
+    for needle in [
+        "routes[2].require.scopes[0]",
+        "unknown capture {tennant}",
+        "hint: `routes[2].match.path` is `/tenants/{tenant}/orders`, which captures {tenant}",
+    ] {
         if !log.contains(needle) {
             problems.push(format!("log lacks {needle:?}"));
         }

@@ -1,6 +1,5 @@
 //! `envoy` and `istio`: the policy embedded in a ready Envoy HTTP filter or Istio `WasmPlugin`.
 
-use crate::check;
 use crate::policy::{self, Loaded};
 use clap::Args;
 use serde_json::Value;
@@ -58,7 +57,7 @@ fn compiled(path: &str) -> Result<Result<(Loaded, Policy, Value), ExitCode>, Str
         (Err(errors), _) => {
             for error in &errors.0 {
                 eprintln!("{}: error: {error}", loaded.place(&error.path));
-                eprintln!("  hint: {}", check::hint(error, loaded.value.as_ref()));
+                eprintln!("  hint: {}", error.hint());
             }
             eprintln!(
                 "{}: {} error(s): nothing printed, the filter would refuse this policy",

@@ -1,7 +1,6 @@
 //! `workload-authz explain POLICY --method GET --path /x ...`: one request judged offline by the
 //! filter's own engine; prints the decision record, the answer and every check.
 
-use crate::check;
 use crate::policy;
 use crate::TextOrJson;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -72,7 +71,7 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
         Err(errors) => {
             for error in &errors.0 {
                 eprintln!("{}: error: {error}", loaded.place(&error.path));
-                eprintln!("  hint: {}", check::hint(error, loaded.value.as_ref()));
+                eprintln!("  hint: {}", error.hint());
             }
             eprintln!(
                 "{}: {} error(s): the filter refuses this policy, every request would be answered 503",

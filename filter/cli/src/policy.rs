@@ -105,7 +105,7 @@ pub fn compile(mut source: Source) -> Loaded {
         Syntax::Json => serde_json::from_str::<Value>(&source.text)
             .map_err(|e| ConfigError::new("", ConfigErrorKind::NotJson(e.to_string()))),
         Syntax::Yaml => yaml_value(&source.text)
-            .map_err(|e| ConfigError::invalid("", format!("not valid YAML: {e}"))),
+            .map_err(|e| ConfigError::new("", ConfigErrorKind::NotYaml(e.to_string()))),
     };
     let (value, compiled) = match parsed {
         Err(error) => (None, Err(ConfigErrors(vec![error]))),

@@ -126,6 +126,49 @@ fn check_lists_every_error_with_its_path_and_a_hint() {
         .all(|e| e["path"].is_string() && e["hint"].as_str().is_some_and(|h| !h.is_empty())));
 }
 
+/// `check` prints the core's message and hint, word for word, for each error (text and JSON).
+#[test]
+fn check_prints_the_cores_message_and_hint() {
+    let d = dir("check_core_hints");
+    let (_, jwks) = key(&d);
+    let mut policy = orders_policy(&jwks);
+    policy["routes"][2]["require"]["scopes"] = json!(["orders:write:{tennant}"]);
+    policy["routes"][2]["require"]["providers"] = json!(["meshh"]);
+    policy["routes"][1]["mode"] = json!("audit");
+    policy["providers"]["mesh"]["algorithms"] = json!(["HS256"]);
+    let text = serde_json::to_string_pretty(&policy).unwrap();
+    let file = write(&d, "hints.json", &text);
+    let errors = workload_authz_core::compile(&text).unwrap_err().0;
+    assert_eq!(errors.len(), 4, "{errors:#?}");
+
+    let r = run(&["check", &file]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    for error in &errors {
+        let at = lines
+            .iter()
+            .position(|l| l.ends_with(&format!(": error: {error}")))
+            .unwrap_or_else(|| panic!("no line for `{error}`:\n{}", r.stdout));
+        assert_eq!(
+            lines.get(at + 1).copied(),
+            Some(format!("  hint: {}", error.hint()).as_str()),
+            "the hint of `{error}`"
+        );
+    }
+    let kinds = |text: &str| errors.iter().any(|e| e.hint().contains(text));
+    assert!(kinds("captures {tenant}"), "{errors:#?}");
+    assert!(kinds("the providers declared are: `mesh`"), "{errors:#?}");
+    assert!(kinds("use \"enforce\" or \"shadow\""), "{errors:#?}");
+
+    let v = run(&["check", &file, "--format", "json"]).json();
+    let listed = v["errors"].as_array().unwrap();
+    assert_eq!(listed.len(), errors.len());
+    for (json, error) in listed.iter().zip(&errors) {
+        assert_eq!(json["message"], error.to_string());
+        assert_eq!(json["hint"], error.hint());
+    }
+}
+
 #[test]
 fn check_reports_syntax_errors_and_reads_istio_manifests() {
     let d = dir("check_syntax");

@@ -57,8 +57,12 @@ impl RootContext for AuthzRoot {
         let policy = match compile(text) {
             Ok(policy) => policy,
             Err(errors) => {
+                // The same message and hint as `workload-authz check`, one line per problem.
                 for error in &errors.0 {
-                    log::warn!("workload-authz: invalid configuration: {error}");
+                    log::warn!(
+                        "workload-authz: invalid configuration: {}",
+                        error.with_hint()
+                    );
                 }
                 return false;
             }

@@ -6,6 +6,7 @@ pub mod policy;
 pub mod provider;
 pub mod reader;
 pub mod remote;
+pub mod requirements;
 pub mod route;
 
 /// The known fields of every configuration object, for tools (the CLI's hints) that must not drift
@@ -23,7 +24,7 @@ pub mod fields {
     pub use super::TOP_FIELDS as TOP;
 }
 
-pub use error::{ConfigError, ConfigErrorKind, ConfigErrors};
+pub use error::{Choice, ConfigError, ConfigErrorKind, ConfigErrors, ListOf};
 pub use limits::Limits;
 pub use policy::{
     ClaimHeader, KeySource, Mode, Policy, Provider, RecordLevel, Route, TokenKind, VerifierChoice,
@@ -93,9 +94,9 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
         Some("compact") => RecordLevel::Compact,
         Some("off") => RecordLevel::Off,
         Some(other) => {
-            errors.invalid(
+            errors.add(
                 "decision_record",
-                format!("`{other}` is not a level (use `full`, `compact` or `off`)"),
+                ConfigErrorKind::not_a(Choice::RecordLevel, other),
             );
             RecordLevel::Full
         }
@@ -104,9 +105,9 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
         None | Some("auto") => VerifierChoice::Auto,
         Some("guest") => VerifierChoice::Guest,
         Some(other) => {
-            errors.invalid(
+            errors.add(
                 "signature_verifier",
-                format!("`{other}` is not a verifier (use `auto` or `guest`)"),
+                ConfigErrorKind::not_a(Choice::Verifier, other),
             );
             VerifierChoice::Auto
         }
@@ -117,7 +118,7 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
     let revoked = match top.get("revoked") {
         None => RevocationList::default(),
         Some(value) => RevocationList::from_value(value).unwrap_or_else(|e| {
-            errors.invalid("revoked", e.to_string());
+            errors.add("revoked", ConfigErrorKind::BadRevocationList(e));
             RevocationList::default()
         }),
     };
@@ -126,10 +127,7 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
             .bytes()
             .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
     {
-        errors.invalid(
-            "realm",
-            "must be non-empty printable ASCII without `\"` or `\\`",
-        );
+        errors.add("realm", ConfigErrorKind::BadRealm);
     }
 
     let mut providers: Vec<(String, Option<Provider>)> = Vec::new();
@@ -157,12 +155,12 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
             .take(i)
             .find(|(_, other)| other.as_ref().is_some_and(|o| o.issuer == p.issuer));
         if let Some((other, _)) = clash {
-            errors.invalid(
+            errors.add(
                 &format!("providers.{name}.issuer"),
-                format!(
-                    "issuer `{}` is already used by provider `{other}`",
-                    p.issuer
-                ),
+                ConfigErrorKind::DuplicateIssuer {
+                    issuer: p.issuer.clone(),
+                    other_provider: other.clone(),
+                },
             );
         }
     }
@@ -171,10 +169,7 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
     match top.required("routes", errors).map(Value::as_array) {
         None => {}
         Some(None) => errors.push(reader::wrong_type("routes", "a list of routes")),
-        Some(Some(list)) if list.is_empty() => errors.invalid(
-            "routes",
-            "must declare at least one route (everything else is denied)",
-        ),
+        Some(Some(list)) if list.is_empty() => errors.add("routes", ConfigErrorKind::NoRoutes),
         Some(Some(list)) => {
             for (i, entry) in list.iter().enumerate() {
                 if let Some(route) = route::compile(entry, &item("routes", i), &providers, errors) {
@@ -184,7 +179,7 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
         }
     }
     if providers.is_empty() && routes.iter().any(|r| !r.public) {
-        errors.invalid("providers", "protected routes need at least one provider");
+        errors.add("providers", ConfigErrorKind::NoProviders);
     }
     if !errors.0.is_empty() {
         return None;

@@ -1,9 +1,10 @@
 //! Compiling the `providers` block.
 
+use super::error::{Choice, ConfigErrorKind as Kind, ListOf};
 use super::policy::{ClaimHeader, KeySource, Provider, TokenKind, IDENTITY_HEADERS};
 use super::reader::{child, item, Errors, Obj};
 use crate::identity::spiffe::is_trust_domain;
-use crate::keys::{parse_jwks_limited, Algorithm, AlgorithmError, JwksLimits, KeySet};
+use crate::keys::{parse_jwks_limited, Algorithm, JwksLimits, KeySet};
 use crate::token::HeaderSource;
 use serde_json::Value;
 
@@ -57,13 +58,21 @@ pub fn compile(
     let obj = Obj::new(value, path, PROVIDER_FIELDS, errors)?;
     let before = errors.0.len();
     if !is_name(name) {
-        errors.invalid(path, "provider names use letters, digits, `_`, `-` and `.`");
+        errors.add(
+            path,
+            Kind::BadProviderName {
+                name: name.to_string(),
+            },
+        );
     }
     let issuer = obj.req_str("issuer", errors);
     let audiences = match obj.required("audiences", errors) {
         Some(v) => match super::reader::str_list(v, &obj.path_of("audiences"), errors) {
             Some(list) if list.is_empty() => {
-                errors.invalid(&obj.path_of("audiences"), "must list at least one audience");
+                errors.add(
+                    &obj.path_of("audiences"),
+                    Kind::EmptyList(ListOf::Audiences),
+                );
                 None
             }
             other => other,
@@ -84,9 +93,9 @@ pub fn compile(
         None | Some("access_token") => TokenKind::Access,
         Some("txn_token") => TokenKind::Transaction,
         Some(other) => {
-            errors.invalid(
+            errors.add(
                 &obj.path_of("token_type"),
-                format!("`{other}` is not a token type (use `access_token` or `txn_token`)"),
+                Kind::not_a(Choice::TokenType, other),
             );
             TokenKind::Access
         }
@@ -102,16 +111,13 @@ pub fn compile(
     let spiffe_trust_domain = spiffe(&obj, errors);
     if spiffe_trust_domain.is_some() {
         if !require_expiration {
-            errors.invalid(
+            errors.add(
                 &obj.path_of("require_expiration"),
-                "JWT-SVIDs always need `exp`",
+                Kind::SvidWithoutExpiration,
             );
         }
         if algorithms.contains(&Algorithm::EdDsa) && obj.get("algorithms").is_some() {
-            errors.invalid(
-                &obj.path_of("algorithms"),
-                "JWT-SVIDs are signed with RS, ES or PS algorithms only",
-            );
+            errors.add(&obj.path_of("algorithms"), Kind::SvidAlgorithm);
         }
     }
     let algorithms = if spiffe_trust_domain.is_some() {
@@ -147,9 +153,11 @@ fn spiffe(obj: &Obj<'_>, errors: &mut Errors) -> Option<String> {
     let fields = Obj::new(value, &obj.path_of("spiffe"), &["trust_domain"], errors)?;
     let domain = fields.req_str("trust_domain", errors)?;
     if !is_trust_domain(domain) {
-        errors.invalid(
+        errors.add(
             &fields.path_of("trust_domain"),
-            format!("`{domain}` is not a trust domain (lowercase letters, digits, `.`, `-`, `_`)"),
+            Kind::BadTrustDomain {
+                value: domain.to_string(),
+            },
         );
         return None;
     }
@@ -196,27 +204,41 @@ fn claim_to_headers(
         let header_name = header.to_ascii_lowercase();
         let header_path = fields.path_of("header_name");
         if !is_header_name(&header_name) {
-            errors.invalid(&header_path, format!("`{header}` is not a header name"));
+            errors.add(
+                &header_path,
+                Kind::BadHeaderName {
+                    name: header.to_string(),
+                },
+            );
             continue;
         }
         if RESERVED_HEADERS.contains(&header_name.as_str())
             || IDENTITY_HEADERS.contains(&header_name.as_str())
             || sources.iter().any(|s| s.name == header_name)
         {
-            errors.invalid(
+            errors.add(
                 &header_path,
-                format!("`{header}` is reserved and cannot carry a claim"),
+                Kind::ReservedHeader {
+                    name: header.to_string(),
+                },
             );
             continue;
         }
         if out.iter().any(|h| h.header_name == header_name) {
-            errors.invalid(&header_path, format!("`{header}` is already used"));
+            errors.add(
+                &header_path,
+                Kind::DuplicateHeader {
+                    name: header.to_string(),
+                },
+            );
             continue;
         }
         if claim.split('.').any(str::is_empty) {
-            errors.invalid(
+            errors.add(
                 &fields.path_of("claim_name"),
-                "claim path has an empty segment",
+                Kind::EmptyClaimSegment {
+                    claim: claim.to_string(),
+                },
             );
             continue;
         }
@@ -240,14 +262,11 @@ pub fn is_name(name: &str) -> bool {
 fn key_source(obj: &Obj<'_>, jwks_limits: &JwksLimits, errors: &mut Errors) -> Option<KeySource> {
     match (obj.get("local_jwks"), obj.get("remote_jwks")) {
         (Some(_), Some(_)) => {
-            errors.invalid(
-                &obj.path,
-                "set either `local_jwks` or `remote_jwks`, not both",
-            );
+            errors.add(&obj.path, Kind::KeySourceConflict);
             None
         }
         (None, None) => {
-            errors.invalid(&obj.path, "needs `local_jwks` or `remote_jwks`");
+            errors.add(&obj.path, Kind::MissingKeySource);
             None
         }
         (Some(value), None) => {
@@ -273,15 +292,18 @@ fn local_jwks(
     let parsed = match parse_jwks_limited(text, jwks_limits) {
         Ok(parsed) => parsed,
         Err(error) => {
-            errors.invalid(&text_path, error.to_string());
+            errors.add(&text_path, Kind::BadJwks(error));
             return None;
         }
     };
     for (index, error) in &parsed.rejected {
-        errors.invalid(&item(&child(&text_path, "keys"), *index), error.to_string());
+        errors.add(
+            &item(&child(&text_path, "keys"), *index),
+            Kind::BadJwk(error.clone()),
+        );
     }
     if parsed.keys.is_empty() {
-        errors.invalid(&text_path, "holds no usable signing key");
+        errors.add(&text_path, Kind::NoUsableKey);
     }
     (parsed.rejected.is_empty() && !parsed.keys.is_empty()).then(|| KeySet::new(parsed.keys))
 }
@@ -292,26 +314,19 @@ fn algorithms(obj: &Obj<'_>, errors: &mut Errors) -> Vec<Algorithm> {
     };
     let path = obj.path_of("algorithms");
     if names.is_empty() {
-        errors.invalid(&path, "must list at least one algorithm");
+        errors.add(&path, Kind::EmptyList(ListOf::Algorithms));
     }
     let mut out = Vec::new();
     for (i, name) in names.iter().enumerate() {
         match Algorithm::parse(name) {
             Ok(alg) if !out.contains(&alg) => out.push(alg),
             Ok(_) => {}
-            Err(AlgorithmError::None) => errors.invalid(
+            Err(error) => errors.add(
                 &item(&path, i),
-                "`none` is never allowed: tokens must be signed",
-            ),
-            Err(AlgorithmError::Symmetric) => errors.invalid(
-                &item(&path, i),
-                format!("`{name}` is symmetric (HMAC) and never allowed with public keys"),
-            ),
-            Err(AlgorithmError::Unsupported) => errors.invalid(
-                &item(&path, i),
-                format!(
-                    "`{name}` is not supported (use RS256/384/512, PS256/384/512, ES256/384, EdDSA)"
-                ),
+                Kind::BadAlgorithm {
+                    name: name.to_string(),
+                    error,
+                },
             ),
         }
     }
@@ -331,7 +346,7 @@ fn from_headers(obj: &Obj<'_>, errors: &mut Errors) -> Vec<HeaderSource> {
         return Vec::new();
     };
     if items.is_empty() {
-        errors.invalid(&path, "must list at least one header");
+        errors.add(&path, Kind::EmptyList(ListOf::Headers));
     }
     let mut out = Vec::new();
     for (i, entry) in items.iter().enumerate() {
@@ -347,9 +362,11 @@ fn from_headers(obj: &Obj<'_>, errors: &mut Errors) -> Vec<HeaderSource> {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
                 && !name.starts_with(':');
             if !valid {
-                errors.invalid(
+                errors.add(
                     &source.path_of("name"),
-                    format!("`{name}` is not a header name"),
+                    Kind::BadHeaderName {
+                        name: name.to_string(),
+                    },
                 );
                 continue;
             }

@@ -14,9 +14,9 @@ impl Errors {
         self.0.push(error);
     }
 
-    /// Records an [`ConfigErrorKind::Invalid`] error.
-    pub fn invalid(&mut self, path: &str, message: impl Into<String>) {
-        self.0.push(ConfigError::invalid(path, message));
+    /// Records an error of `kind` at `path`.
+    pub fn add(&mut self, path: &str, kind: ConfigErrorKind) {
+        self.0.push(ConfigError::new(path, kind));
     }
 }
 
@@ -130,7 +130,7 @@ impl<'a> Obj<'a> {
         match value.as_u64() {
             Some(n) if (min..=max).contains(&n) => Some(n),
             Some(_) => {
-                errors.invalid(&path, format!("must be between {min} and {max}"));
+                errors.add(&path, ConfigErrorKind::OutOfRange { min, max });
                 None
             }
             None => {

@@ -1,5 +1,6 @@
 //! Remote sources: `http_uri` (as in Envoy's `jwt_authn`), `remote_jwks` and `revocation`.
 
+use super::error::ConfigErrorKind;
 use super::reader::{Errors, Obj};
 
 /// Where to fetch a document: an Envoy cluster and the URI to ask it.
@@ -44,9 +45,11 @@ pub fn http_uri(obj: &Obj<'_>, errors: &mut Errors) -> Option<HttpUri> {
         .split_once("://")
         .filter(|(s, _)| *s == "http" || *s == "https")
     else {
-        errors.invalid(
+        errors.add(
             &fields.path_of("uri"),
-            format!("`{uri}` must start with http:// or https://"),
+            ConfigErrorKind::BadUriScheme {
+                uri: uri.to_string(),
+            },
         );
         return None;
     };
@@ -55,9 +58,11 @@ pub fn http_uri(obj: &Obj<'_>, errors: &mut Errors) -> Option<HttpUri> {
         None => (rest, "/"),
     };
     if authority.is_empty() || authority.contains(['@', ' ']) {
-        errors.invalid(
+        errors.add(
             &fields.path_of("uri"),
-            format!("`{uri}` has no usable host"),
+            ConfigErrorKind::BadUriHost {
+                uri: uri.to_string(),
+            },
         );
         return None;
     }

@@ -1,13 +1,12 @@
 //! Compiling the `routes` block.
 
+use super::error::{Choice, ConfigErrorKind as Kind, ListOf};
 use super::policy::TokenKind;
 use super::policy::{Mode, Provider, Route};
 use super::provider::{is_name, MAX_LIFETIME_LIMIT};
-use super::reader::{item, non_empty_str, wrong_type, Errors, Obj};
-use crate::require::{
-    ClaimCondition, DetailRequirement, Expected, FieldValue, Requirements, SubjectPattern,
-    Template, TransactionRequirement,
-};
+use super::reader::{item, Errors, Obj};
+use super::requirements::{compile_require, PathScope};
+use crate::require::Requirements;
 use crate::routes::{HostPattern, PathPattern, RouteMatch};
 use crate::token::HeaderSource;
 use serde_json::Value;
@@ -51,9 +50,11 @@ pub fn compile(
     let action = obj.req_str("action", errors);
     if let Some(action) = action {
         if !is_name(action) {
-            errors.invalid(
+            errors.add(
                 &obj.path_of("action"),
-                format!("`{action}` must use only letters, digits, `_`, `-`, `.` and `:`"),
+                Kind::BadActionName {
+                    name: action.to_string(),
+                },
             );
         }
     }
@@ -67,21 +68,22 @@ pub fn compile(
     let max_lifetime_seconds = obj.opt_u64("max_lifetime_seconds", 1, MAX_LIFETIME_LIMIT, errors);
     let require = match obj.get("require") {
         Some(_) if public => {
-            errors.invalid(
-                &obj.path_of("require"),
-                "a public route cannot have requirements",
-            );
+            errors.add(&obj.path_of("require"), Kind::PublicRouteRequirement);
             None
         }
-        Some(value) => matcher.as_ref().and_then(|m| {
-            compile_require(value, &obj.path_of("require"), &m.path, providers, errors)
+        Some(value) => matcher.as_ref().and_then(|(m, template)| {
+            let scope = PathScope {
+                pattern: &m.path,
+                template,
+            };
+            compile_require(value, &obj.path_of("require"), &scope, providers, errors)
         }),
         None => Some(Requirements::default()),
     };
     if public && max_lifetime_seconds.is_some() {
-        errors.invalid(
+        errors.add(
             &obj.path_of("max_lifetime_seconds"),
-            "a public route takes no token, so no lifetime",
+            Kind::PublicRouteLifetime,
         );
     }
     if errors.0.len() != before {
@@ -92,7 +94,7 @@ pub fn compile(
     let headers_read = require.headers_read();
     Some(Route {
         action: action?.to_string(),
-        matcher: matcher?,
+        matcher: matcher?.0,
         public,
         mode,
         max_lifetime_seconds,
@@ -109,20 +111,23 @@ pub fn parse_mode(text: &str, path: &str, errors: &mut Errors) -> Option<Mode> {
         "enforce" => Some(Mode::Enforce),
         "shadow" => Some(Mode::Shadow),
         other => {
-            errors.invalid(
-                path,
-                format!("`{other}` is not a mode (use `enforce` or `shadow`)"),
-            );
+            errors.add(path, Kind::not_a(Choice::Mode, other));
             None
         }
     }
 }
 
-fn compile_match(value: &Value, path: &str, errors: &mut Errors) -> Option<RouteMatch> {
+/// The compiled `match`, and its path template as written (for the hints of the requirements).
+fn compile_match<'a>(
+    value: &'a Value,
+    path: &str,
+    errors: &mut Errors,
+) -> Option<(RouteMatch, &'a str)> {
     let obj = Obj::new(value, path, MATCH_FIELDS, errors)?;
-    let pattern = obj.req_str("path", errors).and_then(|p| {
+    let template = obj.req_str("path", errors);
+    let pattern = template.and_then(|p| {
         PathPattern::compile(p)
-            .map_err(|e| errors.invalid(&obj.path_of("path"), e.to_string()))
+            .map_err(|e| errors.add(&obj.path_of("path"), Kind::BadPathTemplate(e)))
             .ok()
     });
     let methods = obj.opt_str_list("methods", errors).map(|list| {
@@ -131,9 +136,11 @@ fn compile_match(value: &Value, path: &str, errors: &mut Errors) -> Option<Route
             .filter_map(|(i, m)| {
                 let valid = m.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-');
                 if !valid {
-                    errors.invalid(
+                    errors.add(
                         &item(&obj.path_of("methods"), i),
-                        format!("`{m}` is not a method"),
+                        Kind::BadMethod {
+                            method: m.to_string(),
+                        },
                     );
                 }
                 valid.then(|| m.to_ascii_uppercase())
@@ -141,10 +148,7 @@ fn compile_match(value: &Value, path: &str, errors: &mut Errors) -> Option<Route
             .collect::<Vec<_>>()
     });
     if methods.as_ref().is_some_and(Vec::is_empty) {
-        errors.invalid(
-            &obj.path_of("methods"),
-            "must list at least one method (omit it for any)",
-        );
+        errors.add(&obj.path_of("methods"), Kind::EmptyList(ListOf::Methods));
     }
     let hosts = obj.opt_str_list("hosts", errors).map(|list| {
         list.iter()
@@ -152,9 +156,11 @@ fn compile_match(value: &Value, path: &str, errors: &mut Errors) -> Option<Route
             .filter_map(|(i, h)| {
                 let pattern = HostPattern::compile(h);
                 if pattern.is_none() {
-                    errors.invalid(
+                    errors.add(
                         &item(&obj.path_of("hosts"), i),
-                        format!("`{h}` is not a host pattern"),
+                        Kind::BadHostPattern {
+                            pattern: h.to_string(),
+                        },
                     );
                 }
                 pattern
@@ -162,313 +168,16 @@ fn compile_match(value: &Value, path: &str, errors: &mut Errors) -> Option<Route
             .collect::<Vec<_>>()
     });
     if hosts.as_ref().is_some_and(Vec::is_empty) {
-        errors.invalid(
-            &obj.path_of("hosts"),
-            "must list at least one host (omit it for any)",
-        );
+        errors.add(&obj.path_of("hosts"), Kind::EmptyList(ListOf::Hosts));
     }
-    Some(RouteMatch {
-        path: pattern?,
-        methods,
-        hosts,
-    })
-}
-
-fn compile_require(
-    value: &Value,
-    path: &str,
-    pattern: &PathPattern,
-    providers: &[(String, Option<Provider>)],
-    errors: &mut Errors,
-) -> Option<Requirements> {
-    let obj = Obj::new(value, path, REQUIRE_FIELDS, errors)?;
-    let mut require = Requirements::default();
-    if let Some(names) = obj.opt_str_list("providers", errors) {
-        let list_path = obj.path_of("providers");
-        if names.is_empty() {
-            errors.invalid(
-                &list_path,
-                "must name at least one provider (omit it for any)",
-            );
-        }
-        let mut indexes = Vec::new();
-        for (i, name) in names.iter().enumerate() {
-            match providers.iter().position(|(n, _)| n == name) {
-                Some(index) => indexes.push(index),
-                None => errors.invalid(&item(&list_path, i), format!("unknown provider `{name}`")),
-            }
-        }
-        require.providers = Some(indexes);
-    }
-    let resolve = |name: &str| pattern.capture_index(name);
-    for (field, target) in [
-        ("scopes", &mut require.scopes),
-        ("scopes_any", &mut require.scopes_any),
-    ] {
-        let Some(list) = obj.opt_str_list(field, errors) else {
-            continue;
-        };
-        let list_path = obj.path_of(field);
-        if field == "scopes_any" && list.is_empty() {
-            errors.invalid(
-                &list_path,
-                "must list at least one scope (omit it for none)",
-            );
-        }
-        for (i, scope) in list.iter().enumerate() {
-            if scope.chars().any(char::is_whitespace) {
-                errors.invalid(&item(&list_path, i), "a scope is one word, without spaces");
-                continue;
-            }
-            match Template::compile(scope, resolve) {
-                Ok(t) => target.push(t),
-                Err(e) => errors.invalid(&item(&list_path, i), e.to_string()),
-            }
-        }
-    }
-    if let Some(list) = obj.opt_str_list("subjects", errors) {
-        let list_path = obj.path_of("subjects");
-        if list.is_empty() {
-            errors.invalid(
-                &list_path,
-                "must list at least one subject pattern (omit it for any)",
-            );
-        }
-        for (i, subject) in list.iter().enumerate() {
-            match SubjectPattern::compile(subject) {
-                Ok(p) => require.subjects.push(p),
-                Err(error) => errors.invalid(&item(&list_path, i), error.to_string()),
-            }
-        }
-    }
-    if let Some(value) = obj.get("claims") {
-        let claims_path = obj.path_of("claims");
-        match value.as_object() {
-            None => errors.push(wrong_type(
-                &claims_path,
-                "an object of claim name to value(s)",
-            )),
-            Some(map) => {
-                for (name, expected) in map {
-                    let claim_path = format!("{claims_path}.{name}");
-                    if name.is_empty() || name.split('.').any(str::is_empty) {
-                        errors.invalid(&claim_path, "claim path has an empty segment");
-                        continue;
-                    }
-                    let (from_transaction, path) = match name.strip_prefix("txn.") {
-                        Some(rest) => (true, rest),
-                        None => (false, name.as_str()),
-                    };
-                    if from_transaction && obj.get("transaction").is_none() {
-                        errors.invalid(
-                            &claim_path,
-                            "`txn.` conditions need a `transaction` requirement on this route",
-                        );
-                        continue;
-                    }
-                    if let Some(allowed) = expected_values(expected, &claim_path, pattern, errors) {
-                        require.claims.push(ClaimCondition {
-                            name: name.clone(),
-                            path: path.split('.').map(str::to_string).collect(),
-                            allowed,
-                            from_transaction,
-                        });
-                    }
-                }
-            }
-        }
-    }
-    compile_identity(&obj, pattern, providers, &mut require, errors);
-    Some(require)
-}
-
-/// Actors, delegation depth, authorization details, transaction tokens, binding, `typ`.
-fn compile_identity(
-    obj: &Obj<'_>,
-    pattern: &PathPattern,
-    providers: &[(String, Option<Provider>)],
-    require: &mut Requirements,
-    errors: &mut Errors,
-) {
-    if let Some(value) = obj.get("actor") {
-        let path = obj.path_of("actor");
-        if let Some(actor) = Obj::new(value, &path, &["subjects"], errors) {
-            for (i, subject) in actor
-                .opt_str_list("subjects", errors)
-                .unwrap_or_default()
-                .iter()
-                .enumerate()
-            {
-                match SubjectPattern::compile(subject) {
-                    Ok(p) => require.actor_subjects.push(p),
-                    Err(error) => {
-                        errors.invalid(&item(&actor.path_of("subjects"), i), error.to_string())
-                    }
-                }
-            }
-            if require.actor_subjects.is_empty() {
-                errors.invalid(
-                    &actor.path_of("subjects"),
-                    "must list at least one actor pattern",
-                );
-            }
-        }
-    }
-    let depth = obj.opt_u64("max_delegation_depth", 0, 32, errors);
-    let allow = obj.opt_bool("allow_delegation", errors);
-    require.max_delegation_depth = match (allow, depth) {
-        (Some(false), Some(d)) if d > 0 => {
-            errors.invalid(
-                &obj.path_of("max_delegation_depth"),
-                "contradicts `allow_delegation: false`",
-            );
-            None
-        }
-        (Some(false), _) => Some(0),
-        (_, Some(d)) => usize::try_from(d).ok(),
-        _ => None,
-    };
-    if let Some(value) = obj.get("authorization_details") {
-        require.authorization_details = detail_requirement(
-            value,
-            &obj.path_of("authorization_details"),
-            pattern,
-            errors,
-        );
-    }
-    if let Some(value) = obj.get("transaction") {
-        let path = obj.path_of("transaction");
-        if let Some(txn) = Obj::new(value, &path, &["provider", "purposes"], errors) {
-            let purposes = txn.opt_str_list("purposes", errors).unwrap_or_default();
-            match txn.req_str("provider", errors) {
-                None => {}
-                Some(name) => match providers.iter().position(|(n, _)| n == name) {
-                    None => errors.invalid(
-                        &txn.path_of("provider"),
-                        format!("unknown provider `{name}`"),
-                    ),
-                    Some(index) => {
-                        let is_txn = providers
-                            .get(index)
-                            .and_then(|(_, p)| p.as_ref())
-                            .is_none_or(|p| p.kind == TokenKind::Transaction);
-                        if !is_txn {
-                            errors.invalid(
-                                &txn.path_of("provider"),
-                                format!("provider `{name}` is not a `txn_token` provider"),
-                            );
-                        }
-                        require.transaction = Some(TransactionRequirement {
-                            provider: index,
-                            purposes: purposes.iter().map(|p| p.to_string()).collect(),
-                        });
-                    }
-                },
-            }
-        }
-    }
-    if let Some(binding) = obj.opt_str("bind_peer", errors) {
-        if binding == "spiffe_id" {
-            require.bind_peer = true;
-        } else {
-            errors.invalid(
-                &obj.path_of("bind_peer"),
-                format!("`{binding}` is not a binding (use `spiffe_id`)"),
-            );
-        }
-    }
-    if let Some(typ) = obj.opt_str("typ", errors) {
-        if typ.is_empty() {
-            errors.invalid(&obj.path_of("typ"), "must not be empty");
-        }
-        require.typ = Some(typ.to_string());
-    }
-}
-
-fn detail_requirement(
-    value: &Value,
-    path: &str,
-    pattern: &PathPattern,
-    errors: &mut Errors,
-) -> Option<DetailRequirement> {
-    let Some(map) = value.as_object() else {
-        errors.push(wrong_type(
-            path,
-            "an object (one RFC 9396 authorization detail)",
-        ));
-        return None;
-    };
-    let fields = Obj {
-        path: path.to_string(),
-        map,
-    };
-    let kind = fields.req_str("type", errors)?.to_string();
-    let actions = fields.opt_str_list("actions", errors).unwrap_or_default();
-    let locations = fields.opt_str_list("locations", errors).unwrap_or_default();
-    let mut out = DetailRequirement {
-        kind,
-        actions: actions.iter().map(|a| a.to_string()).collect(),
-        locations: locations.iter().map(|l| l.to_string()).collect(),
-        fields: Vec::new(),
-    };
-    for (name, expected) in map {
-        if matches!(name.as_str(), "type" | "actions" | "locations") {
-            continue;
-        }
-        let field_path = format!("{path}.{name}");
-        let value = match expected {
-            Value::String(text) => match Template::compile(text, |n| pattern.capture_index(n)) {
-                Ok(t) => FieldValue::Text(t),
-                Err(e) => {
-                    errors.invalid(&field_path, e.to_string());
-                    continue;
-                }
-            },
-            other => FieldValue::Exact(other.clone()),
-        };
-        out.fields.push((name.clone(), value));
-    }
-    Some(out)
-}
-
-fn expected_values(
-    value: &Value,
-    path: &str,
-    pattern: &PathPattern,
-    errors: &mut Errors,
-) -> Option<Vec<Expected>> {
-    let one = |v: &Value, p: &str, errors: &mut Errors| -> Option<Expected> {
-        match v {
-            Value::String(_) => {
-                let text = non_empty_str(v, p, errors)?;
-                Template::compile(text, |n| pattern.capture_index(n))
-                    .map(Expected::Text)
-                    .map_err(|e| errors.invalid(p, e.to_string()))
-                    .ok()
-            }
-            Value::Number(n) => n.as_f64().map(Expected::Number),
-            Value::Bool(b) => Some(Expected::Bool(*b)),
-            _ => {
-                errors.push(wrong_type(p, "a string, number, boolean or a list of them"));
-                None
-            }
-        }
-    };
-    match value {
-        Value::Array(items) if items.is_empty() => {
-            errors.invalid(path, "must list at least one allowed value");
-            None
-        }
-        Value::Array(items) => {
-            let values: Vec<Option<Expected>> = items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| one(v, &item(path, i), errors))
-                .collect();
-            values.into_iter().collect()
-        }
-        single => one(single, path, errors).map(|e| vec![e]),
-    }
+    Some((
+        RouteMatch {
+            path: pattern?,
+            methods,
+            hosts,
+        },
+        template?,
+    ))
 }
 
 fn token_sources(
