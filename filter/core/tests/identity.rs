@@ -574,6 +574,7 @@ fn identity_configuration_errors() {
         (json!({"providers": {"spire": {"require_expiration": false}}}), "providers.spire.require_expiration: JWT-SVIDs always need `exp`"),
         (json!({"providers": {"txn": {"token_type": "id_token"}}}), "providers.txn.token_type: `id_token` is not a token type (use `access_token` or `txn_token`)"),
         (json!({"routes": {"3": {"require": {"transaction": {"provider": "spire"}}}}}), "routes[3].require.transaction.provider: provider `spire` is not a `txn_token` provider"),
+        (json!({"routes": {"3": {"require": {"providers": ["txn"]}}}}), "routes[3].require.providers[0]: provider `txn` issues transaction tokens, which never authenticate a caller"),
         (json!({"routes": {"4": {"require": {"bind_peer": "x509"}}}}), "routes[4].require.bind_peer: `x509` is not a binding (use `spiffe_id`)"),
         (json!({"routes": {"1": {"require": {"max_delegation_depth": 2}}}}), "routes[1].require.max_delegation_depth: contradicts `allow_delegation: false`"),
         (json!({"routes": {"6": {"require": {"claims": {"txn.x": "y"}}}}}), "routes[6].require.claims.txn.x: `txn.` conditions need a `transaction` requirement on this route"),

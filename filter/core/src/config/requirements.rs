@@ -55,7 +55,19 @@ pub fn compile_require(
         let mut indexes = Vec::new();
         for (i, name) in names.iter().enumerate() {
             match providers.iter().position(|(n, _)| n == name) {
-                Some(index) => indexes.push(index),
+                Some(index) => {
+                    let transaction = providers
+                        .get(index)
+                        .and_then(|(_, p)| p.as_ref())
+                        .is_some_and(|p| p.kind == TokenKind::Transaction);
+                    if transaction {
+                        let kind = Kind::TransactionProviderAsAccess {
+                            name: name.to_string(),
+                        };
+                        errors.add(&item(&list_path, i), kind);
+                    }
+                    indexes.push(index);
+                }
                 None => errors.add(&item(&list_path, i), unknown_provider(name, providers)),
             }
         }

@@ -112,6 +112,9 @@ fn specific(error: &ConfigError) -> Option<String> {
         K::NotATransactionProvider { name } => format!(
             "name a provider with \"token_type\": \"txn_token\", or give provider `{name}` that type"
         ),
+        K::TransactionProviderAsAccess { name } => format!(
+            "list only access-token providers here; ask for its token with \"transaction\": {{\"provider\": \"{name}\", \"purposes\": [...]}}"
+        ),
         K::ScopeWithSpace { .. } => {
             "list each scope as its own string: [\"a\", \"b\"]".to_string()
         }

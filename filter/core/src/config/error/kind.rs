@@ -156,6 +156,12 @@ pub enum ConfigErrorKind {
         /// The provider.
         name: String,
     },
+    /// `require.providers` names a `txn_token` provider: a transaction token never authenticates
+    /// a caller, so it is never accepted as the route's access token.
+    TransactionProviderAsAccess {
+        /// The provider.
+        name: String,
+    },
     /// A scope with whitespace (scopes are single words; `scope` claims are split on spaces).
     ScopeWithSpace {
         /// The scope, as written.
@@ -289,6 +295,10 @@ impl fmt::Display for ConfigErrorKind {
             K::NotATransactionProvider { name } => {
                 write!(f, "provider `{name}` is not a `txn_token` provider")
             }
+            K::TransactionProviderAsAccess { name } => write!(
+                f,
+                "provider `{name}` issues transaction tokens, which never authenticate a caller"
+            ),
             K::ScopeWithSpace { .. } => f.write_str("a scope is one word, without spaces"),
             K::UnknownCapture { name, .. } => write!(f, "unknown capture {{{name}}}"),
             K::BadTemplate(error) => write!(f, "{error}"),

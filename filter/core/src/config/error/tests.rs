@@ -194,9 +194,10 @@ fn variant(kind: &K) -> usize {
         K::BadSubjectPattern(_) => 41,
         K::TxnClaimWithoutTransaction => 42,
         K::DelegationContradiction => 43,
+        K::TransactionProviderAsAccess { .. } => 44,
     }
 }
-const VARIANTS: usize = 44;
+const VARIANTS: usize = 45;
 
 #[test]
 fn every_kind_has_its_message_and_hint() {
@@ -304,6 +305,9 @@ fn every_kind_has_its_message_and_hint() {
         ("routes[0].require.transaction.provider", K::NotATransactionProvider { name: s("mesh") },
          "routes[0].require.transaction.provider: provider `mesh` is not a `txn_token` provider",
          s("name a provider with \"token_type\": \"txn_token\", or give provider `mesh` that type")),
+        ("routes[0].require.providers[0]", K::TransactionProviderAsAccess { name: s("txn") },
+         "routes[0].require.providers[0]: provider `txn` issues transaction tokens, which never authenticate a caller",
+         s("list only access-token providers here; ask for its token with \"transaction\": {\"provider\": \"txn\", \"purposes\": [...]}")),
         ("routes[0].require.scopes[0]", K::ScopeWithSpace { scope: s("a b") },
          "routes[0].require.scopes[0]: a scope is one word, without spaces",
          s("list each scope as its own string: [\"a\", \"b\"]")),
