@@ -6,7 +6,7 @@ use crate::keys::{Algorithm, KeySet};
 use crate::require::Requirements;
 use crate::revocation::RevocationList;
 use crate::routes::{without_trailing_slash, Authority, RouteMatch};
-use crate::token::HeaderSource;
+use crate::token::{HeaderSource, TokenSource};
 
 pub use crate::decision::Mode;
 
@@ -121,9 +121,7 @@ pub struct Route {
     /// What a token must satisfy.
     pub require: Requirements,
     /// Distinct token sources of the providers accepted here, searched for the token.
-    pub token_sources: Vec<HeaderSource>,
-    /// For each entry of `token_sources`, the providers (indexes) that read it.
-    pub source_providers: Vec<Vec<usize>>,
+    pub token_sources: Vec<TokenSource>,
     /// Request headers the requirements' templates read (`{header.NAME}`): each must occur at
     /// most once in a request on this route (else `ambiguous_header`).
     pub headers_read: Vec<String>,

@@ -8,7 +8,7 @@ use super::reader::{item, Errors, Obj};
 use super::requirements::{compile_require, PathScope};
 use crate::require::Requirements;
 use crate::routes::{HostPattern, PathPattern, RouteMatch};
-use crate::token::HeaderSource;
+use crate::token::TokenSource;
 use serde_json::Value;
 
 /// The fields of a route.
@@ -90,7 +90,7 @@ pub fn compile(
         return None;
     }
     let require = require?;
-    let (token_sources, source_providers) = token_sources(&require, providers);
+    let token_sources = token_sources(&require, providers);
     let headers_read = require.headers_read();
     Some(Route {
         action: action?.to_string(),
@@ -100,7 +100,6 @@ pub fn compile(
         max_lifetime_seconds,
         require,
         token_sources,
-        source_providers,
         headers_read,
     })
 }
@@ -183,7 +182,7 @@ fn compile_match<'a>(
 fn token_sources(
     require: &Requirements,
     providers: &[(String, Option<Provider>)],
-) -> (Vec<HeaderSource>, Vec<Vec<usize>>) {
+) -> Vec<TokenSource> {
     // Transaction-token providers never authenticate the caller: they are read by `transaction`.
     let accepted: Vec<usize> = match &require.providers {
         Some(list) => list.clone(),
@@ -196,25 +195,20 @@ fn token_sources(
             })
             .collect(),
     };
-    let mut sources: Vec<HeaderSource> = Vec::new();
-    let mut readers: Vec<Vec<usize>> = Vec::new();
+    let mut sources: Vec<TokenSource> = Vec::new();
     for index in accepted {
         let Some((_, Some(provider))) = providers.get(index) else {
             continue;
         };
-        for source in &provider.from_headers {
-            match sources.iter().position(|s| s == source) {
-                Some(at) => {
-                    if let Some(list) = readers.get_mut(at) {
-                        list.push(index);
-                    }
-                }
-                None => {
-                    sources.push(source.clone());
-                    readers.push(vec![index]);
-                }
+        for header in &provider.from_headers {
+            match sources.iter_mut().find(|s| &s.header == header) {
+                Some(source) => source.providers.push(index),
+                None => sources.push(TokenSource {
+                    header: header.clone(),
+                    providers: vec![index],
+                }),
             }
         }
     }
-    (sources, readers)
+    sources
 }

@@ -75,7 +75,7 @@ pub(super) fn present<'h, H: AsRef<str>>(
                 let names: Vec<&str> = route
                     .token_sources
                     .iter()
-                    .map(|s| s.name.as_str())
+                    .map(|s| s.header.name.as_str())
                     .collect();
                 format!("no bearer token in: {}", names.join(", "))
             });
@@ -145,9 +145,9 @@ pub(super) fn identify<'a, 't>(
     let reads_here = provider_index.is_some_and(|p| {
         presented.sources.iter().any(|s| {
             route
-                .source_providers
+                .token_sources
                 .get(*s)
-                .is_some_and(|readers| readers.contains(&p))
+                .is_some_and(|source| source.providers.contains(&p))
         })
     });
     let found = provider_index

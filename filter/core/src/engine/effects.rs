@@ -22,7 +22,7 @@ pub(super) fn drop_token_header(
         decision.drop_header = sources
             .first()
             .and_then(|s| route.token_sources.get(*s))
-            .map(|s| s.name.clone());
+            .map(|s| s.header.name.clone());
     }
 }
 

@@ -32,6 +32,28 @@ impl HeaderSource {
     }
 }
 
+impl AsRef<HeaderSource> for HeaderSource {
+    fn as_ref(&self) -> &HeaderSource {
+        self
+    }
+}
+
+/// A header a route reads for its access token, and the providers (indexes) whose tokens may
+/// come in it: one list, so a source and its readers cannot drift apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSource {
+    /// The header and its prefix.
+    pub header: HeaderSource,
+    /// Indexes of the providers that read it.
+    pub providers: Vec<usize>,
+}
+
+impl AsRef<HeaderSource> for TokenSource {
+    fn as_ref(&self) -> &HeaderSource {
+        &self.header
+    }
+}
+
 /// The outcome of looking for a token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Extracted<'v> {
@@ -49,8 +71,8 @@ pub enum Extracted<'v> {
 }
 
 /// Looks for exactly one token among `headers` (lowercase names) using `sources`.
-pub fn extract<'v, H: AsRef<str>>(
-    sources: &[HeaderSource],
+pub fn extract<'v, S: AsRef<HeaderSource>, H: AsRef<str>>(
+    sources: &[S],
     headers: &'v [(H, H)],
 ) -> Extracted<'v> {
     let mut found: Option<(usize, &'v str)> = None;
@@ -58,7 +80,7 @@ pub fn extract<'v, H: AsRef<str>>(
     for (header_index, (name, value)) in headers.iter().enumerate() {
         let name = name.as_ref();
         let value = value.as_ref();
-        for (source_index, source) in sources.iter().enumerate() {
+        for (source_index, source) in sources.iter().map(AsRef::as_ref).enumerate() {
             if !source.name.eq_ignore_ascii_case(name) {
                 continue;
             }
