@@ -15,6 +15,13 @@ WASM_OPT_STAMP := target/.binaryen
 # wasm-opt: -Oz, and no name section (126 KB); `make build WASM_OPT_FLAGS="-Oz -g"` keeps names.
 WASM_OPT_FLAGS ?= -Oz --strip-debug
 WASM_FEATURES  := --enable-bulk-memory --enable-sign-ext --enable-mutable-globals --enable-nontrapping-float-to-int
+# Reproducible module: the compiler is pinned by rust-toolchain.toml, and no absolute path of this
+# machine reaches the .wasm (panic locations name source files): the registry sources under
+# CARGO_HOME become /cargo/..., this checkout becomes `.`. RUSTFLAGS is set (not inherited) for
+# the wasm build only, so a user's flags or ~/.cargo/config.toml rustflags cannot change it.
+# `make reproducible` checks it. (Cargo keeps --remap-path-prefix out of its -C metadata hash.)
+CARGO_HOME    ?= $(HOME)/.cargo
+WASM_RUSTFLAGS := --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$(CURDIR)=.
 
 export ENVOY_BIN
 export WORKLOAD_AUTHZ_WASM := $(CURDIR)/$(WASM)
@@ -44,10 +51,12 @@ $(WASM_OPT_STAMP):
 	@mkdir -p target && touch $@
 
 ## build: the release .wasm (prints its size). Cargo's output then gets the wasm-opt size pass
-## (cached by the raw module's sha256, so an unchanged build costs nothing).
+## (cached by the raw module's sha256, so an unchanged build costs nothing). The same commit
+## gives the same bytes in any directory on any machine with the pinned toolchain and Debian's
+## binaryen (`make reproducible`).
 WASM_RAW := target/$(WASM_TARGET)/release/deps/workload_authz.wasm
 build: setup
-	cargo build --release -p workload-authz --target $(WASM_TARGET)
+	env -u CARGO_ENCODED_RUSTFLAGS RUSTFLAGS="$(WASM_RUSTFLAGS)" cargo build --release -p workload-authz --target $(WASM_TARGET)
 	@if command -v wasm-opt >/dev/null; then \
 	  mkdir -p target/wasm-opt; \
 	  cached=target/wasm-opt/$$(sha256sum $(WASM_RAW) | cut -c1-16).wasm; \

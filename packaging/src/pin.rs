@@ -5,8 +5,48 @@
 //! * `oci://`: the image (manifest) digest, checked before any layer is pulled.
 //!
 //! So a manifest pinned to the module's SHA-256 with an `oci://` URL never loads.
+//!
+//! The tracked manifests (`examples/istio/`) carry [`PLACEHOLDER`], never a digest: the digests
+//! change with every commit that touches the module, so a committed one goes stale. `make dist`
+//! writes copies with the real values under `dist/istio/` and leaves the tracked files alone.
 
 use crate::oci::{self, Variant};
+
+/// The `sha256` of the tracked example manifests: 64 zeros. It passes the CRD's pattern
+/// (`^[a-f0-9]{64}$`) and no module or image has it, so a manifest applied without its real
+/// pin is refused by Istio (checksum mismatch; with `FAIL_CLOSE` no traffic passes) instead of
+/// loading an unverified module, which an empty `sha256` would do.
+pub const PLACEHOLDER: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Every run of exactly 64 lowercase hex digits in `text` (not part of a longer hex or
+/// alphanumeric run): the digests a document pins or quotes.
+pub fn hex64_tokens(text: &str) -> Vec<&str> {
+    let bytes = text.as_bytes();
+    let is_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes.get(i).copied().is_some_and(is_hex) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while bytes.get(i).copied().is_some_and(is_hex) {
+            i += 1;
+        }
+        let before = start
+            .checked_sub(1)
+            .and_then(|j| bytes.get(j))
+            .is_some_and(u8::is_ascii_alphanumeric);
+        let after = bytes.get(i).is_some_and(u8::is_ascii_alphanumeric);
+        if i - start == 64 && !before && !after {
+            if let Some(t) = text.get(start..i) {
+                out.push(t);
+            }
+        }
+    }
+    out
+}
 
 /// Every value a manifest may pin for one build, as 64 lowercase hex digits.
 #[derive(Debug, Clone)]
@@ -18,6 +58,11 @@ pub struct Pins {
 }
 
 impl Pins {
+    /// The three digests of this build (module, compat image, oci image).
+    pub fn all(&self) -> [&str; 3] {
+        [&self.module_sha256, &self.compat_digest, &self.oci_digest]
+    }
+
     pub fn compute(wasm: &[u8], version: &str) -> Result<Pins, oci::Error> {
         let hex = |d: String| d.trim_start_matches("sha256:").to_string();
         Ok(Pins {
@@ -158,6 +203,21 @@ mod tests {
         assert!(p.expected("oci://r.example/w").is_err());
         assert!(p.expected("https://x.example/v1.2.2/w.wasm").is_err());
         assert!(p.expected("ftp://x/1.2.3").is_err());
+    }
+
+    #[test]
+    fn finds_64_hex_digit_runs_only() {
+        let a = "a".repeat(64);
+        let text = format!(
+            "sha256 `{a}` | sha256:{PLACEHOLDER}\n{a}f x{a} {} AB{a} sha256:{}",
+            "b".repeat(63),
+            "c".repeat(64)
+        );
+        assert_eq!(
+            hex64_tokens(&text),
+            vec![a.as_str(), PLACEHOLDER, "c".repeat(64).as_str()]
+        );
+        assert!(hex64_tokens(&"0".repeat(65)).is_empty());
     }
 
     #[test]

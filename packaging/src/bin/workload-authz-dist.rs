@@ -2,14 +2,17 @@
 //!
 //! ```text
 //! workload-authz-dist oci       --wasm W [--version V] --out DIR   # DIR/compat, DIR/oci (OCI layouts)
-//! workload-authz-dist pin       --wasm W [--version V] FILE...     # rewrite WasmPlugin sha256
-//! workload-authz-dist changelog --wasm W [--version V] --date D --file CHANGELOG.md
+//! workload-authz-dist pin       --wasm W [--version V] --out DIR FILE...  # DIR/<file>, sha256 pinned
+//! workload-authz-dist changelog --wasm W [--version V] --date D --file CHANGELOG.md --out COPY
 //! workload-authz-dist digests   --wasm W [--version V]             # what each URL kind pins
 //! workload-authz-dist interface --wasm W                           # imports and exports
 //! ```
 //! The version defaults to `[workspace.package] version`.
+//!
+//! `pin` and `changelog` write copies (under `dist/` in `make dist`) and refuse to write over
+//! their input: the tracked files keep `pin::PLACEHOLDER` and no digest, so they never go stale.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use workload_authz_packaging::oci::{self, Variant};
@@ -52,6 +55,29 @@ fn parse() -> Result<Args, String> {
     Ok(args)
 }
 
+/// Refuses an output that is (or would overwrite) one of the inputs.
+fn not_an_input(out: &Path, inputs: &[&Path]) -> Result<(), String> {
+    let canon = |p: &Path| {
+        let parent = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let dir = parent
+            .canonicalize()
+            .unwrap_or_else(|_| parent.to_path_buf());
+        p.file_name().map(|n| dir.join(n))
+    };
+    for input in inputs {
+        if canon(out).is_some() && canon(out) == canon(input) {
+            return Err(format!(
+                "refusing to write over {} (the tracked file keeps its placeholder; write the copy elsewhere, e.g. under dist/)",
+                input.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn run(args: Args) -> Result<(), String> {
     let wasm_path = args.wasm.clone().ok_or("--wasm is required")?;
     let wasm = std::fs::read(&wasm_path).map_err(|e| format!("{}: {e}", wasm_path.display()))?;
@@ -79,23 +105,40 @@ fn run(args: Args) -> Result<(), String> {
             }
         }
         "pin" => {
+            let out = args
+                .out
+                .ok_or("--out DIR is required (the copies go there; inputs are never rewritten)")?;
             let pins = pin::Pins::compute(&wasm, &version).map_err(e)?;
+            let inputs: Vec<&Path> = args.files.iter().map(PathBuf::as_path).collect();
+            let mut todo = Vec::new();
             for file in &args.files {
+                let name = file
+                    .file_name()
+                    .ok_or_else(|| format!("{}: not a file name", file.display()))?;
+                let target = out.join(name);
+                not_an_input(&target, &inputs)?;
                 let text = std::fs::read_to_string(file)
                     .map_err(|err| format!("{}: {err}", file.display()))?;
                 let (new, report) = pin::rewrite(&text, &pins)
                     .map_err(|err| format!("{}: {err}", file.display()))?;
-                if new != text {
-                    std::fs::write(file, &new)
-                        .map_err(|err| format!("{}: {err}", file.display()))?;
-                }
+                todo.push((target, new, report));
+            }
+            std::fs::create_dir_all(&out).map_err(|err| format!("{}: {err}", out.display()))?;
+            for (target, new, report) in todo {
+                std::fs::write(&target, &new)
+                    .map_err(|err| format!("{}: {err}", target.display()))?;
+                println!("{}", target.display());
                 for r in report {
-                    println!("{}: {r}", file.display());
+                    println!("  {r}");
                 }
             }
         }
         "changelog" => {
             let file = args.file.ok_or("--file is required")?;
+            let out = args
+                .out
+                .ok_or("--out COPY is required (the tracked changelog is never rewritten)")?;
+            not_an_input(&out, &[&file])?;
             let date = args.date.ok_or("--date is required")?;
             let pins = pin::Pins::compute(&wasm, &version).map_err(e)?;
             let compat = oci::build(Variant::Compat, &wasm, &version).map_err(e)?;
@@ -118,8 +161,15 @@ fn run(args: Args) -> Result<(), String> {
                 "# Changelog\n\nAll notable changes to workload-authz. Versions follow the workspace version in `Cargo.toml`.\n".to_string()
             });
             let new = changelog::update(&text, &version, &date, &block);
-            std::fs::write(&file, new).map_err(|err| format!("{}: {err}", file.display()))?;
-            println!("{}: section [{version}] updated", file.display());
+            if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|err| format!("{}: {err}", dir.display()))?;
+            }
+            std::fs::write(&out, new).map_err(|err| format!("{}: {err}", out.display()))?;
+            println!(
+                "{}: {} with the artefacts of section [{version}]",
+                out.display(),
+                file.display()
+            );
         }
         "digests" => {
             let pins = pin::Pins::compute(&wasm, &version).map_err(e)?;
