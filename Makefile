@@ -40,7 +40,17 @@ $(ENVOY_STAMP):
 	@$(VENV)/bin/envoy --version
 	@touch $@
 
+## The toolchain rust-toolchain.toml pins: where rustup has it only as `stable` (the same version;
+## no network to download it, and rustup refuses a release number as a custom name), the pinned
+## name is made a link to the stable toolchain first.
+RUST_PINNED := $(shell sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
+RUSTUP_TOOLCHAINS := $(or $(RUSTUP_HOME),$(HOME)/.rustup)/toolchains
 $(RUST_STAMP):
+	@cd / && rustup toolchain list | grep -q '^$(RUST_PINNED)' || { \
+	  stable=$$(rustup run stable rustc --version | cut -d' ' -f2); \
+	  host=$$(rustup run stable rustc -vV | sed -n 's/^host: //p'); \
+	  if [ "$$stable" = "$(RUST_PINNED)" ]; then ln -s "$(RUSTUP_TOOLCHAINS)/stable-$$host" "$(RUSTUP_TOOLCHAINS)/$(RUST_PINNED)-$$host" && echo "setup: $(RUST_PINNED) is the installed stable toolchain"; \
+	  else echo "setup: rust-toolchain.toml pins $(RUST_PINNED) but rustup's stable is $$stable"; fi; }
 	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
 	@mkdir -p target && touch $@
 
