@@ -1,7 +1,7 @@
 //! Compiling the `routes` block.
 
 use super::policy::TokenKind;
-use super::policy::{Mode, Provider, Route};
+use super::policy::{accepted_provider_indexes, Mode, Provider, Route};
 use super::provider::{is_name, MAX_LIFETIME_LIMIT};
 use super::reader::{item, non_empty_str, wrong_type, Errors, Obj};
 use crate::require::{
@@ -476,17 +476,9 @@ fn token_sources(
     providers: &[(String, Option<Provider>)],
 ) -> (Vec<HeaderSource>, Vec<Vec<usize>>) {
     // Transaction-token providers never authenticate the caller: they are read by `transaction`.
-    let accepted: Vec<usize> = match &require.providers {
-        Some(list) => list.clone(),
-        None => (0..providers.len())
-            .filter(|i| {
-                providers
-                    .get(*i)
-                    .and_then(|(_, p)| p.as_ref())
-                    .is_some_and(|p| p.kind == TokenKind::Access)
-            })
-            .collect(),
-    };
+    let accepted = accepted_provider_indexes(require, providers.len(), |i| {
+        providers.get(i).and_then(|(_, p)| p.as_ref())
+    });
     let mut sources: Vec<HeaderSource> = Vec::new();
     let mut readers: Vec<Vec<usize>> = Vec::new();
     for index in accepted {
