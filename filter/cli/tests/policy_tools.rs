@@ -557,3 +557,33 @@ fn lint_warns_when_a_trailing_slash_changes_the_route() {
     );
     assert!(wa013[2]["message"].as_str().unwrap().contains("/alone/x/"));
 }
+
+#[test]
+fn lint_does_not_count_transaction_token_providers_as_accepted_on_routes() {
+    let d = dir("lint_txn_provider");
+    let (_, jwks) = key(&d);
+    let policy = json!({
+        "providers": {
+            "mesh": {"issuer": ISS, "audiences": ["orders"], "local_jwks": {"inline_string": jwks},
+                     "max_lifetime_seconds": 120},
+            "txn": {"issuer": "https://txn.example", "audiences": ["orders"],
+                    "local_jwks": {"inline_string": jwks}, "token_type": "txn_token"}
+        },
+        "routes": [
+            {"action": "checkout", "match": {"path": "/checkout", "methods": ["POST"]},
+             "require": {"scopes": ["checkout"], "transaction": {"provider": "txn"}}}
+        ]
+    });
+    let file = write(
+        &d,
+        "txn.json",
+        &serde_json::to_string_pretty(&policy).unwrap(),
+    );
+    let r = run(&["lint", &file, "--format", "json"]);
+    let v = r.json();
+    // The filter reads only `mesh` tokens as access tokens on `checkout` (120s): no WA001 for
+    // `txn`, whose own missing limit is WA004.
+    assert_eq!(r.code, 0, "{v:#}");
+    assert_eq!(codes(&v), BTreeSet::from(["WA004".to_string()]), "{v:#}");
+    assert_eq!(v["findings"][0]["path"], "providers.txn");
+}

@@ -51,6 +51,32 @@ impl Provider {
             (a, b) => a.or(b),
         }
     }
+
+    /// Whether this provider's tokens authenticate callers: an `access_token` provider. A
+    /// `txn_token` provider never does (its tokens are read by `require.transaction` only).
+    pub fn is_access_token_provider(&self) -> bool {
+        self.kind == TokenKind::Access
+    }
+}
+
+/// The providers (indexes) whose access tokens a route with `require` accepts: those it names
+/// in `require.providers`, in that order, else every provider in `Policy::providers` order;
+/// either way access-token providers only. `count` is the number of providers, `provider` looks
+/// one up (`None`: skipped). The one definition behind [`Route::token_sources`] (built by `compile`)
+/// and [`Policy::accepted_providers`].
+pub(crate) fn accepted_provider_indexes<'p>(
+    require: &Requirements,
+    count: usize,
+    provider: impl Fn(usize) -> Option<&'p Provider>,
+) -> Vec<usize> {
+    let named: Vec<usize> = match &require.providers {
+        Some(list) => list.clone(),
+        None => (0..count).collect(),
+    };
+    named
+        .into_iter()
+        .filter(|index| provider(*index).is_some_and(Provider::is_access_token_provider))
+        .collect()
 }
 
 /// `token_type` of a provider.
@@ -197,8 +223,115 @@ impl Policy {
             .filter(|index| *index != route)
     }
 
+    /// The providers whose access tokens `route` accepts, with their indexes: the ones its
+    /// `require.providers` names (in that order), else all, `txn_token` providers never. The
+    /// engine reads tokens of exactly these (through `route.token_sources`); `lint` asks it too.
+    pub fn accepted_providers<'p>(&'p self, route: &Route) -> Vec<(usize, &'p Provider)> {
+        accepted_provider_indexes(&route.require, self.providers.len(), |i| {
+            self.providers.get(i)
+        })
+        .into_iter()
+        .filter_map(|i| self.providers.get(i).map(|p| (i, p)))
+        .collect()
+    }
+
     /// The provider whose issuer is `iss`.
     pub fn provider_by_issuer(&self, iss: &str) -> Option<usize> {
         self.providers.iter().position(|p| p.issuer == iss)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Providers `a` (access), `t` (txn_token, header `txn-token`), `b` (access, `x-b`).
+    fn policy(route_require: serde_json::Value) -> Policy {
+        let remote = |cluster: &str| json!({"http_uri": {"uri": "http://idp.internal/jwks", "cluster": cluster}});
+        let config = json!({
+            "providers": {
+                "a": {"issuer": "https://a", "audiences": ["svc"], "remote_jwks": remote("a"),
+                      "max_lifetime_seconds": 600},
+                "t": {"issuer": "https://t", "audiences": ["svc"], "remote_jwks": remote("t"),
+                      "token_type": "txn_token"},
+                "b": {"issuer": "https://b", "audiences": ["svc"], "remote_jwks": remote("b"),
+                      "from_headers": [{"name": "x-b"}]}
+            },
+            "routes": [{"action": "r", "match": {"path": "/r"}, "require": route_require}]
+        });
+        crate::config::compile_value(&config).unwrap()
+    }
+
+    fn accepted(p: &Policy) -> Vec<&str> {
+        let route = p.routes.first().unwrap();
+        p.accepted_providers(route)
+            .into_iter()
+            .map(|(_, provider)| provider.name.as_str())
+            .collect()
+    }
+
+    fn headers(p: &Policy) -> Vec<&str> {
+        let route = p.routes.first().unwrap();
+        route
+            .token_sources
+            .iter()
+            .map(|s| s.header.name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn a_route_accepts_access_token_providers_only() {
+        let any = policy(json!({}));
+        assert_eq!(
+            accepted(&any),
+            vec!["a", "b"],
+            "provider order, no txn_token"
+        );
+        assert_eq!(headers(&any), vec!["authorization", "x-b"]);
+        let named = policy(json!({"providers": ["b", "a"]}));
+        assert_eq!(
+            accepted(&named),
+            vec!["b", "a"],
+            "the order the route names them"
+        );
+        assert_eq!(headers(&named), vec!["x-b", "authorization"]);
+        // A `txn_token` provider named in `require.providers` is refused at load: it would
+        // authenticate callers with transaction tokens.
+        let config = json!({
+            "providers": {"t": {"issuer": "https://t", "audiences": ["svc"],
+                                "remote_jwks": {"http_uri": {"uri": "http://idp.internal/jwks", "cluster": "t"}},
+                                "token_type": "txn_token"}},
+            "routes": [{"action": "r", "match": {"path": "/r"}, "require": {"providers": ["t"]}}]
+        });
+        let refused = crate::config::compile_value(&config)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused
+                .contains("routes[0].require.providers[0]: provider `t` issues transaction tokens"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn provider_kinds_and_lifetimes() {
+        let p = policy(json!({}));
+        let kinds: Vec<bool> = p
+            .providers
+            .iter()
+            .map(Provider::is_access_token_provider)
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![true, true, false],
+            "providers in name order: a, b, t"
+        );
+        let (a, b) = (p.providers.first().unwrap(), p.providers.get(1).unwrap());
+        assert_eq!(a.effective_max_lifetime(None), Some(600));
+        assert_eq!(a.effective_max_lifetime(Some(300)), Some(300));
+        assert_eq!(a.effective_max_lifetime(Some(900)), Some(600));
+        assert_eq!(b.effective_max_lifetime(None), None);
+        assert_eq!(b.effective_max_lifetime(Some(120)), Some(120));
     }
 }

@@ -1,8 +1,7 @@
 //! Compiling the `routes` block.
 
 use super::error::{Choice, ConfigErrorKind as Kind, ListOf};
-use super::policy::TokenKind;
-use super::policy::{Mode, Provider, Route};
+use super::policy::{accepted_provider_indexes, Mode, Provider, Route};
 use super::provider::{is_name, MAX_LIFETIME_LIMIT};
 use super::reader::{item, Errors, Obj};
 use super::requirements::{compile_require, PathScope};
@@ -184,17 +183,9 @@ fn token_sources(
     providers: &[(String, Option<Provider>)],
 ) -> Vec<TokenSource> {
     // Transaction-token providers never authenticate the caller: they are read by `transaction`.
-    let accepted: Vec<usize> = match &require.providers {
-        Some(list) => list.clone(),
-        None => (0..providers.len())
-            .filter(|i| {
-                providers
-                    .get(*i)
-                    .and_then(|(_, p)| p.as_ref())
-                    .is_some_and(|p| p.kind == TokenKind::Access)
-            })
-            .collect(),
-    };
+    let accepted = accepted_provider_indexes(require, providers.len(), |i| {
+        providers.get(i).and_then(|(_, p)| p.as_ref())
+    });
     let mut sources: Vec<TokenSource> = Vec::new();
     for index in accepted {
         let Some((_, Some(provider))) = providers.get(index) else {

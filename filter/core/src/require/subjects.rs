@@ -34,6 +34,8 @@ impl std::fmt::Display for SubjectPatternError {
 pub struct SubjectPattern {
     segments: Vec<Option<String>>,
     rest: bool,
+    /// The pattern as configured, for messages.
+    source: String,
 }
 
 impl SubjectPattern {
@@ -44,6 +46,7 @@ impl SubjectPattern {
         let mut out = SubjectPattern {
             segments: Vec::new(),
             rest: false,
+            source: pattern.to_string(),
         };
         for (i, segment) in raw.iter().enumerate() {
             match *segment {
@@ -61,6 +64,11 @@ impl SubjectPattern {
             spiffe::parse(&example.join("/")).map_err(SubjectPatternError::NotSpiffe)?;
         }
         Ok(out)
+    }
+
+    /// The pattern as configured (`spiffe://prod.example/ns/*/sa/*`), for messages.
+    pub fn as_str(&self) -> &str {
+        &self.source
     }
 
     /// Whether `subject` matches.
@@ -107,6 +115,12 @@ mod tests {
         assert!(!p.matches("spiffe://prod.example/ns//sa/checkout"));
         assert!(!p.matches("spiffe://other.example/ns/shop/sa/checkout"));
         assert!(!p.matches("spiffe://prod.example/ns/shop/sa"));
+    }
+
+    #[test]
+    fn keeps_its_source_text() {
+        let p = SubjectPattern::compile("spiffe://prod.example/ns/*/sa/**").unwrap();
+        assert_eq!(p.as_str(), "spiffe://prod.example/ns/*/sa/**");
     }
 
     #[test]

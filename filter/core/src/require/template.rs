@@ -15,6 +15,8 @@ enum Part {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
     parts: Vec<Part>,
+    /// The text as configured, for messages (`lint`, traces).
+    source: String,
 }
 
 /// Why a template is refused.
@@ -98,7 +100,56 @@ impl Template {
         if !rest.is_empty() {
             parts.push(Part::Literal(rest.to_string()));
         }
-        Ok(Template { parts })
+        Ok(Template {
+            parts,
+            source: text.to_string(),
+        })
+    }
+
+    /// The template as configured (`orders:write:{tenant}`), for messages.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether some request can fill the template so that it equals `concrete`: a literal part
+    /// must appear as written; a path capture and `{source.address}` stand for one non-empty
+    /// text without `/` (a path segment, an address); a `{header.NAME}` for any text. `lint`
+    /// asks it of granted scopes (WA008, WA009). Never says no when some request says yes.
+    pub fn can_match(&self, concrete: &str) -> bool {
+        // The positions of `concrete` the parts read so far can end at, ascending.
+        let mut ends: Vec<usize> = vec![0];
+        for part in &self.parts {
+            let mut next: Vec<usize> = Vec::new();
+            for &start in &ends {
+                let Some(tail) = concrete.get(start..) else {
+                    continue;
+                };
+                match part {
+                    Part::Literal(text) => {
+                        if tail.starts_with(text.as_str()) {
+                            next.push(start + text.len());
+                        }
+                    }
+                    Part::Capture(_) | Part::SourceAddress => {
+                        let segment = tail.find('/').unwrap_or(tail.len());
+                        next.extend(
+                            (1..=segment)
+                                .filter(|n| tail.is_char_boundary(*n))
+                                .map(|n| start + n),
+                        );
+                    }
+                    Part::Header(_) => next.extend(
+                        (0..=tail.len())
+                            .filter(|n| tail.is_char_boundary(*n))
+                            .map(|n| start + n),
+                    ),
+                }
+            }
+            next.sort_unstable();
+            next.dedup();
+            ends = next;
+        }
+        ends.contains(&concrete.len())
     }
 
     /// The request headers this template reads (lowercase names).
@@ -192,6 +243,42 @@ mod tests {
             Template::compile("{header.}", resolve),
             Err(TemplateError::UnknownCapture("header.".into()))
         );
+    }
+
+    #[test]
+    fn keeps_its_source_text() {
+        let t = Template::compile("orders:write:{tenant}", resolve).unwrap();
+        assert_eq!(t.as_str(), "orders:write:{tenant}");
+        let h = Template::compile("{header.X-Tenant}", resolve).unwrap();
+        assert_eq!(h.as_str(), "{header.X-Tenant}");
+    }
+
+    #[test]
+    fn can_match_concrete_values() {
+        let t = |text: &str| Template::compile(text, resolve).unwrap();
+        assert!(t("orders:write:{tenant}").can_match("orders:write:acme"));
+        assert!(!t("orders:write:{tenant}").can_match("orders:write:"));
+        assert!(!t("orders:write:{tenant}").can_match("orders:write:a/b"));
+        assert!(!t("orders:write:{tenant}").can_match("orders:read:acme"));
+        assert!(t("{tenant}:{id}").can_match("x:y"));
+        assert!(
+            t("{tenant}:{id}").can_match("a:b:c"),
+            "a capture may hold `:`"
+        );
+        assert!(!t("{tenant}:{id}").can_match("x:"));
+        assert!(t("orders:read").can_match("orders:read"));
+        assert!(!t("orders:read").can_match("orders:write"));
+        assert!(!t("orders:read").can_match("orders:read2"));
+        // A header value may be empty and may hold `/`; the source address may not be empty.
+        assert!(t("svc:{header.x-tenant}").can_match("svc:"));
+        assert!(t("svc:{header.x-tenant}").can_match("svc:a/b"));
+        assert!(!t("ip:{source.address}").can_match("ip:"));
+        assert!(t("ip:{source.address}").can_match("ip:10.0.0.7:5555"));
+        // Multibyte text: positions stay on character boundaries.
+        assert!(t("caf\u{e9}:{id}").can_match("caf\u{e9}:\u{e9}\u{e9}"));
+        // What `can_match` accepts, some request fills: the engine's own `matches` agrees.
+        let filled = t("orders:write:{tenant}");
+        assert!(filled.matches("orders:write:acme", &["acme"][..]));
     }
 
     #[test]

@@ -164,9 +164,45 @@ impl HostPattern {
         }
     }
 
+    /// Whether every authority `other` matches is matched by `self` too (exact for these three
+    /// shapes): `*` covers everything; `*.example` covers longer suffixes (`*.a.example`) and
+    /// names under it with any port; a name without a port covers the same name with one, a name
+    /// with a port only itself. Nothing but `*` covers `*`, no exact name covers a suffix.
+    /// `lint` asks it to find unreachable routes (WA006).
+    pub fn covers(&self, other: &HostPattern) -> bool {
+        match (self, other) {
+            (HostPattern::Any, _) => true,
+            (_, HostPattern::Any) | (HostPattern::Exact(_), HostPattern::Suffix(_)) => false,
+            (HostPattern::Exact(mine), HostPattern::Exact(theirs)) => {
+                let (host, port) = split_port(mine);
+                let (other_host, other_port) = split_port(theirs);
+                host == other_host && (port.is_none() || port == other_port)
+            }
+            (HostPattern::Suffix(mine), HostPattern::Suffix(theirs)) => {
+                theirs.ends_with(mine.as_str())
+            }
+            (HostPattern::Suffix(suffix), HostPattern::Exact(theirs)) => {
+                let (host, _) = split_port(theirs);
+                host.len() > suffix.len() && host.ends_with(suffix.as_str())
+            }
+        }
+    }
+
     /// Whether an authority as sent matches (canonicalised first; a malformed one never does).
     pub fn matches_raw(&self, authority: &str) -> bool {
         canonical_authority(authority).is_ok_and(|a| self.matches(&a))
+    }
+}
+
+/// An exact pattern (`name`, `name:port`, `[v6]`, `[v6]:port`) as host and port.
+fn split_port(exact: &str) -> (&str, Option<&str>) {
+    let after_literal = exact.find(']').map_or(0, |end| end + 1);
+    match exact.get(after_literal..).and_then(|tail| tail.rfind(':')) {
+        Some(colon) => {
+            let at = after_literal + colon;
+            (exact.get(..at).unwrap_or(exact), exact.get(at + 1..))
+        }
+        None => (exact, None),
     }
 }
 
@@ -265,5 +301,80 @@ mod tests {
             assert_eq!(canonical_authority(raw), Err(error), "{raw}");
         }
         assert!(!HostPattern::Any.matches_raw("x@y"));
+    }
+
+    #[test]
+    fn coverage() {
+        let h = |s: &str| HostPattern::compile(s).unwrap();
+        let covers = |a: &str, b: &str| h(a).covers(&h(b));
+        assert!(covers("*", "a.example"));
+        assert!(covers("*", "*"));
+        assert!(!covers("*.example", "*"));
+        assert!(covers("a.example", "a.example:8080"));
+        assert!(covers("A.example.", "a.example"));
+        assert!(!covers("a.example:8080", "a.example"));
+        assert!(!covers("a.example:8080", "a.example:9090"));
+        assert!(covers("*.example", "*.a.example"));
+        assert!(covers("*.example", "a.example:80"));
+        assert!(!covers("*.example", "example"));
+        assert!(!covers("*.a.example", "*.example"));
+        assert!(!covers("a.example", "*.example"));
+        assert!(covers("[::1]", "[::1]:80"));
+        assert!(!covers("[::1]:80", "[::1]"));
+        assert!(!covers("*.example", "[::1]"));
+        assert_eq!(split_port("[::1]:80"), ("[::1]", Some("80")));
+        assert_eq!(split_port("[::1]"), ("[::1]", None));
+        assert_eq!(split_port("api:8080"), ("api", Some("8080")));
+    }
+
+    /// Where `covers` says yes, every authority of a sample set the second pattern matches, the
+    /// first matches too.
+    #[test]
+    fn coverage_never_claims_what_matching_denies() {
+        let patterns = [
+            "*",
+            "a.example",
+            "a.example:80",
+            "*.example",
+            "*.a.example",
+            "b.a.example",
+            "b.a.example:8080",
+            "[::1]",
+            "[::1]:80",
+            "example",
+        ];
+        let authorities = [
+            "",
+            "a.example",
+            "a.example:80",
+            "a.example:81",
+            "b.a.example",
+            "b.a.example:8080",
+            "c.b.a.example",
+            "example",
+            "x.example",
+            "[::1]",
+            "[::1]:80",
+            "[::1]:81",
+        ];
+        for a in patterns {
+            for b in patterns {
+                let (pa, pb) = (
+                    HostPattern::compile(a).unwrap(),
+                    HostPattern::compile(b).unwrap(),
+                );
+                if !pa.covers(&pb) {
+                    continue;
+                }
+                for authority in authorities {
+                    if pb.matches_raw(authority) {
+                        assert!(
+                            pa.matches_raw(authority),
+                            "{a} covers {b} but not {authority}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Routes: what a request must look like for a route to apply. First match wins.
 
+pub mod clean;
 pub mod host;
 pub mod path;
 
@@ -36,6 +37,25 @@ impl RouteMatch {
         }
     }
 
+    /// Whether `self` matches every request `other` matches, so that a route with `other` after
+    /// one with `self` never applies (first match wins; `lint` WA006). Sound like
+    /// [`PathPattern::covers`]: `self`'s methods include `other`'s (or it names none), each of
+    /// `other`'s hosts is covered by one of `self`'s ([`HostPattern::covers`]; no `hosts` is any
+    /// host), and `self`'s path template covers `other`'s.
+    pub fn covers(&self, other: &RouteMatch) -> bool {
+        let methods = match (&self.methods, &other.methods) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(mine), Some(theirs)) => theirs.iter().all(|m| mine.contains(m)),
+        };
+        let hosts = match (&self.hosts, &other.hosts) {
+            (None, _) => true,
+            (Some(mine), None) => mine.contains(&HostPattern::Any),
+            (Some(mine), Some(theirs)) => theirs.iter().all(|t| mine.iter().any(|m| m.covers(t))),
+        };
+        methods && hosts && self.path.covers(&other.path)
+    }
+
     /// The captures, or which part of the `match` block did not fit (`method`, `host`, `path`).
     pub fn try_match<'p>(
         &self,
@@ -54,5 +74,45 @@ impl RouteMatch {
             }
         }
         self.path.matches(path).ok_or("path")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(path: &str, methods: Option<&[&str]>, hosts: Option<&[&str]>) -> RouteMatch {
+        RouteMatch {
+            path: PathPattern::compile(path).unwrap(),
+            methods: methods.map(|m| m.iter().map(|s| s.to_string()).collect()),
+            hosts: hosts.map(|h| h.iter().filter_map(|s| HostPattern::compile(s)).collect()),
+        }
+    }
+
+    #[test]
+    fn coverage_needs_methods_hosts_and_path() {
+        let any = route("/a/{id}", None, None);
+        let get = route("/a/b", Some(&["GET"]), None);
+        assert!(any.covers(&get));
+        assert!(!get.covers(&any), "no methods is any method");
+        assert!(route("/a/*", Some(&["GET", "POST"]), None).covers(&get));
+        assert!(!route("/a/*", Some(&["POST"]), None).covers(&get));
+        assert!(!route("/a/c", None, None).covers(&get), "paths differ");
+        let hosted = route("/a/b", None, Some(&["api.example"]));
+        assert!(any.covers(&hosted));
+        assert!(!hosted.covers(&any), "a host list is not every host");
+        assert!(route("/a/*", None, Some(&["*"])).covers(&any));
+        assert!(
+            route("/**", None, Some(&["*.example", "api.other"])).covers(&route(
+                "/x",
+                None,
+                Some(&["a.example:80", "api.other"])
+            ))
+        );
+        assert!(!route("/**", None, Some(&["*.example"])).covers(&route(
+            "/x",
+            None,
+            Some(&["a.example", "api.other"])
+        )));
     }
 }

@@ -1,12 +1,8 @@
-//! Path templates (`/tenants/{tenant}/orders/{id}`, `*`, final `**`) and request-path hygiene.
-//!
-//! One canonical form (RFC 3986 section 6.2.2, the part that cannot change what an upstream
-//! serves): percent-escapes are compared with uppercase hex digits (`%c3%a9` is `%C3%A9`), and an
-//! escape of an *unreserved* character (`%61` for `a`, `%7E` for `~`) is refused, never decoded:
-//! an upstream that decodes before routing would serve `/admin` for `/%61dmin`, one that does not
-//! would serve another resource, so no single reading of such a path is safe to authorize.
+//! Path templates (`/tenants/{tenant}/orders/{id}`, `*`, final `**`), matched on the canonical
+//! request path of [`super::clean`] (re-exported here: `clean_path`, `without_trailing_slash`).
 
-use std::borrow::Cow;
+pub use super::clean::{clean_path, without_trailing_slash, PathError};
+use super::clean::{uppercase_escapes, validate_segment};
 use std::fmt;
 
 /// One compiled segment of a path template.
@@ -27,6 +23,8 @@ pub struct PathPattern {
     /// A final `**`: zero or more further segments.
     rest: bool,
     captures: Vec<String>,
+    /// The template as configured, for messages.
+    source: String,
 }
 
 /// Why a path template is refused.
@@ -81,6 +79,7 @@ impl PathPattern {
             segments: Vec::new(),
             rest: false,
             captures: Vec::new(),
+            source: template.to_string(),
         };
         if body.is_empty() {
             return Ok(pattern); // "/" matches only "/".
@@ -117,6 +116,33 @@ impl PathPattern {
             }
         }
         Ok(pattern)
+    }
+
+    /// The template as configured (`/tenants/{tenant}/orders`), for messages.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether every clean path `other` matches is matched by `self` too. Sound, not complete:
+    /// a `true` always holds, a `false` may be a coverage too subtle to see. Segment by segment,
+    /// a literal covers only the same literal, `{x}` and `*` any non-empty segment (not an empty
+    /// final one, as in `/a/`); past `self`'s segments, only a final `**` covers what is left.
+    /// `lint` asks it to find unreachable routes (WA006).
+    pub fn covers(&self, other: &PathPattern) -> bool {
+        if other.segments.len() < self.segments.len() {
+            return false; // `other` matches shorter paths (or, with `**`, paths of any length).
+        }
+        let each = self
+            .segments
+            .iter()
+            .zip(&other.segments)
+            .all(|(mine, theirs)| match (mine, theirs) {
+                (Segment::Literal(a), Segment::Literal(b)) => a == b,
+                (Segment::Literal(_), Segment::Capture(_) | Segment::Star) => false,
+                (Segment::Capture(_) | Segment::Star, Segment::Literal(b)) => !b.is_empty(),
+                (Segment::Capture(_) | Segment::Star, Segment::Capture(_) | Segment::Star) => true,
+            });
+        each && (self.rest || (self.segments.len() == other.segments.len() && !other.rest))
     }
 
     /// Capture names, in order; the index of a name is its index in the captures of a match.
@@ -186,121 +212,177 @@ impl PathPattern {
     }
 }
 
-/// Why a request path is refused before any route is tried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PathError {
-    /// Not starting with `/`.
-    NotAbsolute,
-    /// A `.` or `..` segment (also with `;` parameters).
-    DotSegment,
-    /// `%2e`, `%2f`, `%5c`, `%00`, `%25` or a malformed escape.
-    EncodedSeparator,
-    /// A percent-escape of an unreserved character (`%61` for `a`, `%7E` for `~`): the path
-    /// would read one way to an upstream that decodes it and another to one that does not.
-    EncodedUnreserved,
-    /// A backslash, control character, `#` or `;`.
-    ForbiddenCharacter,
-    /// An empty segment (`//`) before the end.
-    EmptySegment,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn validate_segment(segment: &str) -> Result<(), PathError> {
-    let bytes = segment.as_bytes();
-    for (i, b) in bytes.iter().enumerate() {
-        match b {
-            b'\\' | b'#' | b';' => return Err(PathError::ForbiddenCharacter),
-            0..=0x1f | 0x7f => return Err(PathError::ForbiddenCharacter),
-            b'%' => {
-                let hi = bytes.get(i + 1).copied();
-                let lo = bytes.get(i + 2).copied();
-                let (Some(hi), Some(lo)) = (hi, lo) else {
-                    return Err(PathError::EncodedSeparator);
-                };
-                if !hi.is_ascii_hexdigit() || !lo.is_ascii_hexdigit() {
-                    return Err(PathError::EncodedSeparator);
-                }
-                let escaped = [hi.to_ascii_lowercase(), lo.to_ascii_lowercase()];
-                if matches!(&escaped, b"2e" | b"2f" | b"5c" | b"00" | b"25") {
-                    return Err(PathError::EncodedSeparator);
-                }
-                if is_unreserved((hex_value(hi) << 4) | hex_value(lo)) {
-                    return Err(PathError::EncodedUnreserved);
+    #[test]
+    fn literal_capture_star_and_rest() {
+        let p = PathPattern::compile("/tenants/{tenant}/orders/{id}").unwrap();
+        assert_eq!(p.matches("/tenants/acme/orders/7"), Some(vec!["acme", "7"]));
+        assert_eq!(p.matches("/tenants/acme/orders"), None);
+        assert_eq!(p.matches("/tenants/acme/orders/7/x"), None);
+        assert_eq!(p.matches("/tenants//orders/7"), None);
+        assert_eq!(p.capture_index("id"), Some(1));
+
+        let star = PathPattern::compile("/a/*/c").unwrap();
+        assert_eq!(star.matches("/a/b/c"), Some(vec![]));
+        assert_eq!(star.matches("/a/c"), None);
+
+        let rest = PathPattern::compile("/static/**").unwrap();
+        assert_eq!(rest.matches("/static"), Some(vec![]));
+        assert_eq!(rest.matches("/static/a/b"), Some(vec![]));
+        assert_eq!(rest.matches("/staticx"), None);
+
+        let root = PathPattern::compile("/").unwrap();
+        assert_eq!(root.matches("/"), Some(vec![]));
+        assert_eq!(root.matches("/a"), None);
+        let all = PathPattern::compile("/**").unwrap();
+        assert_eq!(all.matches("/"), Some(vec![]));
+        assert_eq!(all.matches("/x/y"), Some(vec![]));
+    }
+
+    #[test]
+    fn matching_is_exact_and_case_sensitive() {
+        let p = PathPattern::compile("/healthz").unwrap();
+        assert!(p.matches("/healthz").is_some());
+        assert!(p.matches("/HEALTHZ").is_none());
+        assert!(p.matches("/healthz/").is_none());
+        assert!(p.matches("/healthzz").is_none());
+    }
+
+    #[test]
+    fn bad_templates_are_refused() {
+        assert_eq!(
+            PathPattern::compile("healthz"),
+            Err(PathPatternError::NotAbsolute)
+        );
+        assert_eq!(
+            PathPattern::compile("/a/**/b"),
+            Err(PathPatternError::RestNotLast)
+        );
+        assert!(matches!(
+            PathPattern::compile("/a{b}"),
+            Err(PathPatternError::BadSegment(_))
+        ));
+        assert!(matches!(
+            PathPattern::compile("/{1x}"),
+            Err(PathPatternError::BadSegment(_))
+        ));
+        assert!(matches!(
+            PathPattern::compile("/a*"),
+            Err(PathPatternError::BadSegment(_))
+        ));
+        assert_eq!(
+            PathPattern::compile("/{a}/{a}"),
+            Err(PathPatternError::DuplicateCapture("a".into()))
+        );
+        assert!(matches!(
+            PathPattern::compile("/a/../b"),
+            Err(PathPatternError::UnmatchableSegment(_))
+        ));
+        assert!(matches!(
+            PathPattern::compile("/a//b"),
+            Err(PathPatternError::UnmatchableSegment(_))
+        ));
+    }
+
+    #[test]
+    fn escape_case_does_not_change_the_match() {
+        let p = PathPattern::compile("/caf%c3%a9/{id}").unwrap();
+        for path in ["/caf%C3%A9/1", "/caf%c3%a9/1", "/caf%C3%a9/1"] {
+            let clean = clean_path(path).unwrap();
+            assert_eq!(p.matches(&clean), Some(vec!["1"]), "{path}");
+        }
+    }
+
+    #[test]
+    fn trailing_slash_forms() {
+        assert_eq!(without_trailing_slash("/admin/"), Some("/admin"));
+        assert_eq!(without_trailing_slash("/a/b/"), Some("/a/b"));
+        assert_eq!(without_trailing_slash("/admin"), None);
+        assert_eq!(without_trailing_slash("/"), None);
+        let p = PathPattern::compile("/tenants/{t}/orders").unwrap();
+        assert_eq!(p.sample_path(), "/tenants/x/orders");
+        assert!(!p.has_rest());
+        assert_eq!(PathPattern::compile("/").unwrap().sample_path(), "/");
+        assert_eq!(PathPattern::compile("/**").unwrap().sample_path(), "/");
+    }
+
+    #[test]
+    fn keeps_its_source_text() {
+        let p = PathPattern::compile("/caf%c3%a9/{id}/**").unwrap();
+        assert_eq!(p.as_str(), "/caf%c3%a9/{id}/**");
+    }
+
+    #[test]
+    fn coverage_is_sound() {
+        let covers = |a: &str, b: &str| {
+            PathPattern::compile(a)
+                .unwrap()
+                .covers(&PathPattern::compile(b).unwrap())
+        };
+        assert!(covers("/**", "/a/b"));
+        assert!(covers("/a/**", "/a"));
+        assert!(covers("/a/{x}", "/a/b"));
+        assert!(covers("/a/*", "/a/{id}"));
+        assert!(covers("/a/b", "/a/b"));
+        assert!(!covers("/a/b", "/a/{x}"));
+        assert!(!covers("/a/*", "/a/**"));
+        assert!(!covers("/a/*", "/a/"));
+        assert!(!covers("/a/*/c", "/a/b"));
+        assert!(!covers("/a", "/a/b"));
+        assert!(covers("/a/**", "/a/b/**"));
+        assert!(!covers("/", "/**"));
+        assert!(covers("/", "/"));
+        assert!(covers("/**", "/"));
+        // Literals compare in canonical form (escape hex case does not matter).
+        assert!(covers("/caf%C3%A9", "/caf%c3%a9"));
+    }
+
+    /// Every pair of a small set of templates, on every path of up to four segments from a
+    /// small alphabet: where `covers` says yes, every path the second matches, the first does.
+    #[test]
+    fn coverage_never_claims_what_matching_denies() {
+        let templates = [
+            "/", "/**", "/a", "/a/", "/a/b", "/a/*", "/a/{x}", "/a/**", "/a/*/c", "/*", "/*/**",
+            "/{x}/b", "/a/b/**", "/*/*", "/a/*/**",
+        ];
+        let alphabet = ["a", "b", "c", ""];
+        let mut paths = vec!["/".to_string()];
+        let mut frontier = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for prefix in &frontier {
+                for segment in alphabet {
+                    next.push(format!("{prefix}/{segment}"));
                 }
             }
-            _ => {}
+            paths.extend(
+                next.iter()
+                    .filter_map(|p| clean_path(p).ok().map(|c| c.into_owned())),
+            );
+            frontier = next;
         }
-    }
-    if segment == "." || segment == ".." {
-        return Err(PathError::DotSegment);
-    }
-    Ok(())
-}
-
-/// RFC 3986 `unreserved`: `ALPHA / DIGIT / "-" / "." / "_" / "~"`.
-fn is_unreserved(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
-}
-
-/// The value of one hex digit (the caller checked it is one).
-fn hex_value(digit: u8) -> u8 {
-    match digit {
-        b'0'..=b'9' => digit - b'0',
-        b'a'..=b'f' => digit - b'a' + 10,
-        b'A'..=b'F' => digit - b'A' + 10,
-        _ => 0,
-    }
-}
-
-/// `text` with the hex digits of its percent-escapes in uppercase (borrowed when they already
-/// are, which is what RFC 3986 section 2.1 asks of producers).
-fn uppercase_escapes(text: &str) -> Cow<'_, str> {
-    let bytes = text.as_bytes();
-    let lower_at = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_lowercase);
-    let needs = bytes
-        .iter()
-        .enumerate()
-        .any(|(i, b)| *b == b'%' && (lower_at(i + 1) || lower_at(i + 2)));
-    if !needs {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut escape_left = 0;
-    for c in text.chars() {
-        if escape_left > 0 {
-            out.push(c.to_ascii_uppercase());
-            escape_left -= 1;
-        } else {
-            escape_left = if c == '%' { 2 } else { 0 };
-            out.push(c);
+        let mut claimed = 0;
+        for a in templates {
+            let pa = PathPattern::compile(a).unwrap();
+            for b in templates {
+                let pb = PathPattern::compile(b).unwrap();
+                if !pa.covers(&pb) {
+                    continue;
+                }
+                claimed += 1;
+                for path in &paths {
+                    if pb.matches(path).is_some() {
+                        assert!(pa.matches(path).is_some(), "{a} covers {b} but not {path}");
+                    }
+                }
+            }
         }
+        assert!(
+            claimed > templates.len(),
+            "coverage beyond identity is seen"
+        );
     }
-    Cow::Owned(out)
 }
-
-/// Strips the query from `:path`, refuses paths that could be read two ways, and returns the
-/// canonical form routes are matched on (escapes in uppercase hex; see the module doc).
-pub fn clean_path(raw: &str) -> Result<Cow<'_, str>, PathError> {
-    let path = raw.split_once('?').map_or(raw, |(path, _)| path);
-    let body = path.strip_prefix('/').ok_or(PathError::NotAbsolute)?;
-    if body.is_empty() {
-        return Ok(Cow::Borrowed(path));
-    }
-    let mut segments = body.split('/').peekable();
-    while let Some(segment) = segments.next() {
-        if segment.is_empty() && segments.peek().is_some() {
-            return Err(PathError::EmptySegment);
-        }
-        validate_segment(segment)?;
-    }
-    Ok(uppercase_escapes(path))
-}
-
-/// The path without its one trailing `/` (`/admin/` → `/admin`); `None` for `/` and for paths
-/// without one. A request for the slash form must reach the route the bare form reaches (or
-/// none): frameworks disagree on whether the two are one resource.
-pub fn without_trailing_slash(path: &str) -> Option<&str> {
-    path.strip_suffix('/').filter(|bare| !bare.is_empty())
-}
-
-#[cfg(test)]
-mod tests;
