@@ -26,7 +26,10 @@ use workload_authz_core::{
     compile, decide, explain, Decision, GuestVerifier, Mode, Policy, Reason, RequestView,
     RuntimeState, SignatureVerifier,
 };
-use workload_authz_fuzz::{fixed_policies, genuine_signing_inputs, AcceptAll, TokenSource, NOW};
+use workload_authz_fuzz::{
+    escape_at, fixed_policies, genuine_signing_inputs, unreserved_positions, AcceptAll,
+    TokenSource, NOW,
+};
 
 #[derive(Arbitrary, Debug)]
 enum PolicyChoice<'a> {
@@ -188,36 +191,6 @@ fn judge(
         );
     }
     d
-}
-
-/// RFC 3986 `unreserved`.
-fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
-}
-
-/// Whether an escape (`%` and two hex digits) starts at byte `i`.
-fn escape_at(bytes: &[u8], i: usize) -> bool {
-    bytes.get(i) == Some(&b'%')
-        && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-        && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
-}
-
-/// Byte offsets of the unreserved characters of `path` that are not part of an escape.
-fn unreserved_positions(path: &str) -> Vec<usize> {
-    let bytes = path.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if escape_at(bytes, i) {
-            i += 3;
-            continue;
-        }
-        if is_unreserved(bytes[i]) {
-            out.push(i);
-        }
-        i += 1;
-    }
-    out
 }
 
 /// Byte offsets of the escapes of `path` that hold a hex letter (their case can be flipped).

@@ -7,6 +7,7 @@
 #![no_main]
 
 use std::sync::OnceLock;
+use workload_authz_fuzz::{escape_at, is_unreserved, unreserved_positions};
 
 use libfuzzer_sys::fuzz_target;
 use workload_authz_core::routes::{
@@ -30,23 +31,12 @@ const TEMPLATES: &[&str] = &[
     "/docs/",
 ];
 
-/// RFC 3986 `unreserved`.
-fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
-}
-
-fn is_escape(bytes: &[u8], i: usize) -> bool {
-    bytes.get(i) == Some(&b'%')
-        && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-        && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
-}
-
 /// `text` with the hex digits of every well-formed escape in uppercase (`lower`: lowercase).
 fn escapes_in_case(text: &str, lower: bool) -> String {
     let mut bytes = text.as_bytes().to_vec();
     let mut i = 0;
     while i < bytes.len() {
-        if is_escape(&bytes, i) {
+        if escape_at(&bytes, i) {
             for b in &mut bytes[i + 1..i + 3] {
                 *b = if lower {
                     b.to_ascii_lowercase()
@@ -117,7 +107,7 @@ fuzz_target!(|data: &[u8]| {
     let bytes = path.as_bytes();
     for (i, b) in bytes.iter().enumerate() {
         if *b == b'%' {
-            assert!(is_escape(bytes, i), "malformed escape in {path:?}");
+            assert!(escape_at(bytes, i), "malformed escape in {path:?}");
             let digits = &bytes[i + 1..i + 3];
             assert!(
                 !digits.iter().any(u8::is_ascii_lowercase),
@@ -131,21 +121,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     // One unreserved character escaped: refused (a `.` as an encoded separator).
-    let plain: Vec<usize> = {
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < bytes.len() {
-            if is_escape(bytes, i) {
-                i += 3;
-                continue;
-            }
-            if is_unreserved(bytes[i]) {
-                out.push(i);
-            }
-            i += 1;
-        }
-        out
-    };
+    let plain = unreserved_positions(path);
     if !plain.is_empty() {
         let at = plain[(usize::from(*selector) * 31 + rest.len()) % plain.len()];
         let escaped = format!("{}%{:02x}{}", &path[..at], bytes[at], &path[at + 1..]);

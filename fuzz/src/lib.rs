@@ -587,3 +587,33 @@ impl TokenRecipe<'_> {
         out
     }
 }
+
+/// RFC 3986 `unreserved`.
+pub fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// Whether an escape (`%` and two hex digits) starts at byte `i`.
+pub fn escape_at(bytes: &[u8], i: usize) -> bool {
+    bytes.get(i) == Some(&b'%')
+        && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+        && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+}
+
+/// Byte offsets of the unreserved characters of `path` that are not part of an escape.
+pub fn unreserved_positions(path: &str) -> Vec<usize> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if escape_at(bytes, i) {
+            i += 3;
+            continue;
+        }
+        if bytes.get(i).copied().is_some_and(is_unreserved) {
+            out.push(i);
+        }
+        i += 1;
+    }
+    out
+}
