@@ -22,6 +22,7 @@ pub mod engine;
 pub mod headers;
 pub mod identity;
 pub mod keys;
+pub mod mcp;
 pub mod require;
 pub mod revocation;
 pub mod routes;
@@ -32,7 +33,9 @@ pub mod token;
 
 pub use config::{compile, ConfigError, ConfigErrors, Policy};
 pub use decision::{render_denial, Decision, DenyResponse, Mode, Outcome, Reason, Step};
-pub use engine::{decide, decide_in, explain, explain_in, RequestView};
+pub use engine::{
+    decide, decide_in, decide_with_body, explain, explain_in, explain_with_body, RequestView,
+};
 pub use identity::{ConnectionInfo, NoConnection, StaticConnection};
 pub use state::RuntimeState;
 pub use token::{GuestVerifier, SignatureVerifier};

@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod limits;
+pub mod mcp;
 pub mod policy;
 pub mod provider;
 pub mod reader;

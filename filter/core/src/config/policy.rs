@@ -3,6 +3,7 @@
 use super::limits::Limits;
 use super::remote::{RemoteJwks, RevocationSource};
 use crate::keys::{Algorithm, KeySet};
+use crate::mcp::McpRoute;
 use crate::require::Requirements;
 use crate::revocation::RevocationList;
 use crate::routes::{without_trailing_slash, Authority, RouteMatch};
@@ -151,6 +152,9 @@ pub struct Route {
     /// Request headers the requirements' templates read (`{header.NAME}`): each must occur at
     /// most once in a request on this route (else `ambiguous_header`).
     pub headers_read: Vec<String>,
+    /// The `mcp` block: each JSON-RPC message is judged by its method's, tool's, resource's or
+    /// prompt's rule too.
+    pub mcp: Option<Box<McpRoute>>,
 }
 
 /// A compiled configuration.

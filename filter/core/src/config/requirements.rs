@@ -5,6 +5,7 @@ use super::error::{Choice, ConfigErrorKind as Kind, ListOf};
 use super::policy::{Provider, TokenKind};
 use super::reader::{item, non_empty_str, wrong_type, Errors, Obj};
 use super::route::REQUIRE_FIELDS;
+use crate::mcp::UriPattern;
 use crate::require::{
     ClaimCondition, DetailRequirement, Expected, FieldValue, Requirements, SubjectPattern,
     Template, TransactionRequirement,
@@ -14,18 +15,57 @@ use serde_json::Value;
 
 /// The route's path template as its requirements' templates see it: `{name}` resolves to a
 /// capture index, and an unknown name is reported with the template and what it captures.
+/// In an `mcp` rule, `{claim.*}` is allowed too, and a `resources[]` rule's URI captures come
+/// before the route's.
 pub struct PathScope<'a> {
     /// The compiled template.
     pub pattern: &'a PathPattern,
     /// The template as written in `match.path`.
     pub template: &'a str,
+    /// A `resources[]` rule's URI template.
+    pub uri: Option<&'a UriPattern>,
+    /// Whether `{claim.<path>}` may be used (an `mcp` rule, judged after the token).
+    pub claims: bool,
 }
 
-impl PathScope<'_> {
-    /// Compiles a scope, claim or authorization-detail template against the route's captures.
-    fn compile(&self, text: &str) -> Result<Template, Kind> {
-        Template::compile(text, |n| self.pattern.capture_index(n))
-            .map_err(|e| Kind::template(e, self.template, self.pattern.capture_names()))
+impl<'a> PathScope<'a> {
+    /// The scope of a route's `require`.
+    pub fn route(pattern: &'a PathPattern, template: &'a str) -> Self {
+        PathScope {
+            pattern,
+            template,
+            uri: None,
+            claims: false,
+        }
+    }
+
+    /// Compiles a scope, claim or authorization-detail template against the captures.
+    pub fn compile(&self, text: &str) -> Result<Template, Kind> {
+        let offset = self.uri.map_or(0, |u| u.capture_names().len());
+        let resolve = |name: &str| {
+            self.uri.and_then(|u| u.capture_index(name)).or_else(|| {
+                self.pattern
+                    .capture_index(name)
+                    .map(|i| i.saturating_add(offset))
+            })
+        };
+        let compiled = if self.claims {
+            Template::compile_with_claims(text, resolve)
+        } else {
+            Template::compile(text, resolve)
+        };
+        compiled.map_err(|e| match self.uri {
+            None => Kind::template(e, self.template, self.pattern.capture_names()),
+            Some(uri) => {
+                let names: Vec<String> = uri
+                    .capture_names()
+                    .iter()
+                    .chain(self.pattern.capture_names())
+                    .cloned()
+                    .collect();
+                Kind::template(e, uri.as_str(), &names)
+            }
+        })
     }
 }
 
@@ -46,6 +86,17 @@ pub fn compile_require(
     errors: &mut Errors,
 ) -> Option<Requirements> {
     let obj = Obj::new(value, path, REQUIRE_FIELDS, errors)?;
+    Some(compile_require_fields(&obj, pattern, providers, errors))
+}
+
+/// Compiles the `require` vocabulary read from `obj` (a `require` block, or an `mcp` rule
+/// whose other fields the caller reads and whose field list leaves out `providers`).
+pub fn compile_require_fields(
+    obj: &Obj<'_>,
+    pattern: &PathScope<'_>,
+    providers: &[(String, Option<Provider>)],
+    errors: &mut Errors,
+) -> Requirements {
     let mut require = Requirements::default();
     if let Some(names) = obj.opt_str_list("providers", errors) {
         let list_path = obj.path_of("providers");
@@ -151,8 +202,8 @@ pub fn compile_require(
             }
         }
     }
-    compile_identity(&obj, pattern, providers, &mut require, errors);
-    Some(require)
+    compile_identity(obj, pattern, providers, &mut require, errors);
+    require
 }
 
 /// Actors, delegation depth, authorization details, transaction tokens, binding, `typ`.
@@ -301,7 +352,9 @@ fn detail_requirement(
     Some(out)
 }
 
-fn expected_values(
+/// The allowed value(s) of a claim (or argument) condition: a string template, a number, a
+/// boolean, or a non-empty list of them.
+pub fn expected_values(
     value: &Value,
     path: &str,
     pattern: &PathScope<'_>,

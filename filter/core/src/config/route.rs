@@ -18,6 +18,7 @@ pub const ROUTE_FIELDS: &[&str] = &[
     "require",
     "max_lifetime_seconds",
     "mode",
+    "mcp",
 ];
 /// The fields of `match`.
 pub const MATCH_FIELDS: &[&str] = &["path", "methods", "hosts"];
@@ -71,10 +72,7 @@ pub fn compile(
             None
         }
         Some(value) => matcher.as_ref().and_then(|(m, template)| {
-            let scope = PathScope {
-                pattern: &m.path,
-                template,
-            };
+            let scope = PathScope::route(&m.path, template);
             compile_require(value, &obj.path_of("require"), &scope, providers, errors)
         }),
         None => Some(Requirements::default()),
@@ -85,12 +83,30 @@ pub fn compile(
             Kind::PublicRouteLifetime,
         );
     }
+    let mcp = match obj.get("mcp") {
+        None => None,
+        Some(_) if public => {
+            errors.add(&obj.path_of("mcp"), Kind::PublicRouteMcp);
+            None
+        }
+        Some(value) => matcher.as_ref().and_then(|(m, template)| {
+            let scope = PathScope::route(&m.path, template);
+            super::mcp::compile(value, &obj.path_of("mcp"), &scope, providers, errors)
+        }),
+    };
     if errors.0.len() != before {
         return None;
     }
     let require = require?;
     let token_sources = token_sources(&require, providers);
-    let headers_read = require.headers_read();
+    let mut headers_read = require.headers_read();
+    if let Some(mcp) = &mcp {
+        for name in mcp.headers_read() {
+            if !headers_read.contains(&name) {
+                headers_read.push(name);
+            }
+        }
+    }
     Some(Route {
         action: action?.to_string(),
         matcher: matcher?.0,
@@ -100,6 +116,7 @@ pub fn compile(
         require,
         token_sources,
         headers_read,
+        mcp: mcp.map(Box::new),
     })
 }
 

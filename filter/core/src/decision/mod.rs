@@ -94,6 +94,32 @@ pub struct Decision {
     pub actor_chain: Vec<String>,
     /// `txn` of a verified transaction token: follows one business transaction across hops.
     pub txn: Option<String>,
+    /// On an MCP route: what the message asks (method, name, arguments digest) and how a
+    /// denial is answered (`resource_metadata`, the JSON-RPC `id`).
+    pub mcp: Option<Box<McpFacts>>,
+    /// On an MCP route judged before its body: the body must be read (at most this many bytes)
+    /// and the request judged again with it. The decision is `invalid_mcp_request` meanwhile,
+    /// so a host that ignores this field refuses the request.
+    pub awaiting_body: Option<usize>,
+}
+
+/// What an MCP route's decision knows of the message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct McpFacts {
+    /// The RFC 9728 metadata URL, sent as `resource_metadata` in challenges.
+    pub resource_metadata: String,
+    /// Whether a message was read (denials of a message get a JSON-RPC error body).
+    pub parsed: bool,
+    /// `method`.
+    pub method: Option<String>,
+    /// `params.name` or `params.uri`.
+    pub name: Option<String>,
+    /// `sha256:` and 16 hex digits of `params.arguments` (never the arguments themselves).
+    pub arguments_digest: Option<String>,
+    /// The JSON text of the request `id`; `None` for a notification.
+    pub id: Option<String>,
+    /// The tool label for counters: a declared name, `other` for anything else.
+    pub tool_label: Option<String>,
 }
 
 impl Decision {
@@ -118,6 +144,8 @@ impl Decision {
             drop_header: None,
             actor_chain: Vec::new(),
             txn: None,
+            mcp: None,
+            awaiting_body: None,
         }
     }
 

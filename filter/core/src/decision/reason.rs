@@ -73,11 +73,24 @@ pub enum Reason {
     /// A header the route's requirements read (`{header.NAME}`) occurs more than once: answered
     /// 400, as the upstream could act on another copy than the one checked.
     AmbiguousHeader,
+    /// The body of an MCP route is over `mcp.max_body_bytes`: answered 413.
+    BodyTooLarge,
+    /// The body of an MCP route is not one JSON-RPC 2.0 request or notification (not JSON,
+    /// duplicate members, a batch, no `method`, a bad `jsonrpc`, `id` or `params`): 400.
+    InvalidMcpRequest,
+    /// `Mcp-Method` or `Mcp-Name` differs from the body's method or name: 400.
+    McpHeaderMismatch,
+    /// A tool, prompt or resource the route's `mcp` block does not declare.
+    ToolNotAllowed,
+    /// A JSON-RPC method the route's `mcp.methods` does not list.
+    McpMethodNotAllowed,
+    /// A tool's or prompt's `arguments` condition does not hold.
+    ArgumentNotAllowed,
 }
 
 impl Reason {
     /// Every reason, in a fixed order (used to pre-declare metrics and in tests).
-    pub const ALL: [Reason; 33] = [
+    pub const ALL: [Reason; 39] = [
         Reason::Allowed,
         Reason::Public,
         Reason::MissingToken,
@@ -111,6 +124,12 @@ impl Reason {
         Reason::WrongTokenType,
         Reason::InvalidAuthority,
         Reason::AmbiguousHeader,
+        Reason::BodyTooLarge,
+        Reason::InvalidMcpRequest,
+        Reason::McpHeaderMismatch,
+        Reason::ToolNotAllowed,
+        Reason::McpMethodNotAllowed,
+        Reason::ArgumentNotAllowed,
     ];
 
     /// The stable string code.
@@ -149,6 +168,12 @@ impl Reason {
             Reason::WrongTokenType => "wrong_token_type",
             Reason::InvalidAuthority => "invalid_authority",
             Reason::AmbiguousHeader => "ambiguous_header",
+            Reason::BodyTooLarge => "body_too_large",
+            Reason::InvalidMcpRequest => "invalid_mcp_request",
+            Reason::McpHeaderMismatch => "mcp_header_mismatch",
+            Reason::ToolNotAllowed => "tool_not_allowed",
+            Reason::McpMethodNotAllowed => "mcp_method_not_allowed",
+            Reason::ArgumentNotAllowed => "argument_not_allowed",
         }
     }
 
@@ -183,9 +208,16 @@ impl Reason {
             | Reason::ActorNotAllowed
             | Reason::DelegationTooDeep
             | Reason::AuthorizationDetailsMismatch
-            | Reason::TransactionPurposeMismatch => ReasonClass::Forbidden,
+            | Reason::TransactionPurposeMismatch
+            | Reason::ToolNotAllowed
+            | Reason::McpMethodNotAllowed
+            | Reason::ArgumentNotAllowed => ReasonClass::Forbidden,
             Reason::HeaderTooLarge => ReasonClass::TooLarge,
-            Reason::InvalidAuthority | Reason::AmbiguousHeader => ReasonClass::BadRequest,
+            Reason::BodyTooLarge => ReasonClass::BodyTooLarge,
+            Reason::InvalidAuthority
+            | Reason::AmbiguousHeader
+            | Reason::InvalidMcpRequest
+            | Reason::McpHeaderMismatch => ReasonClass::BadRequest,
         }
     }
 
@@ -229,6 +261,12 @@ impl Reason {
             Reason::WrongTokenType => "the token type is not accepted on this route",
             Reason::InvalidAuthority => "the request authority (host) is malformed",
             Reason::AmbiguousHeader => "a header this route reads is repeated",
+            Reason::BodyTooLarge => "the request body is too large",
+            Reason::InvalidMcpRequest => "the body is not one JSON-RPC 2.0 request or notification",
+            Reason::McpHeaderMismatch => "the MCP headers do not match the request body",
+            Reason::ToolNotAllowed => "this tool, resource or prompt is not allowed here",
+            Reason::McpMethodNotAllowed => "this MCP method is not allowed here",
+            Reason::ArgumentNotAllowed => "an argument of this call is not allowed",
         }
     }
 }
@@ -254,6 +292,8 @@ pub enum ReasonClass {
     Forbidden,
     /// 431: a header (the token) or the header count is over a limit.
     TooLarge,
+    /// 413: the body of an MCP route is over its limit.
+    BodyTooLarge,
     /// 400 with `error="invalid_request"`: the request itself cannot be read one way.
     BadRequest,
 }

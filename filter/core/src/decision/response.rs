@@ -1,7 +1,7 @@
 //! The RFC 6750 answer to a denial: status, `WWW-Authenticate`, and a small JSON body.
 
-use super::reason::ReasonClass;
-use super::{Decision, Outcome};
+use super::reason::{Reason, ReasonClass};
+use super::{Decision, McpFacts, Outcome};
 
 /// A local reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +45,7 @@ pub fn render_denial(decision: &Decision, realm: &str) -> Option<DenyResponse> {
         ),
         ReasonClass::Forbidden => (403, "access_denied", None),
         ReasonClass::TooLarge => (431, "request_header_fields_too_large", None),
+        ReasonClass::BodyTooLarge => (413, "payload_too_large", None),
         ReasonClass::BadRequest => (
             400,
             "invalid_request",
@@ -54,24 +55,62 @@ pub fn render_denial(decision: &Decision, realm: &str) -> Option<DenyResponse> {
             )),
         ),
     };
-    let mut headers = vec![
-        ("content-type", "application/json".to_string()),
-        ("cache-control", "no-store".to_string()),
-    ];
+    let mcp = decision.mcp.as_deref();
+    let challenge = match (challenge, mcp) {
+        (Some(challenge), Some(mcp)) if status == 401 || error == "insufficient_scope" => {
+            Some(format!(
+                "{challenge}, resource_metadata=\"{}\"",
+                mcp.resource_metadata
+            ))
+        }
+        (challenge, _) => challenge,
+    };
+    let mut headers = vec![("cache-control", "no-store".to_string())];
     if let Some(challenge) = challenge {
         headers.push(("www-authenticate", challenge));
     }
-    let body = serde_json::json!({
-        "error": error,
-        "reason": reason.as_str(),
-        "description": reason.description(),
-    })
-    .to_string();
+    let body = match mcp {
+        Some(mcp) if mcp.parsed && mcp.id.is_none() => String::new(),
+        Some(mcp)
+            if mcp.parsed
+                || matches!(reason.class(), ReasonClass::BodyTooLarge)
+                || reason == Reason::InvalidMcpRequest =>
+        {
+            json_rpc_error(mcp, reason, status)
+        }
+        _ => serde_json::json!({
+            "error": error,
+            "reason": reason.as_str(),
+            "description": reason.description(),
+        })
+        .to_string(),
+    };
+    if !body.is_empty() {
+        headers.insert(0, ("content-type", "application/json".to_string()));
+    }
     Some(DenyResponse {
         status,
         headers,
         body,
     })
+}
+
+/// A JSON-RPC 2.0 error answer for a denied MCP message: the request's `id` (`null` when the
+/// body could not be read as one message), never its arguments.
+fn json_rpc_error(mcp: &McpFacts, reason: Reason, status: u32) -> String {
+    let code = match status {
+        400 | 413 => -32600,
+        _ => -32001,
+    };
+    let id = mcp.id.as_deref().unwrap_or("null");
+    format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"error\":{}}}",
+        serde_json::json!({
+            "code": code,
+            "message": reason.description(),
+            "data": { "reason": reason.as_str(), "status": status },
+        })
+    )
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 //! | transport binding | binding | [`binding::transport`] | `binding_mismatch` |
 //! | transaction token | transaction | [`transaction::transaction`] | `missing_transaction_token`, `invalid_transaction_token`, `transaction_purpose_mismatch` |
 //! | 10. requirements | requirements | [`requirements::requirements`] | `subject_not_allowed`, `delegation_too_deep`, `actor_not_allowed`, `claim_mismatch`, `insufficient_scope`, `authorization_details_mismatch` |
+//! | 11. MCP message (routes with `mcp`) | mcp | [`mcp::message`] | `body_too_large`, `invalid_mcp_request`, `mcp_header_mismatch`, `tool_not_allowed`, `mcp_method_not_allowed`, `argument_not_allowed`, then the rule's requirements through [`requirements::requirements`] |
 //! | upstream effects | effects | [`effects::record_verified`], [`effects::drop_token_header`] | none |
 //! | (all passed) | mod | [`decide_traced`] | `allowed` |
 //!
@@ -30,6 +31,7 @@ mod authenticate;
 mod binding;
 mod checks;
 mod effects;
+mod mcp;
 mod producers;
 mod requirements;
 mod route;
@@ -85,8 +87,56 @@ pub fn decide_in<H: AsRef<str>>(
         connection,
         now,
         verifier,
+        body: None,
     };
     decide_traced(&ctx, request, &mut Trace::off())
+}
+
+/// Judges a request with its whole body: on a route with an `mcp` block, the JSON-RPC message
+/// is judged too (elsewhere the body is not read). The host calls it once the body is complete,
+/// after [`decide_in`] answered with [`Decision::awaiting_body`].
+pub fn decide_with_body<H: AsRef<str>>(
+    policy: &Policy,
+    state: &RuntimeState,
+    request: &RequestView<'_, H>,
+    connection: &dyn ConnectionInfo,
+    body: &[u8],
+    now: u64,
+    verifier: &dyn SignatureVerifier,
+) -> Decision {
+    let ctx = Context {
+        policy,
+        state,
+        connection,
+        now,
+        verifier,
+        body: Some(body),
+    };
+    decide_traced(&ctx, request, &mut Trace::off())
+}
+
+/// [`explain_in`] with the request body (`explain --body`); `None` judges as at header time.
+#[allow(clippy::too_many_arguments)]
+pub fn explain_with_body<H: AsRef<str>>(
+    policy: &Policy,
+    state: &RuntimeState,
+    request: &RequestView<'_, H>,
+    connection: &dyn ConnectionInfo,
+    body: Option<&[u8]>,
+    now: u64,
+    verifier: &dyn SignatureVerifier,
+) -> (Decision, Vec<Step>) {
+    let ctx = Context {
+        policy,
+        state,
+        connection,
+        now,
+        verifier,
+        body,
+    };
+    let mut trace = Trace::on();
+    let decision = decide_traced(&ctx, request, &mut trace);
+    (decision, trace.into_steps())
 }
 
 /// Judges one request like [`decide`] and returns every check it ran, for `explain`.
@@ -115,6 +165,7 @@ pub fn explain_in<H: AsRef<str>>(
         connection,
         now,
         verifier,
+        body: None,
     };
     let mut trace = Trace::on();
     let decision = decide_traced(&ctx, request, &mut trace);
@@ -129,6 +180,8 @@ pub(crate) struct Context<'a> {
     connection: &'a dyn ConnectionInfo,
     now: u64,
     verifier: &'a dyn SignatureVerifier,
+    /// The whole request body, once read (MCP routes); `None` at header time.
+    body: Option<&'a [u8]>,
 }
 
 /// What placeholders in templates are filled with: path captures, headers, source address.
@@ -175,6 +228,7 @@ fn decide_traced<H: AsRef<str>>(
     let mut decision = Decision::new(Reason::Allowed, route.mode.unwrap_or(policy.mode));
     decision.route = Some(matched.index);
     decision.action = Some(route.action.clone());
+    decision.mcp = route.mcp.as_deref().map(mcp::facts_of);
     let early = route::headers_read_once(route, request.headers, &mut checks)
         .err()
         .or_else(|| route::public(route, &mut checks));
@@ -298,5 +352,9 @@ fn authorized<H: AsRef<str>>(
         transaction: transaction.as_ref(),
         ..facts
     };
-    requirements::requirements(ctx, route, &facts, checks)
+    requirements::requirements(ctx, &route.require, &facts, checks)?;
+    match route.mcp.as_deref() {
+        Some(rules) => mcp::message(ctx, rules, headers, &facts, decision, checks),
+        None => Ok(()),
+    }
 }

@@ -62,6 +62,17 @@ pub const PRODUCERS: &[(&str, &[Reason])] = &[
             Reason::AuthorizationDetailsMismatch,
         ],
     ),
+    (
+        "mcp",
+        &[
+            Reason::BodyTooLarge,
+            Reason::InvalidMcpRequest,
+            Reason::McpHeaderMismatch,
+            Reason::ToolNotAllowed,
+            Reason::McpMethodNotAllowed,
+            Reason::ArgumentNotAllowed,
+        ],
+    ),
     ("mod", &[Reason::Allowed]),
 ];
 
@@ -77,6 +88,7 @@ mod tests {
         ("binding", include_str!("binding.rs")),
         ("transaction", include_str!("transaction.rs")),
         ("requirements", include_str!("requirements.rs")),
+        ("mcp", include_str!("mcp.rs")),
         ("effects", include_str!("effects.rs")),
         ("checks", include_str!("checks.rs")),
         ("mod", include_str!("mod.rs")),

@@ -3,9 +3,8 @@
 
 use super::checks::Checks;
 use super::Context;
-use crate::config::Route;
 use crate::decision::Reason;
-use crate::require::Bindings;
+use crate::require::{Bindings, Requirements};
 use crate::token::Jws;
 use serde_json::{Map, Value};
 
@@ -24,15 +23,14 @@ pub(super) struct Facts<'f> {
     pub bindings: &'f dyn Bindings,
 }
 
-/// `subject_not_allowed`, `delegation_too_deep` / `actor_not_allowed`, `claim_mismatch`,
+/// The route's (or an MCP rule's) requirements: `subject_not_allowed`, `delegation_too_deep` / `actor_not_allowed`, `claim_mismatch`,
 /// `insufficient_scope`, `authorization_details_mismatch`, in that order.
 pub(super) fn requirements(
     ctx: &Context<'_>,
-    route: &Route,
+    require: &Requirements,
     facts: &Facts<'_>,
     checks: &mut Checks<'_>,
 ) -> Result<(), Reason> {
-    let require = &route.require;
     let sub = facts.jws.claims.sub.as_deref();
     checks.check("subjects", require.check_subject(sub), || match sub {
         Some(sub) => format!("`{sub}` against {} pattern(s)", require.subjects.len()),

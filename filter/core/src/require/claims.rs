@@ -15,7 +15,8 @@ pub enum Expected {
 }
 
 impl Expected {
-    fn matches<B: Bindings + ?Sized>(&self, actual: &Value, bindings: &B) -> bool {
+    /// Whether `actual` is this value (a string filled in from `bindings`).
+    pub fn matches<B: Bindings + ?Sized>(&self, actual: &Value, bindings: &B) -> bool {
         match (self, actual) {
             (Expected::Text(t), Value::String(s)) => t.matches(s, bindings),
             (Expected::Number(n), Value::Number(m)) => m.as_f64() == Some(*n),

@@ -1,5 +1,6 @@
 //! String templates with placeholders, compiled once: `{name}` (a path capture),
-//! `{header.<name>}` (a request header) and `{source.address}` (the downstream address).
+//! `{header.<name>}` (a request header), `{source.address}` (the downstream address) and, in
+//! `mcp` rules only, `{claim.<path>}` (a string claim of the verified access token).
 
 use std::fmt;
 
@@ -9,6 +10,8 @@ enum Part {
     Capture(usize),
     Header(String),
     SourceAddress,
+    /// A dotted path into the access token's claims.
+    Claim(Vec<String>),
 }
 
 /// A compiled template such as `orders:write:{tenant}`.
@@ -26,6 +29,8 @@ pub enum TemplateError {
     UnknownCapture(String),
     /// An unbalanced `{` or `}`.
     Unbalanced,
+    /// `{claim.NAME}` where no verified token is at hand (outside `mcp` rules).
+    ClaimUnavailable(String),
 }
 
 impl fmt::Display for TemplateError {
@@ -33,6 +38,10 @@ impl fmt::Display for TemplateError {
         match self {
             TemplateError::UnknownCapture(name) => write!(f, "unknown capture {{{name}}}"),
             TemplateError::Unbalanced => write!(f, "unbalanced `{{` or `}}`"),
+            TemplateError::ClaimUnavailable(name) => write!(
+                f,
+                "{{{name}}} reads a token claim, which only `mcp` rules can (they are judged after the token)"
+            ),
         }
     }
 }
@@ -47,6 +56,10 @@ pub trait Bindings {
     }
     /// The downstream (client) address, as Envoy's `source.address`.
     fn source_address(&self) -> Option<&str> {
+        None
+    }
+    /// A string claim of the verified access token, by dotted path (`mcp` rules only).
+    fn claim(&self, _path: &[String]) -> Option<&str> {
         None
     }
 }
@@ -64,10 +77,26 @@ impl Bindings for Vec<&str> {
 }
 
 impl Template {
-    /// Compiles `text`, resolving capture names with `resolve`.
+    /// Compiles `text`, resolving capture names with `resolve` (`{claim.*}` is refused).
     pub fn compile(
         text: &str,
         resolve: impl Fn(&str) -> Option<usize>,
+    ) -> Result<Template, TemplateError> {
+        Self::compile_in(text, resolve, false)
+    }
+
+    /// Compiles `text` for an `mcp` rule, where `{claim.<path>}` reads the verified token.
+    pub fn compile_with_claims(
+        text: &str,
+        resolve: impl Fn(&str) -> Option<usize>,
+    ) -> Result<Template, TemplateError> {
+        Self::compile_in(text, resolve, true)
+    }
+
+    fn compile_in(
+        text: &str,
+        resolve: impl Fn(&str) -> Option<usize>,
+        allow_claims: bool,
     ) -> Result<Template, TemplateError> {
         let mut parts = Vec::new();
         let mut rest = text;
@@ -86,6 +115,11 @@ impl Template {
                 Part::Header(header.to_ascii_lowercase())
             } else if name == "source.address" {
                 Part::SourceAddress
+            } else if let Some(claim) = name.strip_prefix("claim.").filter(|c| !c.is_empty()) {
+                if !allow_claims {
+                    return Err(TemplateError::ClaimUnavailable(name.to_string()));
+                }
+                Part::Claim(claim.split('.').map(str::to_string).collect())
             } else {
                 Part::Capture(
                     resolve(name).ok_or_else(|| TemplateError::UnknownCapture(name.to_string()))?,
@@ -138,7 +172,7 @@ impl Template {
                                 .map(|n| start + n),
                         );
                     }
-                    Part::Header(_) => next.extend(
+                    Part::Header(_) | Part::Claim(_) => next.extend(
                         (0..=tail.len())
                             .filter(|n| tail.is_char_boundary(*n))
                             .map(|n| start + n),
@@ -166,6 +200,7 @@ impl Template {
             Part::Capture(i) => bindings.capture(*i),
             Part::Header(name) => bindings.header(name),
             Part::SourceAddress => bindings.source_address(),
+            Part::Claim(path) => bindings.claim(path),
         }
     }
 

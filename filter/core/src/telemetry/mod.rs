@@ -125,14 +125,25 @@ pub fn filter_state<'d>(
                     Cow::Owned(record_json(decision, policy)),
                 ),
             ]);
+            if let Some(mcp) = decision.mcp.as_deref() {
+                entries.extend([
+                    ("workload_authz.mcp_method", or_dash(&mcp.method)),
+                    ("workload_authz.mcp_name", or_dash(&mcp.name)),
+                    (
+                        "workload_authz.mcp_arguments",
+                        or_dash(&mcp.arguments_digest),
+                    ),
+                ]);
+            }
             entries
         }
     }
 }
 
-/// All of the decision record as one JSON object (absent facts are `null`).
+/// All of the decision record as one JSON object (absent facts are `null`). On an MCP route it
+/// has `mcp_method`, `mcp_name` and `mcp_arguments` (a digest) too.
 pub fn record(decision: &Decision, policy: &Policy) -> Value {
-    json!({
+    let mut record = json!({
         "decision": decision.outcome.as_str(),
         "reason": decision.reason.as_str(),
         "mode": decision.mode.as_str(),
@@ -148,7 +159,13 @@ pub fn record(decision: &Decision, policy: &Policy) -> Value {
         "actor_chain": decision.actor_chain,
         "txn": decision.txn,
         "policy": policy.hash,
-    })
+    });
+    if let (Some(mcp), Some(fields)) = (decision.mcp.as_deref(), record.as_object_mut()) {
+        fields.insert("mcp_method".into(), json!(mcp.method));
+        fields.insert("mcp_name".into(), json!(mcp.name));
+        fields.insert("mcp_arguments".into(), json!(mcp.arguments_digest));
+    }
+    record
 }
 
 /// [`record`] as JSON text, written directly (no `Value` tree: this runs on every request).
@@ -161,6 +178,11 @@ pub fn record_json(decision: &Decision, policy: &Policy) -> String {
     out.string("decision", Some(decision.outcome.as_str()));
     out.string("issuer", decision.issuer.as_deref());
     out.string("jti", decision.token_id.as_deref());
+    if let Some(mcp) = decision.mcp.as_deref() {
+        out.string("mcp_arguments", mcp.arguments_digest.as_deref());
+        out.string("mcp_method", mcp.method.as_deref());
+        out.string("mcp_name", mcp.name.as_deref());
+    }
     out.string("mode", Some(decision.mode.as_str()));
     out.string("policy", Some(policy.hash.as_str()));
     out.string("provider", decision.provider.as_deref());

@@ -142,6 +142,13 @@ fn specific(error: &ConfigError) -> Option<String> {
         K::DelegationContradiction => {
             "remove `max_delegation_depth`, or allow delegation".to_string()
         }
+        K::McpTargetMethod { method, table } => format!(
+            "remove `{method}` from `methods` and declare each allowed entry under `mcp.{table}`: anything not declared there is denied"
+        ),
+        K::BadResourceUri(_) => "for example: \"crm://customers/{tenant}/**\" (a literal `scheme://host`, then a path template)".to_string(),
+        K::PublicRouteMcp => {
+            "remove `\"public\": true`: MCP rules are judged on the caller's token".to_string()
+        }
         K::EmptyList(_)
         | K::BadRealm
         | K::BadProviderName { .. }

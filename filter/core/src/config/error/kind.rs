@@ -4,6 +4,7 @@
 
 use super::words::{Choice, ListOf};
 use crate::keys::{AlgorithmError, JwkError, JwksError};
+use crate::mcp::UriPatternError;
 use crate::require::{SubjectPatternError, TemplateError};
 use crate::revocation::RevocationError;
 use crate::routes::PathPatternError;
@@ -184,6 +185,17 @@ pub enum ConfigErrorKind {
     TxnClaimWithoutTransaction,
     /// `max_delegation_depth` above 0 with `allow_delegation: false`.
     DelegationContradiction,
+    /// `mcp.methods` lists a method whose target has its own table (`tools/call` → `tools`).
+    McpTargetMethod {
+        /// The method, as written.
+        method: String,
+        /// The table that governs it.
+        table: &'static str,
+    },
+    /// A `mcp.resources[].uri` template is refused.
+    BadResourceUri(UriPatternError),
+    /// A public route with an `mcp` block (its rules read a verified token).
+    PublicRouteMcp,
 }
 
 impl ConfigErrorKind {
@@ -307,6 +319,11 @@ impl fmt::Display for ConfigErrorKind {
                 f.write_str("`txn.` conditions need a `transaction` requirement on this route")
             }
             K::DelegationContradiction => f.write_str("contradicts `allow_delegation: false`"),
+            K::McpTargetMethod { method, table } => {
+                write!(f, "`{method}` is governed by `mcp.{table}`, not `methods`")
+            }
+            K::BadResourceUri(error) => write!(f, "{error}"),
+            K::PublicRouteMcp => f.write_str("a public route cannot have an `mcp` block"),
         }
     }
 }

@@ -10,6 +10,7 @@ use super::{Choice, ConfigError, ConfigErrorKind as K, ListOf};
 use crate::config::compile_value;
 use crate::identity::spiffe::SpiffeError;
 use crate::keys::{AlgorithmError, JwkError, JwksError};
+use crate::mcp::UriPatternError;
 use crate::require::{SubjectPatternError, TemplateError};
 use crate::revocation::RevocationError;
 use crate::routes::PathPatternError;
@@ -195,9 +196,12 @@ fn variant(kind: &K) -> usize {
         K::TxnClaimWithoutTransaction => 42,
         K::DelegationContradiction => 43,
         K::TransactionProviderAsAccess { .. } => 44,
+        K::McpTargetMethod { .. } => 45,
+        K::BadResourceUri(_) => 46,
+        K::PublicRouteMcp => 47,
     }
 }
-const VARIANTS: usize = 45;
+const VARIANTS: usize = 48;
 
 #[test]
 fn every_kind_has_its_message_and_hint() {
@@ -329,6 +333,14 @@ fn every_kind_has_its_message_and_hint() {
         ("routes[0].require.max_delegation_depth", K::DelegationContradiction,
          "routes[0].require.max_delegation_depth: contradicts `allow_delegation: false`",
          s("remove `max_delegation_depth`, or allow delegation")),
+        ("routes[0].mcp.methods.tools/call", K::McpTargetMethod { method: s("tools/call"), table: "tools" },
+         "routes[0].mcp.methods.tools/call: `tools/call` is governed by `mcp.tools`, not `methods`",
+         s("remove `tools/call` from `methods` and declare each allowed entry under `mcp.tools`: anything not declared there is denied")),
+        ("routes[0].mcp.resources[0].uri", K::BadResourceUri(UriPatternError::PlaceholderInOrigin),
+         "routes[0].mcp.resources[0].uri: the scheme and authority (`scheme://host`) must be literal: placeholders and `*` belong to the path",
+         s("for example: \"crm://customers/{tenant}/**\" (a literal `scheme://host`, then a path template)")),
+        ("routes[0].mcp", K::PublicRouteMcp, "routes[0].mcp: a public route cannot have an `mcp` block",
+         s("remove `\"public\": true`: MCP rules are judged on the caller's token")),
     ];
     let mut seen = BTreeSet::new();
     for (path, kind, message, hint) in cases {

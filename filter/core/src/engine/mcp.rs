@@ -1,0 +1,208 @@
+//! Stage 7, the MCP message on a route with an `mcp` block, after the route's requirements:
+//! the body (`body_too_large`, `invalid_mcp_request`), the 2026-07-28 headers against it
+//! (`mcp_header_mismatch`), the rule its method and name select (`tool_not_allowed`,
+//! `mcp_method_not_allowed`), that rule's requirements (through the requirements stage, so
+//! the same reasons as a route's), then its `arguments` (`argument_not_allowed`).
+
+use super::checks::{pass_if, Checks};
+use super::requirements::{self, Facts};
+use super::{transaction, Context};
+use crate::decision::{Decision, McpFacts, Reason};
+use crate::mcp::{self, header_value, McpRoute, McpRule, Message, NotDeclared};
+use crate::require::{claims, Bindings};
+use crate::telemetry;
+use serde_json::{Map, Value};
+
+/// The counter label of a name that is not declared (bounded cardinality).
+pub const OTHER_LABEL: &str = "other";
+
+/// The facts an MCP route's decision starts with (before any body is read).
+pub(super) fn facts_of(route: &McpRoute) -> Box<McpFacts> {
+    Box::new(McpFacts {
+        resource_metadata: route.resource_metadata.clone(),
+        ..McpFacts::default()
+    })
+}
+
+/// What fills a rule's placeholders: a resource's URI captures, then the route's captures,
+/// the request's headers and address, and the access token's claims.
+struct RuleBindings<'b> {
+    uri_captures: &'b [String],
+    route: &'b dyn Bindings,
+    claims: &'b Map<String, Value>,
+}
+
+impl Bindings for RuleBindings<'_> {
+    fn capture(&self, index: usize) -> Option<&str> {
+        match self.uri_captures.get(index) {
+            Some(capture) => Some(capture.as_str()),
+            None => self
+                .route
+                .capture(index.checked_sub(self.uri_captures.len())?),
+        }
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.route.header(name)
+    }
+
+    fn source_address(&self) -> Option<&str> {
+        self.route.source_address()
+    }
+
+    fn claim(&self, path: &[String]) -> Option<&str> {
+        claims::lookup(self.claims, path).and_then(Value::as_str)
+    }
+}
+
+/// Judges the message of an MCP route on a token that met the route's requirements.
+/// Without a body (header time) it asks for one: `awaiting_body` and `invalid_mcp_request`.
+pub(super) fn message<H: AsRef<str>>(
+    ctx: &Context<'_>,
+    route: &McpRoute,
+    headers: &[(H, H)],
+    facts: &Facts<'_>,
+    decision: &mut Decision,
+    checks: &mut Checks<'_>,
+) -> Result<(), Reason> {
+    let Some(body) = ctx.body else {
+        decision.awaiting_body = Some(route.max_body_bytes);
+        return checks.fail("mcp_body", Reason::InvalidMcpRequest, || {
+            format!(
+                "the route reads the JSON-RPC body (at most {} bytes): judged again once it is read",
+                route.max_body_bytes
+            )
+        });
+    };
+    checks.check(
+        "mcp_body",
+        pass_if(body.len() <= route.max_body_bytes, Reason::BodyTooLarge),
+        || format!("{} bytes, at most {}", body.len(), route.max_body_bytes),
+    )?;
+    let message = checks.check(
+        "mcp_message",
+        mcp::message::parse(body).map_err(|_| Reason::InvalidMcpRequest),
+        || match mcp::message::parse(body) {
+            Ok(m) => format!(
+                "`{}`{}",
+                m.method,
+                m.target
+                    .as_deref()
+                    .map(|t| format!(" `{t}`"))
+                    .unwrap_or_default()
+            ),
+            Err(e) => e.to_string(),
+        },
+    )?;
+    record_message(route, &message, decision);
+    checks.check("mcp_headers", headers_agree(&message, headers), || {
+        "Mcp-Method / Mcp-Name against the body".to_string()
+    })?;
+    let (selected, uri_captures) = checks.check(
+        "mcp_rule",
+        route.select(&message).map_err(|e| match e {
+            NotDeclared::Target(_) => Reason::ToolNotAllowed,
+            NotDeclared::Method => Reason::McpMethodNotAllowed,
+        }),
+        || match &message.target {
+            Some(target) => format!("`{}` of `{target}`", message.method),
+            None => format!("method `{}`", message.method),
+        },
+    )?;
+    let rule = selected.rule;
+    let bindings = RuleBindings {
+        uri_captures: &uri_captures,
+        route: facts.bindings,
+        claims: &facts.jws.claims.all,
+    };
+    record_scopes(rule, facts.granted, &bindings, decision);
+    let transaction = match &rule.require.transaction {
+        Some(required) => {
+            let outcome = transaction::transaction(ctx, required, headers, checks);
+            if outcome.txn.is_some() {
+                decision.txn = outcome.txn;
+            }
+            Some(outcome.claims?)
+        }
+        None => None,
+    };
+    let rule_facts = Facts {
+        transaction: transaction.as_ref().or(facts.transaction),
+        bindings: &bindings,
+        ..*facts
+    };
+    requirements::requirements(ctx, &rule.require, &rule_facts, checks)?;
+    let failed = mcp::arguments::first_failed(&rule.arguments, &message.arguments, &bindings);
+    checks.check(
+        "mcp_arguments",
+        pass_if(failed.is_none(), Reason::ArgumentNotAllowed),
+        || match failed {
+            Some(condition) => format!("`{}` is not an allowed value", condition.name),
+            None => format!("{} condition(s) hold", rule.arguments.len()),
+        },
+    )
+}
+
+/// `Mcp-Method` and `Mcp-Name`, when sent, must name the body's method and target.
+fn headers_agree<H: AsRef<str>>(message: &Message, headers: &[(H, H)]) -> Result<(), Reason> {
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n.as_ref().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_ref())
+    };
+    let agrees = |sent: Option<&str>, body: Option<&str>| match sent {
+        None => true,
+        Some(sent) => header_value::decode(sent).is_ok_and(|decoded| Some(&*decoded) == body),
+    };
+    pass_if(
+        agrees(header("mcp-method"), Some(&message.method))
+            && agrees(header("mcp-name"), message.target.as_deref()),
+        Reason::McpHeaderMismatch,
+    )
+}
+
+/// The message's facts for the record and the answer.
+fn record_message(route: &McpRoute, message: &Message, decision: &mut Decision) {
+    let declared = match mcp::TargetKind::of(&message.method) {
+        Some(_) => route.select(message).is_ok(),
+        None => route.methods.iter().any(|(n, _)| *n == message.method),
+    };
+    let facts = decision.mcp.get_or_insert_with(|| facts_of(route));
+    facts.parsed = true;
+    facts.method = Some(message.method.clone());
+    facts.name = message.target.clone();
+    facts.arguments_digest = (!message.arguments.is_empty())
+        .then(|| telemetry::token_hash(&Value::Object(message.arguments.clone()).to_string()));
+    facts.id = message.id.as_ref().map(Value::to_string);
+    let label = message.target.as_deref().unwrap_or(&message.method);
+    facts.tool_label = Some(if declared {
+        label.to_string()
+    } else {
+        OTHER_LABEL.to_string()
+    });
+}
+
+/// The rule's scopes join the route's in `scopes_required` (and so the `insufficient_scope`
+/// challenge), and granted scopes the rule needs are no longer `scopes_unused`.
+fn record_scopes(
+    rule: &McpRule,
+    granted: &[&str],
+    bindings: &dyn Bindings,
+    decision: &mut Decision,
+) {
+    let require = &rule.require;
+    for scope in require.rendered_scopes(bindings) {
+        if !decision.scopes_required.contains(&scope) {
+            decision.scopes_required.push(scope);
+        }
+    }
+    let any_used = require
+        .scopes_any
+        .iter()
+        .find(|t| granted.iter().any(|g| t.matches(g, bindings)));
+    decision.scopes_unused.retain(|scope| {
+        let fits = |t: &crate::require::Template| t.matches(scope, bindings);
+        !(require.scopes.iter().any(fits) || any_used.is_some_and(fits))
+    });
+}
