@@ -120,6 +120,9 @@ pub struct McpFacts {
     pub id: Option<String>,
     /// The tool label for counters: a declared name, `other` for anything else.
     pub tool_label: Option<String>,
+    /// For an allowed `tools/list`: the declared tools this caller may call (their rules'
+    /// requirements hold; `arguments` are judged per call). The answer is cut to these.
+    pub visible_tools: Option<Vec<String>>,
 }
 
 impl Decision {

@@ -7,7 +7,7 @@
 use super::checks::{pass_if, Checks};
 use super::requirements::{self, Facts};
 use super::{transaction, Context};
-use crate::decision::{Decision, McpFacts, Reason};
+use crate::decision::{Decision, McpFacts, Reason, Trace};
 use crate::mcp::{self, header_value, McpRoute, McpRule, Message, NotDeclared};
 use crate::require::{claims, Bindings};
 use crate::telemetry;
@@ -140,7 +140,56 @@ pub(super) fn message<H: AsRef<str>>(
             Some(condition) => format!("`{}` is not an allowed value", condition.name),
             None => format!("{} condition(s) hold", rule.arguments.len()),
         },
-    )
+    )?;
+    if message.method == "tools/list" {
+        let visible = visible_tools(ctx, route, headers, facts);
+        checks.pass("mcp_tools_list", || {
+            format!("the answer will list only: {}", visible.join(", "))
+        });
+        if let Some(mcp) = decision.mcp.as_deref_mut() {
+            mcp.visible_tools = Some(visible);
+        }
+    }
+    Ok(())
+}
+
+/// The declared tools whose rules' requirements this caller meets (their `arguments` are
+/// judged on each call): what an allowed `tools/list` answer may offer.
+fn visible_tools<H: AsRef<str>>(
+    ctx: &Context<'_>,
+    route: &McpRoute,
+    headers: &[(H, H)],
+    facts: &Facts<'_>,
+) -> Vec<String> {
+    let mut quiet = Trace::off();
+    let mut checks = Checks::new(&mut quiet);
+    let bindings = RuleBindings {
+        uri_captures: &[],
+        route: facts.bindings,
+        claims: &facts.jws.claims.all,
+    };
+    route
+        .tools
+        .iter()
+        .filter(|(_, rule)| {
+            let transaction = match &rule.require.transaction {
+                Some(required) => {
+                    match transaction::transaction(ctx, required, headers, &mut checks).claims {
+                        Ok(claims) => Some(claims),
+                        Err(_) => return false,
+                    }
+                }
+                None => None,
+            };
+            let tool_facts = Facts {
+                transaction: transaction.as_ref().or(facts.transaction),
+                bindings: &bindings,
+                ..*facts
+            };
+            requirements::requirements(ctx, &rule.require, &tool_facts, &mut checks).is_ok()
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 /// `Mcp-Method` and `Mcp-Name`, when sent, must name the body's method and target.

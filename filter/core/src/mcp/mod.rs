@@ -10,9 +10,11 @@
 //! | [`arguments`] | conditions on `params.arguments` |
 //! | [`header_value`] | `Mcp-Method` / `Mcp-Name` values (`=?base64?...?=`) |
 //! | [`metadata`] | RFC 9728 protected resource metadata |
+//! | [`discovery`] | which metadata document a `GET /.well-known/...` asks for |
 //! | [`list_filter`] | `tools/list` answers cut to what the caller may call |
 
 pub mod arguments;
+pub mod discovery;
 pub mod header_value;
 pub mod list_filter;
 pub mod message;
