@@ -31,6 +31,8 @@ pub struct EnvoyOptions {
     pub clusters: Vec<(String, u16)>,
     /// A `transport_socket` for the main listener (e.g. TLS with client certificates).
     pub listener_transport_socket: Option<Value>,
+    /// `allow_on_headers_stop_iteration` in the Wasm `PluginConfig` (MCP routes need it).
+    pub allow_on_headers_stop_iteration: bool,
 }
 
 impl Default for EnvoyOptions {
@@ -43,6 +45,7 @@ impl Default for EnvoyOptions {
             filter: true,
             clusters: Vec::new(),
             listener_transport_socket: None,
+            allow_on_headers_stop_iteration: true,
         }
     }
 }
@@ -165,6 +168,7 @@ pub fn bootstrap(
                     "config": {
                         "name": "workload_authz",
                         "root_id": "workload_authz",
+                        "allow_on_headers_stop_iteration": opts.allow_on_headers_stop_iteration,
                         "vm_config": {
                             "vm_id": "workload_authz",
                             "runtime": "envoy.wasm.runtime.v8",

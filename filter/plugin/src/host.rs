@@ -230,3 +230,34 @@ pub fn install_logger() {
     };
     log::set_max_level(filter);
 }
+
+/// Bytes `start..start + size` of the request body buffered so far.
+pub fn request_body(start: usize, size: usize) -> Option<Vec<u8>> {
+    hostcalls::get_buffer(BufferType::HttpRequestBody, start, size)
+        .ok()
+        .flatten()
+}
+
+/// Bytes `0..size` of the response body buffered so far.
+pub fn response_body(size: usize) -> Option<Vec<u8>> {
+    hostcalls::get_buffer(BufferType::HttpResponseBody, 0, size)
+        .ok()
+        .flatten()
+}
+
+/// Replaces bytes `0..size` of the buffered response body with `body`.
+pub fn replace_response_body(size: usize, body: &[u8]) -> Result<(), Status> {
+    hostcalls::set_buffer(BufferType::HttpResponseBody, 0, size, body)
+}
+
+/// A response header's value.
+pub fn response_header(name: &str) -> Option<String> {
+    hostcalls::get_map_value(MapType::HttpResponseHeaders, name)
+        .ok()
+        .flatten()
+}
+
+/// Removes a response header.
+pub fn remove_response_header(name: &str) -> Result<(), Status> {
+    hostcalls::remove_map_value(MapType::HttpResponseHeaders, name)
+}

@@ -1,5 +1,7 @@
 //! One request: gather a request view, ask the core, apply the decision. A token signed with a
-//! `kid` the remote key set does not have pauses the request for one early refetch.
+//! `kid` the remote key set does not have pauses the request for one early refetch. On an MCP
+//! route the request is paused in its headers (Envoy's `allow_on_headers_stop_iteration`), its
+//! body read whole and judged with it: nothing reaches the upstream before the decision.
 
 use crate::connection::HostConnection;
 use crate::host;
@@ -11,7 +13,19 @@ use std::rc::Rc;
 use workload_authz_core::headers::PackedHeaders;
 use workload_authz_core::sync::Call;
 use workload_authz_core::telemetry;
-use workload_authz_core::{decide_in, render_denial, Decision, Reason, RequestView};
+use workload_authz_core::mcp::discovery;
+use workload_authz_core::{
+    decide_in, decide_with_body, render_denial, Decision, Outcome, Reason, RequestView,
+};
+
+/// The request body, as far as the filter has seen it.
+#[derive(Debug, Default, Clone, Copy)]
+struct BodySeen {
+    /// Bytes buffered so far.
+    size: usize,
+    /// Whether the last piece arrived.
+    complete: bool,
+}
 
 /// The per-request context.
 pub struct AuthzHttp {
@@ -19,6 +33,11 @@ pub struct AuthzHttp {
     headers: PackedHeaders,
     /// The early key-set refetch this request waits for.
     pending: Option<Call>,
+    /// An MCP route's body limit, while the request waits for its body.
+    awaiting_body: Option<usize>,
+    body: BodySeen,
+    /// An allowed `tools/list`: the tools its answer may offer.
+    tools_list: Option<crate::mcp::ToolsList>,
 }
 
 impl AuthzHttp {
@@ -28,10 +47,17 @@ impl AuthzHttp {
             plugin,
             headers: PackedHeaders::default(),
             pending: None,
+            awaiting_body: None,
+            body: BodySeen::default(),
+            tools_list: None,
         }
     }
 
     fn judge(&self, plugin: &Plugin, now: u64) -> Decision {
+        self.judge_body(plugin, now, None)
+    }
+
+    fn judge_body(&self, plugin: &Plugin, now: u64, body: Option<&[u8]>) -> Decision {
         let pairs = self.headers.pairs();
         let request = RequestView {
             method: self.headers.get(":method").unwrap_or(""),
@@ -41,14 +67,67 @@ impl AuthzHttp {
         };
         let state = plugin.state.borrow();
         let connection = HostConnection::default();
-        decide_in(
-            &plugin.policy,
-            &state,
-            &request,
-            &connection,
-            now,
-            &plugin.verifier,
-        )
+        match body {
+            None => decide_in(
+                &plugin.policy,
+                &state,
+                &request,
+                &connection,
+                now,
+                &plugin.verifier,
+            ),
+            Some(body) => decide_with_body(
+                &plugin.policy,
+                &state,
+                &request,
+                &connection,
+                body,
+                now,
+                &plugin.verifier,
+            ),
+        }
+    }
+
+    /// A decision that waits for the body: pause until it is complete (or judge the empty body
+    /// of a request that has none). Returns the action for the current callback.
+    fn await_body(&mut self, plugin: &Plugin, decision: Decision, now: u64) -> Action {
+        let Some(max) = decision.awaiting_body else {
+            return self.conclude(plugin, &decision);
+        };
+        self.awaiting_body = Some(max);
+        if self.body.complete || self.body.size > max {
+            return self.judge_buffered_body(plugin, now);
+        }
+        Action::Pause
+    }
+
+    /// Judges the request with the body buffered so far (at most one byte over the limit, so
+    /// that an oversized body is `body_too_large` without copying it).
+    fn judge_buffered_body(&mut self, plugin: &Plugin, now: u64) -> Action {
+        let max = self.awaiting_body.take().unwrap_or_default();
+        let size = self.body.size.min(max.saturating_add(1));
+        let body = if size == 0 {
+            Vec::new()
+        } else {
+            match host::request_body(0, size) {
+                Some(body) => body,
+                None => return fail_closed("the request body is unavailable"),
+            }
+        };
+        let decision = self.judge_body(plugin, now, Some(&body));
+        self.conclude(plugin, &decision)
+    }
+
+    /// Records and applies a final decision; the action that lets the request go on or not.
+    fn conclude(&mut self, plugin: &Plugin, decision: &Decision) -> Action {
+        if decision.outcome == Outcome::Allow {
+            self.tools_list = crate::mcp::ToolsList::of(decision);
+        }
+        if self.finish(plugin, decision) {
+            Action::Continue
+        } else {
+            Action::Pause
+        }
     }
 
     /// Records the decision and applies it; returns whether the request goes on.
@@ -148,7 +227,8 @@ impl Context for AuthzHttp {
         };
         sync::on_answer(&plugin, pending, body_size, now);
         let decision = self.judge(&plugin, now);
-        if self.finish(&plugin, &decision) {
+        // Allowed, or still waiting for an MCP body (then the body callback resumes it).
+        if self.await_body(&plugin, decision, now) == Action::Continue {
             if let Err(status) = host::resume_request() {
                 log::warn!("workload-authz: cannot resume the request: {status:?}");
             }
@@ -157,7 +237,7 @@ impl Context for AuthzHttp {
 }
 
 impl HttpContext for AuthzHttp {
-    fn on_http_request_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
+    fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
         let Some(plugin) = self.plugin.clone() else {
             return fail_closed("no valid configuration is loaded");
         };
@@ -169,6 +249,10 @@ impl HttpContext for AuthzHttp {
             }
         };
         strip_spoofable(&plugin, &self.headers);
+        self.body.complete = end_of_stream;
+        if let Some(document) = self.resource_metadata(&plugin) {
+            return serve_metadata(&document);
+        }
         let Some(now) = host::now_seconds() else {
             return fail_closed("the clock is unavailable");
         };
@@ -186,10 +270,66 @@ impl HttpContext for AuthzHttp {
             self.pending = Some(pending);
             return Action::Pause;
         }
-        if self.finish(&plugin, &decision) {
-            Action::Continue
-        } else {
-            Action::Pause
+        self.await_body(&plugin, decision, now)
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        self.body = BodySeen {
+            size: body_size,
+            complete: end_of_stream,
+        };
+        let Some(max) = self.awaiting_body else {
+            // A request waiting for a key refetch keeps its body until it is judged.
+            return if self.pending.is_some() {
+                Action::Pause
+            } else {
+                Action::Continue
+            };
+        };
+        if !end_of_stream && body_size <= max {
+            return Action::Pause;
+        }
+        let Some(plugin) = self.plugin.clone() else {
+            return fail_closed("no valid configuration is loaded");
+        };
+        let Some(now) = host::now_seconds() else {
+            return fail_closed("the clock is unavailable");
+        };
+        self.judge_buffered_body(&plugin, now)
+    }
+
+    fn on_http_response_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
+        if let Some(list) = self.tools_list.as_mut() {
+            list.on_headers(end_of_stream);
+        }
+        Action::Continue
+    }
+
+    fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        match self.tools_list.as_mut() {
+            Some(list) => list.on_body(body_size, end_of_stream),
+            None => Action::Continue,
         }
     }
+}
+
+impl AuthzHttp {
+    /// The RFC 9728 document a `GET /.well-known/oauth-protected-resource...` asks for.
+    fn resource_metadata(&self, plugin: &Plugin) -> Option<String> {
+        let method = self.headers.get(":method")?;
+        let path = self.headers.get(":path")?;
+        discovery::route_for(&plugin.policy, method, path).and_then(discovery::document)
+    }
+}
+
+/// Answers a protected resource metadata request (no token needed).
+fn serve_metadata(document: &str) -> Action {
+    let headers = [
+        ("content-type", "application/json"),
+        ("cache-control", "max-age=300"),
+    ];
+    if let Err(status) = host::send_response(200, &headers, document.as_bytes()) {
+        log::warn!("workload-authz: cannot send the resource metadata: {status:?}");
+    }
+    Action::Pause
 }

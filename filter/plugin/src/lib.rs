@@ -4,7 +4,8 @@
 //! - [`plugin`]: what a VM holds: policy, run-time state, remote documents, metrics.
 //! - [`sync`]: the core's protocol for remote key sets and revocation lists shared across VMs
 //!   (`workload_authz_core::sync::Syncer`), given Envoy's shared data and HTTP calls.
-//! - [`http`]: one request → one decision.
+//! - [`http`]: one request → one decision (an MCP route's body read whole first).
+//! - [`mcp`]: `tools/list` answers cut to the tools the caller may call.
 //! - [`metrics`]: counters defined once per name, kept as ids.
 //! - [`connection`]: mTLS peer and source address, read from Envoy properties on demand.
 //! - [`host`]: the only place that talks to the host; errors become values, nothing unwraps.
@@ -12,6 +13,7 @@
 pub mod connection;
 pub mod host;
 pub mod http;
+pub mod mcp;
 pub mod metrics;
 pub mod plugin;
 pub mod root;

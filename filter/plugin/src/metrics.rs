@@ -18,6 +18,8 @@ type ValidationKey = (Option<String>, Reason);
 pub struct Metrics {
     decisions: HashMap<DecisionKey, u32>,
     validations: Vec<(ValidationKey, u32)>,
+    /// MCP calls counters by decision key, then tool label.
+    mcp_calls: HashMap<DecisionKey, Vec<(String, u32)>>,
     by_name: HashMap<String, u32>,
 }
 
@@ -44,6 +46,7 @@ impl Metrics {
             self.decisions.insert(key, id);
         });
         increment(id);
+        self.count_mcp_call(key, decision);
         let Some(result) = decision.token_result else {
             return;
         };
@@ -58,6 +61,20 @@ impl Metrics {
             self.validations
                 .push(((decision.provider.clone(), result), id));
         });
+        increment(id);
+    }
+}
+
+impl Metrics {
+    /// Counts one MCP message, by tool label (declared names only, else `other`).
+    fn count_mcp_call(&mut self, key: DecisionKey, decision: &Decision) {
+        let Some(label) = decision.mcp.as_deref().and_then(|m| m.tool_label.as_deref()) else {
+            return;
+        };
+        let tools = self.mcp_calls.entry(key).or_default();
+        let known = tools.iter().find(|(t, _)| t == label).map(|(_, id)| *id);
+        let name = || telemetry::mcp_calls_metric(decision);
+        let id = known_or_defined(known, name, |id| tools.push((label.to_string(), id)));
         increment(id);
     }
 }

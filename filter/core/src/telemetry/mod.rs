@@ -293,6 +293,24 @@ pub fn decisions_metric(decision: &Decision) -> String {
     )
 }
 
+/// Name of the MCP calls counter of a decision on an MCP route whose message was read:
+/// `tool=.=search;.;decision=.=allow;.;reason=.=allowed;.;action=.=crm.mcp;.;workload_authz_mcp_calls_total`.
+/// The `tool` label is the declared tool, prompt, resource URI or method, else `other` (also for
+/// a declared name with characters a stat name cannot carry): bounded by the configuration.
+pub fn mcp_calls_metric(decision: &Decision) -> Option<String> {
+    let label = decision.mcp.as_deref()?.tool_label.as_deref()?;
+    let safe = label
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b':' | b'/' | b'.'));
+    Some(format!(
+        "tool=.={};.;decision=.={};.;reason=.={};.;action=.={};.;workload_authz_mcp_calls_total",
+        if safe { label } else { "other" },
+        decision.outcome.as_str(),
+        decision.reason.as_str(),
+        decision.action.as_deref().unwrap_or("none"),
+    ))
+}
+
 /// Name of the token-validations counter for the decision's token, if one was examined:
 /// `provider=.=mesh;.;result=.=valid;.;workload_authz_token_validations_total`.
 pub fn validations_metric(decision: &Decision) -> Option<String> {
