@@ -33,6 +33,9 @@ pub struct EnvoyOptions {
     pub listener_transport_socket: Option<Value>,
     /// `allow_on_headers_stop_iteration` in the Wasm `PluginConfig` (MCP routes need it).
     pub allow_on_headers_stop_iteration: bool,
+    /// Send `upstream` traffic to this port on 127.0.0.1 instead of the echo server (e.g. the
+    /// MCP SDK's server).
+    pub upstream_port: Option<u16>,
 }
 
 impl Default for EnvoyOptions {
@@ -46,6 +49,7 @@ impl Default for EnvoyOptions {
             clusters: Vec::new(),
             listener_transport_socket: None,
             allow_on_headers_stop_iteration: true,
+            upstream_port: None,
         }
     }
 }
@@ -287,7 +291,7 @@ fn spawn(policy_json: &str, opts: &EnvoyOptions) -> Result<Spawned, StartError> 
     let config = bootstrap(
         policy_json,
         &wasm,
-        upstream.port(),
+        opts.upstream_port.unwrap_or(upstream.port()),
         &dir.join("access.log"),
         opts,
     );

@@ -47,7 +47,10 @@ fn claims(scope: &str) -> Value {
 }
 
 fn headers(token: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut out = vec![("authorization".to_string(), format!("Bearer {token}"))];
+    let mut out = vec![
+        ("authorization".to_string(), format!("Bearer {token}")),
+        ("content-type".to_string(), "application/json".to_string()),
+    ];
     out.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
     out
 }
@@ -363,4 +366,28 @@ fn mcp_policy_json_shadow() -> Value {
         "mcp": { "resource": "https://crm.example/mcp", "tools": { "search": {} } }
     }]);
     config
+}
+
+#[test]
+fn the_body_must_be_labelled_json() {
+    let p = mcp_policy();
+    let token = es256(&claims("crm:read"));
+    let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+    let with_type = |types: &[&str]| {
+        let mut h = vec![("authorization".to_string(), format!("Bearer {token}"))];
+        h.extend(types.iter().map(|t| ("content-type".to_string(), t.to_string())));
+        call(&p, &h, Some(ping)).reason
+    };
+    assert_eq!(with_type(&["application/json; charset=utf-8"]), Reason::Allowed);
+    assert_eq!(with_type(&["Application/JSON"]), Reason::Allowed);
+    assert_eq!(with_type(&[]), Reason::InvalidMcpRequest);
+    assert_eq!(with_type(&["text/plain"]), Reason::InvalidMcpRequest);
+    assert_eq!(
+        with_type(&["application/x-www-form-urlencoded"]),
+        Reason::InvalidMcpRequest
+    );
+    assert_eq!(
+        with_type(&["application/json", "text/plain"]),
+        Reason::InvalidMcpRequest
+    );
 }

@@ -79,6 +79,11 @@ pub(super) fn message<H: AsRef<str>>(
         pass_if(body.len() <= route.max_body_bytes, Reason::BodyTooLarge),
         || format!("{} bytes, at most {}", body.len(), route.max_body_bytes),
     )?;
+    checks.check(
+        "mcp_content_type",
+        pass_if(is_json(headers), Reason::InvalidMcpRequest),
+        || "`content-type` must be one `application/json`".to_string(),
+    )?;
     let message = checks.check(
         "mcp_message",
         mcp::message::parse(body).map_err(|_| Reason::InvalidMcpRequest),
@@ -190,6 +195,21 @@ fn visible_tools<H: AsRef<str>>(
         })
         .map(|(name, _)| name.clone())
         .collect()
+}
+
+/// Exactly one `content-type`, `application/json` (parameters such as `charset` allowed): a
+/// body labelled otherwise could be read another way by the server.
+fn is_json<H: AsRef<str>>(headers: &[(H, H)]) -> bool {
+    let mut types = headers
+        .iter()
+        .filter(|(n, _)| n.as_ref().eq_ignore_ascii_case("content-type"))
+        .map(|(_, v)| v.as_ref());
+    let first = types.next();
+    types.next().is_none()
+        && first.is_some_and(|t| {
+            let media = t.split(';').next().unwrap_or_default().trim();
+            media.eq_ignore_ascii_case("application/json")
+        })
 }
 
 /// `Mcp-Method` and `Mcp-Name`, when sent, must name the body's method and target.
