@@ -1,0 +1,265 @@
+//! The CLI on policies with an `mcp` route: `explain --body`, `check`, `lint` (WA014-WA017),
+//! `envoy` and `istio`, against the built binary.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+/// A JSON-RPC `tools/call` of `name` with `arguments`.
+fn call(id: u64, name: &str, arguments: Value) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+           "params": {"name": name, "arguments": arguments}})
+    .to_string()
+}
+
+fn steps(v: &Value) -> Vec<String> {
+    v["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["check"].as_str().unwrap(),
+                s["result"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn explain_without_body_shows_the_header_time_decision() {
+    let d = dir("mcp_explain_headers");
+    let (pem, jwks) = key(&d);
+    let file = write(&d, "mcp.json", &mcp_policy(&jwks).to_string());
+    let token = mint(&pem, &["--sub", "agent-1", "--scope", "crm:read"]);
+    let now = NOW.to_string();
+    let base = [
+        "explain", &file, "--now", &now, "--method", "POST", "--path", "/mcp", "--token", &token,
+    ];
+
+    let mut json_args = base.to_vec();
+    json_args.extend(["--format", "json"]);
+    let r = run(&json_args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(v["reason"], "invalid_mcp_request");
+    assert_eq!(v["mcp"]["awaiting_body"], 65536);
+    assert_eq!(v["mcp"]["parsed"], false);
+    assert_eq!(v["mcp"]["method"], Value::Null);
+    assert_eq!(
+        v["mcp"]["resource_metadata"],
+        "https://crm.example/.well-known/oauth-protected-resource/mcp"
+    );
+    assert_eq!(v["request"]["body_bytes"], Value::Null);
+    assert_eq!(steps(&v).last().map(String::as_str), Some("mcp_body fail"));
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("reads its JSON-RPC body (at most 65536 bytes)"),
+        "{notes}"
+    );
+    assert!(notes.contains("no --body was given"), "{notes}");
+
+    let t = run(&base);
+    assert_eq!(t.code, 0, "{}", t.stderr);
+    assert!(
+        t.stdout
+            .contains("mcp:      the route reads the JSON-RPC body (at most 65536 bytes)"),
+        "{}",
+        t.stdout
+    );
+    assert!(
+        t.stdout
+            .contains("answer:   pending: the filter holds the request"),
+        "{}",
+        t.stdout
+    );
+    assert!(
+        t.stdout
+            .contains("  mcp_body      FAIL invalid_mcp_request"),
+        "{}",
+        t.stdout
+    );
+
+    // Without a token, the request is refused before the body would be read.
+    let r = run(&[
+        "explain", &file, "--now", &now, "--method", "POST", "--path", "/mcp", "--format", "json",
+    ]);
+    let v = r.json();
+    assert_eq!(v["reason"], "missing_token");
+    assert_eq!(v["mcp"]["awaiting_body"], Value::Null);
+    assert!(
+        v["notes"]
+            .to_string()
+            .contains("before the filter reads its body"),
+        "{v:#}"
+    );
+}
+
+#[test]
+fn explain_judges_the_body_and_never_prints_argument_values() {
+    let d = dir("mcp_explain_body");
+    let (pem, jwks) = key(&d);
+    let file = write(&d, "mcp.json", &mcp_policy(&jwks).to_string());
+    let token = mint(
+        &pem,
+        &[
+            "--sub",
+            "agent-1",
+            "--scope",
+            "crm:read crm:admin",
+            "--claim",
+            "tenant=acme",
+        ],
+    );
+    let now = NOW.to_string();
+    let explain = |body: &str, format: &str| {
+        let body_file = write(&d, "body.json", body);
+        let r = run(&[
+            "explain", &file, "--now", &now, "--method", "POST", "--path", "/mcp", "--token",
+            &token, "--body", &body_file, "--format", format,
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r
+    };
+
+    // A refused argument: the trace names it, no output holds its value (nor the others').
+    let body = call(
+        7,
+        "delete_customer",
+        json!({"region": "mars-9f3", "id": "customer-5e1d"}),
+    );
+    let j = explain(&body, "json");
+    let v = j.json();
+    assert_eq!(v["reason"], "argument_not_allowed");
+    assert_eq!(v["status"], 403);
+    assert_eq!(v["request"]["body_bytes"], body.len());
+    assert_eq!(v["mcp"]["method"], "tools/call");
+    assert_eq!(v["mcp"]["name"], "delete_customer");
+    assert_eq!(v["mcp"]["id"], 7);
+    assert_eq!(v["mcp"]["awaiting_body"], Value::Null);
+    let digest = v["mcp"]["arguments_digest"].as_str().unwrap();
+    assert!(digest.starts_with("sha256:"), "{digest}");
+    assert_eq!(v["record"]["mcp_arguments"], digest);
+    assert_eq!(v["record"]["mcp_name"], "delete_customer");
+    assert_eq!(v["filter_state"]["workload_authz.mcp_method"], "tools/call");
+    assert_eq!(v["answer"]["body"]["id"], 7);
+    let failed = v["trace"].as_array().unwrap().last().unwrap();
+    assert_eq!(failed["check"], "mcp_arguments");
+    assert!(
+        failed["detail"].as_str().unwrap().contains("`region`"),
+        "{failed}"
+    );
+    let t = explain(&body, "text");
+    for out in [&j.stdout, &t.stdout] {
+        assert!(
+            !out.contains("mars-9f3") && !out.contains("customer-5e1d"),
+            "{out}"
+        );
+    }
+    assert!(
+        t.stdout.contains(&format!(
+            "mcp:      method `tools/call`, name `delete_customer`, arguments {digest}, id 7"
+        )),
+        "{}",
+        t.stdout
+    );
+
+    // An allowed call, a notification, a resource of another tenant, an undeclared tool.
+    let v = explain(&call(8, "search_customers", json!({"q": "x"})), "json").json();
+    assert_eq!(v["decision"], "allow", "{v:#}");
+    assert_eq!(v["record"]["scopes_required"], json!(["crm:read"]));
+    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string();
+    let n = explain(&note, "text");
+    assert!(n.stdout.contains("decision: allow"), "{}", n.stdout);
+    assert!(
+        n.stdout
+            .contains("mcp:      method `notifications/initialized`, a notification (no id)"),
+        "{}",
+        n.stdout
+    );
+    let read = json!({"jsonrpc": "2.0", "id": "r1", "method": "resources/read",
+                      "params": {"uri": "crm://customers/globex/42"}});
+    let v = explain(&read.to_string(), "json").json();
+    assert_eq!(v["reason"], "claim_mismatch");
+    assert_eq!(v["mcp"]["name"], "crm://customers/globex/42");
+    assert_eq!(v["mcp"]["id"], "r1");
+    let v = explain(&call(9, "drop_tables", json!({})), "json").json();
+    assert_eq!(v["reason"], "tool_not_allowed");
+    assert_eq!(
+        v["mcp"]["arguments_digest"],
+        Value::Null,
+        "empty arguments have no digest"
+    );
+    let v = explain("not json", "json").json();
+    assert_eq!(v["reason"], "invalid_mcp_request");
+    assert_eq!(v["mcp"]["parsed"], false);
+    assert!(steps(&v).contains(&"mcp_message fail".to_string()), "{v:#}");
+}
+
+#[test]
+fn explain_reads_the_body_from_standard_input_and_only_on_mcp_routes() {
+    let d = dir("mcp_explain_stdin");
+    let (pem, jwks) = key(&d);
+    let mut policy = mcp_policy(&jwks);
+    policy["routes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"action": "health", "match": {"path": "/healthz", "methods": ["GET"]}, "public": true}));
+    let file = write(&d, "mcp.json", &policy.to_string());
+    let token = mint(&pem, &["--sub", "agent-1", "--scope", "crm:read"]);
+    let now = NOW.to_string();
+    let body = call(1, "search_customers", json!({}));
+    let r = run_stdin(
+        &[
+            "explain", &file, "--now", &now, "--method", "POST", "--path", "/mcp", "--token",
+            &token, "--body", "-", "--format", "json",
+        ],
+        &body,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["decision"], "allow");
+    assert_eq!(r.json()["request"]["body_bytes"], body.len());
+
+    let body_file = write(&d, "body.json", &body);
+    let v = run(&[
+        "explain", &file, "--now", &now, "--path", "/healthz", "--body", &body_file, "--format",
+        "json",
+    ])
+    .json();
+    assert_eq!(v["decision"], "public");
+    assert_eq!(v["mcp"], Value::Null);
+    assert!(
+        v["notes"]
+            .to_string()
+            .contains("has no `mcp` block: the filter does not read the body"),
+        "{v:#}"
+    );
+
+    // The policy and the body cannot both come from standard input; a missing file is an error.
+    let r = run_stdin(
+        &["explain", "-", "--path", "/mcp", "--body", "-"],
+        &policy.to_string(),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--body -"), "{}", r.stderr);
+    assert_eq!(
+        run(&[
+            "explain",
+            &file,
+            "--path",
+            "/mcp",
+            "--body",
+            "/nonexistent/body.json"
+        ])
+        .code,
+        2
+    );
+}
