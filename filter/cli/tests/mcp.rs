@@ -263,3 +263,132 @@ fn explain_reads_the_body_from_standard_input_and_only_on_mcp_routes() {
         2
     );
 }
+
+#[test]
+fn check_accepts_the_mcp_example() {
+    let d = dir("mcp_check_ok");
+    let (_, jwks) = key(&d);
+    let policy = mcp_policy(&jwks);
+    let file = write(
+        &d,
+        "mcp.json",
+        &serde_json::to_string_pretty(&policy).unwrap(),
+    );
+    let r = run(&["check", &file]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains(": ok (1 provider(s), 1 route(s), mode enforce, policy "),
+        "{}",
+        r.stdout
+    );
+    let v = run(&["check", &file, "--format", "json"]).json();
+    assert_eq!(v["ok"], true);
+    let yaml = write(&d, "mcp.yaml", &serde_norway::to_string(&policy).unwrap());
+    let y = run(&["check", &yaml, "--format", "json"]).json();
+    assert_eq!(
+        y["hash"], v["hash"],
+        "YAML and JSON compile to the same policy"
+    );
+}
+
+#[test]
+fn check_refuses_bad_mcp_blocks_naming_the_field() {
+    let d = dir("mcp_check_refused");
+    let (_, jwks) = key(&d);
+    let mut policy = mcp_policy(&jwks);
+    let mcp = &mut policy["routes"][0]["mcp"];
+    mcp["methods"]["tools/call"] = json!({});
+    mcp["methods"]["resources/read"] = json!({});
+    mcp["resources"][0]["uri"] = json!("crm://{host}/customers/**");
+    mcp["tools"]["x"] = json!({"providers": ["agents"]});
+    mcp["max_body_bytes"] = json!(2_000_000);
+    mcp["tool"] = json!({});
+    policy["routes"].as_array_mut().unwrap().push(json!(
+        {"action": "open", "match": {"path": "/open"}, "public": true,
+         "mcp": {"resource": "https://crm.example/open"}}
+    ));
+    let text = serde_json::to_string_pretty(&policy).unwrap();
+    let file = write(&d, "refused.json", &text);
+    let r = run(&["check", &file]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let expected = [
+        (
+            "routes[0].mcp.methods.tools/call",
+            "`tools/call` is governed by `mcp.tools`, not `methods`",
+            "\"tools/call\"",
+        ),
+        (
+            "routes[0].mcp.methods.resources/read",
+            "`resources/read` is governed by `mcp.resources`, not `methods`",
+            "\"resources/read\"",
+        ),
+        (
+            "routes[0].mcp.resources[0].uri",
+            "the scheme and authority (`scheme://host`) must be literal",
+            "crm://{host}",
+        ),
+        (
+            "routes[0].mcp.tools.x.providers",
+            "unknown field",
+            "\"providers\"",
+        ),
+        (
+            "routes[0].mcp.max_body_bytes",
+            "must be between 1 and 1048576",
+            "2000000",
+        ),
+        (
+            "routes[0].mcp.tool",
+            "unknown field (did you mean `tools`?)",
+            "\"tool\"",
+        ),
+        (
+            "routes[1].mcp",
+            "a public route cannot have an `mcp` block",
+            "\"mcp\"",
+        ),
+    ];
+    let lines: Vec<&str> = text.lines().collect();
+    for (path, message, on_line) in expected {
+        let found = r
+            .stdout
+            .lines()
+            .find(|l| l.contains(&format!(": error: {path}: {message}")))
+            .unwrap_or_else(|| panic!("no `{path}: {message}` in:\n{}", r.stdout));
+        // `FILE:LINE: error: ...`: the line holds the field.
+        let number: usize = found
+            .strip_prefix(&format!("{file}:"))
+            .and_then(|rest| rest.split(':').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no line number in {found}"));
+        assert!(
+            lines[number - 1].contains(on_line),
+            "line {number} of the file for {path}: {}",
+            lines[number - 1]
+        );
+    }
+    assert!(
+        r.stdout.contains(&format!("{} error(s)", expected.len())),
+        "{}",
+        r.stdout
+    );
+    let v = run(&["check", &file, "--format", "json"]).json();
+    let paths: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    for (path, _, _) in expected {
+        assert!(paths.contains(&path), "{path} not in {paths:?}");
+    }
+    // `envoy` and `istio` refuse it too (nothing on stdout).
+    let r = run(&["envoy", &file]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.is_empty() && r.stderr.contains("routes[0].mcp.tools.x.providers"),
+        "{}",
+        r.stderr
+    );
+}
