@@ -392,3 +392,115 @@ fn check_refuses_bad_mcp_blocks_naming_the_field() {
         r.stderr
     );
 }
+
+fn findings(v: &Value, code: &str) -> Vec<(String, String)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == code)
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn lint_reports_the_mcp_rules() {
+    let d = dir("mcp_lint");
+    let (_, jwks) = key(&d);
+    let policy = mcp_policy(&jwks);
+    let clean = write(
+        &d,
+        "mcp.json",
+        &serde_json::to_string_pretty(&policy).unwrap(),
+    );
+    let r = run(&["lint", &clean, "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let v = r.json();
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        vec!["WA016"],
+        "the example declares a prompt without prompts/list: {v:#}"
+    );
+    assert_eq!(findings(&v, "WA016")[0].0, "routes[0].mcp.methods");
+
+    let mut noisy = policy.clone();
+    noisy["routes"][0]["match"]["methods"] = json!(["POST", "GET"]);
+    let mcp = &mut noisy["routes"][0]["mcp"];
+    mcp["tools"]["export"] = json!({"arguments": {"format": ["csv"]}});
+    mcp["resources"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"uri": "crm://reports/**", "scopes": ["crm:read"]}));
+    mcp["methods"]["prompts/list"] = json!({});
+    mcp["methods"].as_object_mut().unwrap().remove("tools/list");
+    let text = serde_json::to_string_pretty(&noisy).unwrap();
+    let file = write(&d, "noisy.json", &text);
+    let r = run(&["lint", &file, "--format", "json", "--fail-on", "warning"]);
+    assert_eq!(r.code, 1, "warnings fail --fail-on warning");
+    let v = r.json();
+    assert_eq!(
+        findings(&v, "WA014"),
+        vec![(
+            "routes[0].mcp.tools.export".to_string(),
+            "tool `export` of MCP route `crm.mcp` (routes[0]) requires nothing of the token, nor does the route: any valid token of `agents` may call it".to_string()
+        )]
+    );
+    assert_eq!(
+        findings(&v, "WA015"),
+        vec![(
+            "routes[0].mcp.resources[1].uri".to_string(),
+            "resource `crm://reports/**` of MCP route `crm.mcp` (routes[0]) ends in `**` and it captures nothing to bind: any token with `crm:read` reads every resource under it".to_string()
+        )]
+    );
+    let wa016 = findings(&v, "WA016");
+    assert_eq!(wa016.len(), 1, "{wa016:?}");
+    assert!(wa016[0].1.contains("declares tools (`delete_customer`, `export`, `search_customers`) but `methods` lacks `tools/list`"), "{wa016:?}");
+    assert_eq!(
+        findings(&v, "WA017"),
+        vec![(
+            "routes[0].match.methods".to_string(),
+            "MCP route `crm.mcp` (routes[0]) accepts GET: such requests carry no JSON-RPC message and are answered invalid_mcp_request (400)".to_string()
+        )]
+    );
+    assert!(findings(&v, "WA003").is_empty(), "{v:#}");
+    // Each finding points at the line of its field.
+    let lines: Vec<&str> = text.lines().collect();
+    for (code, on_line) in [
+        ("WA014", "\"export\""),
+        ("WA015", "crm://reports/**"),
+        ("WA017", "\"methods\""),
+    ] {
+        let f = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == code)
+            .unwrap();
+        let line = f["line"].as_u64().unwrap() as usize;
+        assert!(
+            lines[line - 1].contains(on_line),
+            "{code}: line {line} is `{}`",
+            lines[line - 1]
+        );
+    }
+    // SARIF describes the new rules.
+    let s = run(&["lint", &file, "--format", "sarif"]).json();
+    let rules = s["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(&ids[14..], ["WA014", "WA015", "WA016", "WA017"]);
+    let results = s["runs"][0]["results"].as_array().unwrap();
+    assert!(results
+        .iter()
+        .any(|r| r["ruleId"] == "WA015" && r["ruleIndex"] == 15));
+}
