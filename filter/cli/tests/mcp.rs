@@ -504,3 +504,71 @@ fn lint_reports_the_mcp_rules() {
         .iter()
         .any(|r| r["ruleId"] == "WA015" && r["ruleIndex"] == 15));
 }
+
+#[test]
+fn envoy_lets_the_filter_stop_at_headers_and_istio_warns_for_mcp_routes() {
+    let d = dir("mcp_deploy");
+    let (_, jwks) = key(&d);
+    let policy = mcp_policy(&jwks);
+    let file = write(&d, "mcp.json", &policy.to_string());
+    let plain = write(&d, "orders.json", &orders_policy(&jwks).to_string());
+
+    let r = run(&["envoy", &file]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let snippet: Value = serde_norway::from_str(&r.stdout).unwrap();
+    let config = &snippet[0]["typed_config"]["config"];
+    assert_eq!(
+        config["allow_on_headers_stop_iteration"], true,
+        "{}",
+        r.stdout
+    );
+    assert_eq!(config["root_id"], "workload_authz");
+    assert_eq!(config["vm_config"]["runtime"], "envoy.wasm.runtime.v8");
+    let embedded = config["configuration"]["value"].as_str().unwrap();
+    assert_eq!(serde_json::from_str::<Value>(embedded).unwrap(), policy);
+    assert!(
+        r.stdout
+            .contains("# MCP routes: the filter pauses in request headers"),
+        "{}",
+        r.stdout
+    );
+    // Next to name / root_id / vm_config, at the PluginConfig's indentation.
+    assert!(
+        r.stdout.contains("      root_id: workload_authz\n      allow_on_headers_stop_iteration: true\n      vm_config:\n"),
+        "{}",
+        r.stdout
+    );
+    let r = run(&["envoy", &plain]);
+    let snippet: Value = serde_norway::from_str(&r.stdout).unwrap();
+    assert!(
+        snippet[0]["typed_config"]["config"]
+            .get("allow_on_headers_stop_iteration")
+            .is_none(),
+        "only policies with MCP routes need it:\n{}",
+        r.stdout
+    );
+
+    let image = "oci://registry.example.com/security/workload-authz:0.1.0";
+    let r = run(&["istio", &file, "--image", image]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("warning: the policy has MCP routes (routes[0] `crm.mcp`)")
+            && r.stderr.contains("allow_on_headers_stop_iteration")
+            && r.stderr.contains("WasmPlugin has no field for it"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout
+            .contains("# WARNING: MCP routes (routes[0] `crm.mcp`)"),
+        "{}",
+        r.stdout
+    );
+    let manifest: Value = serde_norway::from_str(&r.stdout).unwrap();
+    assert_eq!(manifest["spec"]["pluginConfig"], policy);
+    let r = run(&["istio", &plain, "--image", image]);
+    assert_eq!(r.code, 0);
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+    assert!(!r.stdout.contains("WARNING"), "{}", r.stdout);
+}
