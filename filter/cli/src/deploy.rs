@@ -1,4 +1,9 @@
 //! `envoy` and `istio`: the policy embedded in a ready Envoy HTTP filter or Istio `WasmPlugin`.
+//!
+//! A policy with MCP routes needs the filter to pause in request headers and read the body
+//! before anything reaches the upstream: Envoy's Wasm `PluginConfig` allows it with
+//! `allow_on_headers_stop_iteration: true` (Envoy 1.35 and later), which `envoy` then sets.
+//! Istio's `WasmPlugin` has no such field, so `istio` warns.
 
 use crate::policy::{self, Loaded};
 use clap::Args;
@@ -70,6 +75,17 @@ fn compiled(path: &str) -> Result<Result<(Loaded, Policy, Value), ExitCode>, Str
     }
 }
 
+/// The routes with an `mcp` block, as `` routes[0] `crm.mcp` ``.
+fn mcp_routes(policy: &Policy) -> Vec<String> {
+    policy
+        .routes
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.mcp.is_some())
+        .map(|(i, r)| format!("routes[{i}] `{}`", r.action))
+        .collect()
+}
+
 /// A YAML double-quoted scalar (JSON string syntax is valid YAML).
 fn quoted(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| format!("{text:?}"))
@@ -86,18 +102,29 @@ pub fn envoy(args: &EnvoyArgs) -> Result<ExitCode, String> {
         .lines()
         .map(|line| format!("              {line}\n"))
         .collect();
+    let mcp = mcp_routes(&policy);
+    let (mcp_note, stop_iteration) = if mcp.is_empty() {
+        ("", "")
+    } else {
+        (
+            "# MCP routes: the filter pauses in request headers to read the JSON-RPC body before\n\
+             # anything reaches the upstream, which allow_on_headers_stop_iteration permits (Envoy 1.35+).\n",
+            "      allow_on_headers_stop_iteration: true\n",
+        )
+    };
     print!(
         "\
 # workload-authz: Envoy HTTP filter with the policy of {file} (policy hash {hash}).
 # Put it in the http_filters of an http_connection_manager, before envoy.filters.http.router.
 # The policy is the filter's `configuration` (a google.protobuf.StringValue holding JSON).
+{mcp_note}\
 - name: workload_authz
   typed_config:
     \"@type\": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
     config:
       name: workload_authz
       root_id: workload_authz
-      vm_config:
+{stop_iteration}      vm_config:
         vm_id: workload_authz
         runtime: envoy.wasm.runtime.v8
         code:
@@ -143,10 +170,28 @@ pub fn istio(args: &IstioArgs) -> Result<ExitCode, String> {
     };
     let config = serde_norway::to_string(&value).map_err(|e| e.to_string())?;
     let config: String = config.lines().map(|line| format!("    {line}\n")).collect();
+    let mcp = mcp_routes(&policy);
+    let mcp_note = if mcp.is_empty() {
+        String::new()
+    } else {
+        let routes = mcp.join(", ");
+        eprintln!(
+            "workload-authz: warning: the policy has MCP routes ({routes}): the filter must pause in request headers to read their JSON-RPC body, which needs Envoy's Wasm PluginConfig `allow_on_headers_stop_iteration: true`, and Istio's WasmPlugin has no field for it; without it those routes cannot be judged on their body. Insert the filter with an EnvoyFilter made from `workload-authz envoy` instead"
+        );
+        format!(
+            "\
+# WARNING: MCP routes ({routes}) need Envoy's Wasm PluginConfig
+# `allow_on_headers_stop_iteration: true` (the filter pauses in request headers to read the
+# JSON-RPC body), and a WasmPlugin has no field for it: insert the filter with an EnvoyFilter
+# made from `workload-authz envoy` instead.
+"
+        )
+    };
     let mut out = format!(
         "\
 # workload-authz as an Istio WasmPlugin, with the policy of {file} (policy hash {hash}).
 # failStrategy FAIL_CLOSE: if the module cannot be fetched or loaded, requests are refused.
+{mcp_note}\
 apiVersion: extensions.istio.io/v1alpha1
 kind: WasmPlugin
 metadata:

@@ -1,5 +1,6 @@
 //! `workload-authz explain POLICY --method GET --path /x ...`: one request judged offline by the
-//! filter's own engine; prints the decision record, the answer and every check.
+//! filter's own engine; prints the decision record, the answer and every check. On a route with
+//! an `mcp` block, `--body FILE` is the JSON-RPC message the filter reads before deciding.
 
 use crate::policy;
 use crate::TextOrJson;
@@ -7,13 +8,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use clap::Args;
 use serde_json::{json, Map, Value};
+use std::io::Read;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 use workload_authz_core::config::KeySource;
 use workload_authz_core::revocation::RevocationList;
 use workload_authz_core::state::parse_fetched_jwks;
 use workload_authz_core::{
-    explain, render_denial, telemetry, GuestVerifier, Policy, RequestView, RuntimeState,
+    explain_with_body, render_denial, telemetry, Decision, GuestVerifier, NoConnection, Policy,
+    RequestView, RuntimeState, Step,
 };
 
 /// Arguments of `explain`.
@@ -40,6 +43,10 @@ pub struct ExplainArgs {
     /// A file holding the token.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<String>,
+    /// The request body (`-` reads standard input): on a route with an `mcp` block, the
+    /// JSON-RPC message the filter reads before deciding. Other routes never read it.
+    #[arg(long, value_name = "FILE")]
+    pub body: Option<String>,
     /// The time of the decision, in seconds since the Unix epoch (default: now).
     #[arg(long, value_name = "UNIX_SECONDS")]
     pub now: Option<u64>,
@@ -121,13 +128,26 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
         headers.push((name, format!("{prefix}{token}")));
     }
     coalesce_authorization(&mut headers);
+    let body = match &args.body {
+        Some(file) => Some(read_body(file, &args.policy)?),
+        None => None,
+    };
     let request = RequestView {
         method: &args.method,
         path: &args.path,
         authority: &authority,
         headers: &headers,
     };
-    let (decision, steps) = explain(policy, &state, &request, now, &GuestVerifier);
+    let (decision, steps) = explain_with_body(
+        policy,
+        &state,
+        &request,
+        &NoConnection,
+        body.as_deref(),
+        now,
+        &GuestVerifier,
+    );
+    notes.extend(body_note(policy, &decision, &steps, body.as_deref()));
     let record = telemetry::record(&decision, policy);
     let denial = render_denial(&decision, &policy.realm);
     let stripped: Vec<&str> = policy
@@ -179,6 +199,7 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
             "path": args.path,
             "authority": authority,
             "headers": headers.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
+            "body_bytes": body.as_ref().map(Vec::len),
         },
         "now": now,
         "decision": decision.outcome.as_str(),
@@ -186,6 +207,7 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
         "mode": decision.mode.as_str(),
         "route": route.map(|(i, r)| json!({"index": i, "action": r.action})),
         "proceeds": decision.proceeds(),
+        "mcp": mcp_json(&decision),
         "status": denial.as_ref().map(|d| d.status),
         "answer": answer,
         "upstream": upstream,
@@ -292,6 +314,75 @@ fn runtime_state(
     Ok(state)
 }
 
+/// The bytes of `--body FILE` (`-`: standard input, unless the policy is read from it).
+fn read_body(file: &str, policy: &str) -> Result<Vec<u8>, String> {
+    if file != "-" {
+        return std::fs::read(file).map_err(|e| format!("{file}: {e}"));
+    }
+    if policy == "-" {
+        return Err("`--body -`: the policy is read from standard input already".into());
+    }
+    let mut body = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut body)
+        .map_err(|e| format!("standard input: {e}"))?;
+    Ok(body)
+}
+
+/// What the decision says about the body: read and judged, awaited, or never read.
+fn body_note(
+    policy: &Policy,
+    decision: &Decision,
+    steps: &[Step],
+    body: Option<&[u8]>,
+) -> Option<String> {
+    let route = decision
+        .route
+        .and_then(|i| policy.routes.get(i).map(|r| (i, r)));
+    let reached = steps.iter().any(|s| s.check == "mcp_body");
+    let reason = decision.reason.as_str();
+    match (route, body) {
+        (None, Some(_)) => Some("no route matches: --body is not read".into()),
+        (None, None) => None,
+        (Some((i, r)), body) => match (r.mcp.as_deref(), body) {
+            (None, None) => None,
+            (None, Some(_)) => Some(format!(
+                "routes[{i}] `{}` has no `mcp` block: the filter does not read the body, --body is ignored",
+                r.action
+            )),
+            (Some(mcp), None) if reached => Some(format!(
+                "routes[{i}] `{}` has an `mcp` block: the filter holds the request, reads its JSON-RPC body (at most {} bytes) and judges the message; no --body was given, so this is the header-time decision (`--body FILE` judges the message)",
+                r.action, mcp.max_body_bytes
+            )),
+            (Some(_), None) => Some(format!(
+                "routes[{i}] `{}` has an `mcp` block, but the request is decided ({reason}) before the filter reads its body (it does once the route's token checks pass)",
+                r.action
+            )),
+            (Some(_), Some(_)) if !reached => Some(format!(
+                "the request is decided ({reason}) before the filter reads its body: --body is not judged"
+            )),
+            (Some(_), Some(_)) => None,
+        },
+    }
+}
+
+/// The MCP facts of a decision on an MCP route (`null` elsewhere): what the message asks, never
+/// its arguments (only their digest), and whether the body is still awaited.
+fn mcp_json(decision: &Decision) -> Value {
+    let Some(mcp) = decision.mcp.as_deref() else {
+        return Value::Null;
+    };
+    json!({
+        "awaiting_body": decision.awaiting_body,
+        "parsed": mcp.parsed,
+        "method": mcp.method,
+        "name": mcp.name,
+        "arguments_digest": mcp.arguments_digest,
+        "id": mcp.id.as_deref().map(|id| serde_json::from_str::<Value>(id).unwrap_or_else(|_| json!(id))),
+        "resource_metadata": mcp.resource_metadata,
+    })
+}
+
 /// Envoy keeps `authorization` as one (inline) header: repeated ones reach the filter joined
 /// with `,` (`Bearer a,Bearer b`), which the filter refuses as one malformed token.
 fn coalesce_authorization(headers: &mut Vec<(String, String)>) {
@@ -331,6 +422,43 @@ fn token_header(policy: &Policy, token: &str) -> (String, String) {
         )
 }
 
+/// The `mcp:` line: the message read (method, name, arguments digest, id), or why there is none.
+fn mcp_text(out: &Value, awaiting: Option<u64>) -> String {
+    if let Some(max) = awaiting {
+        return format!(
+            "the route reads the JSON-RPC body (at most {max} bytes) and judges the message; not given (--body FILE)"
+        );
+    }
+    if out.pointer("/mcp/parsed") != Some(&Value::Bool(true)) {
+        let judged = list(out, "/trace")
+            .iter()
+            .any(|s| s.get("check").and_then(Value::as_str) == Some("mcp_body"));
+        return if judged {
+            format!(
+                "no JSON-RPC message read from the body ({})",
+                at(out, "/reason")
+            )
+        } else {
+            "decided before the body is read".to_string()
+        };
+    }
+    let mut parts = vec![format!("method `{}`", at(out, "/mcp/method"))];
+    if out.pointer("/mcp/name").is_some_and(Value::is_string) {
+        parts.push(format!("name `{}`", at(out, "/mcp/name")));
+    }
+    if out
+        .pointer("/mcp/arguments_digest")
+        .is_some_and(Value::is_string)
+    {
+        parts.push(format!("arguments {}", at(out, "/mcp/arguments_digest")));
+    }
+    parts.push(match out.pointer("/mcp/id") {
+        None | Some(Value::Null) => "a notification (no id)".to_string(),
+        Some(id) => format!("id {id}"),
+    });
+    parts.join(", ")
+}
+
 /// The text at a JSON pointer (`-` when absent or null).
 fn at(value: &Value, pointer: &str) -> String {
     match value.pointer(pointer) {
@@ -348,8 +476,12 @@ fn list<'a>(value: &'a Value, pointer: &str) -> &'a [Value] {
 }
 
 fn print_text(out: &Value) {
+    let body = match out.pointer("/request/body_bytes").and_then(Value::as_u64) {
+        Some(bytes) => format!(", body {bytes} bytes"),
+        None => String::new(),
+    };
     println!(
-        "request:  {} {} (authority {}) at {}",
+        "request:  {} {} (authority {}) at {}{body}",
         at(out, "/request/method"),
         at(out, "/request/path"),
         at(out, "/request/authority"),
@@ -375,9 +507,18 @@ fn print_text(out: &Value) {
     } else {
         println!("route:    none");
     }
+    let awaiting = out.pointer("/mcp/awaiting_body").and_then(Value::as_u64);
+    if out.pointer("/mcp").is_some_and(Value::is_object) {
+        println!("mcp:      {}", mcp_text(out, awaiting));
+    }
+    let mut label = "answer:  ";
+    if awaiting.is_some() {
+        println!("answer:   pending: the filter holds the request (nothing reaches the upstream) and reads its body; the header-time decision:");
+        label = "         ";
+    }
     if out.pointer("/answer").is_some_and(Value::is_object) {
         println!(
-            "answer:   {} (the filter replies; the upstream is not reached)",
+            "{label} {} (the filter replies; the upstream is not reached)",
             at(out, "/answer/status")
         );
         if let Some(headers) = out.pointer("/answer/headers").and_then(Value::as_object) {
@@ -387,7 +528,7 @@ fn print_text(out: &Value) {
         }
         println!("          body: {}", at(out, "/answer/body"));
     } else {
-        println!("answer:   the request goes on to the upstream");
+        println!("{label} the request goes on to the upstream");
         for h in list(out, "/upstream/set_headers") {
             println!("          sets {}: {}", at(h, "/name"), at(h, "/value"));
         }
@@ -402,7 +543,7 @@ fn print_text(out: &Value) {
             None => "ok".to_string(),
         };
         println!(
-            "  {:<11} {:<26} {}",
+            "  {:<13} {:<26} {}",
             at(step, "/check"),
             verdict,
             at(step, "/detail")

@@ -51,7 +51,7 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: TextOrJson,
     },
-    /// Report governance findings (stable codes WA000-WA013, see docs/cli.md).
+    /// Report governance findings (stable codes WA000-WA017, see docs/cli.md).
     Lint(lint::LintArgs),
     /// Judge one request offline: the decision record the filter would write and every check.
     Explain(explain::ExplainArgs),

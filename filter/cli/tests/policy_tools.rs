@@ -397,7 +397,7 @@ fn lint_sarif_is_sarif_2_1_0() {
     let driver = &run0["tool"]["driver"];
     assert_eq!(driver["name"], "workload-authz");
     let rules = driver["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 14);
+    assert_eq!(rules.len(), 18);
     for (i, rule) in rules.iter().enumerate() {
         assert_eq!(rule["id"], format!("WA{i:03}"));
         assert!(rule["shortDescription"]["text"].is_string());

@@ -12,6 +12,7 @@
 //! | `analysis/lifetime.rs` | WA001, WA002, WA004: token lifetimes on write routes and providers |
 //! | `analysis/requirements.rs` | WA003, WA007, WA008, WA009: what routes ask of tokens, scopes |
 //! | `analysis/reachability.rs` | WA006, WA013: routes that never apply, slash variants |
+//! | `analysis/mcp.rs` | WA014-WA017: the rules of `mcp` blocks, MCP routes' methods |
 //! | `format.rs` | text, JSON and SARIF 2.1.0 output |
 
 mod analysis;

@@ -73,11 +73,19 @@ pub enum RuleId {
     PublicWriteRoute,
     /// `WA013` `trailing-slash-conflict`.
     TrailingSlashConflict,
+    /// `WA014` `mcp-unrestricted-target`.
+    McpUnrestrictedTarget,
+    /// `WA015` `mcp-unbound-wildcard-resource`.
+    McpUnboundWildcardResource,
+    /// `WA016` `mcp-list-mismatch`.
+    McpListMismatch,
+    /// `WA017` `mcp-non-post-method`.
+    McpNonPostMethod,
 }
 
 impl RuleId {
     /// Every rule, in code order.
-    pub const ALL: [RuleId; 14] = [
+    pub const ALL: [RuleId; 18] = [
         RuleId::InvalidPolicy,
         RuleId::WriteWithoutLifetimeLimit,
         RuleId::WriteLifetimeAboveThreshold,
@@ -92,6 +100,10 @@ impl RuleId {
         RuleId::ShadowPolicy,
         RuleId::PublicWriteRoute,
         RuleId::TrailingSlashConflict,
+        RuleId::McpUnrestrictedTarget,
+        RuleId::McpUnboundWildcardResource,
+        RuleId::McpListMismatch,
+        RuleId::McpNonPostMethod,
     ];
 
     /// The position of the rule in [`RuleId::ALL`] (SARIF `ruleIndex`).
@@ -199,6 +211,34 @@ impl RuleId {
                 severity: Severity::Warning,
                 summary: "the slash variant of an exact route's path falls to another route, so the filter refuses it (invalid_path)",
                 help: "end the template in `/**` to cover the path with and without the slash (and below), or give the slash form its own route before the broader one",
+            },
+            RuleId::McpUnrestrictedTarget => &Rule {
+                code: "WA014",
+                name: "mcp-unrestricted-target",
+                severity: Severity::Warning,
+                summary: "an MCP tool, prompt or resource rule asks nothing of the caller, and neither does its route's `require`: any valid token of the route's providers may call it",
+                help: "require the scope (or subject, or claim) that grants it in the rule (`\"scopes\": [\"crm:read\"]`), or on the route",
+            },
+            RuleId::McpUnboundWildcardResource => &Rule {
+                code: "WA015",
+                name: "mcp-unbound-wildcard-resource",
+                severity: Severity::Warning,
+                summary: "an MCP resource template ends in `**` and its rule binds no capture of the URI (no scope or claim condition templated with `{name}`): any holder of its scopes reads the whole tree",
+                help: "capture the part of the URI that names the owner and bind it: `crm://customers/{tenant}/**` with a claim condition `\"tenant\": \"{tenant}\"` or a scope `crm:read:{tenant}`",
+            },
+            RuleId::McpListMismatch => &Rule {
+                code: "WA016",
+                name: "mcp-list-mismatch",
+                severity: Severity::Warning,
+                summary: "an MCP route declares tools (prompts) but `methods` lacks `tools/list` (`prompts/list`), so clients cannot discover them; or it allows the list method with nothing declared, so what it lists can never be called",
+                help: "add `\"tools/list\": {}` (`\"prompts/list\": {}`) to `mcp.methods` next to the declared tools (prompts), or remove the list method when none is declared",
+            },
+            RuleId::McpNonPostMethod => &Rule {
+                code: "WA017",
+                name: "mcp-non-post-method",
+                severity: Severity::Warning,
+                summary: "an MCP route matches methods other than POST (or any method): such requests (GET for an SSE stream, DELETE to end a session) carry no JSON-RPC message and are answered invalid_mcp_request",
+                help: "set `match.methods` to [\"POST\"]; serve GET or DELETE of the MCP endpoint, if needed, by a route of their own without `mcp`",
             },
         }
     }

@@ -144,3 +144,39 @@ pub fn mint(pem: &str, extra: &[&str]) -> String {
     assert_eq!(r.code, 0, "mint: {}", r.stderr);
     r.stdout.trim().to_string()
 }
+
+/// The MCP example policy (one `mcp` route for provider `agents`) with `jwks` as its keys.
+pub fn mcp_policy(jwks: &str) -> Value {
+    json!({
+        "providers": {
+            "agents": {
+                "issuer": ISS,
+                "audiences": ["orders"],
+                "local_jwks": {"inline_string": jwks},
+                "algorithms": ["ES256"],
+                "max_lifetime_seconds": 300
+            }
+        },
+        "routes": [
+            {"action": "crm.mcp", "match": {"path": "/mcp", "methods": ["POST"]},
+             "require": {"providers": ["agents"]},
+             "mcp": {
+                "resource": "https://crm.example/mcp",
+                "authorization_servers": ["https://as.example"],
+                "max_body_bytes": 65536,
+                "methods": {"initialize": {}, "ping": {}, "tools/list": {},
+                            "notifications/initialized": {}},
+                "tools": {
+                    "search_customers": {"scopes": ["crm:read"]},
+                    "delete_customer": {"scopes": ["crm:admin"], "allow_delegation": false,
+                                        "arguments": {"region": ["eu", "us"]}}
+                },
+                "resources": [
+                    {"uri": "crm://customers/{tenant}/**", "scopes": ["crm:read"],
+                     "claims": {"tenant": "{tenant}"}}
+                ],
+                "prompts": {"summarize": {"scopes": ["crm:read"]}}
+             }}
+        ]
+    })
+}

@@ -4,6 +4,7 @@
 //! `**` route), WA010 (a shadow route), WA011 (a shadow policy), WA012 (a public write route).
 
 mod lifetime;
+mod mcp;
 mod reachability;
 mod requirements;
 
@@ -30,6 +31,10 @@ pub fn lint(policy: &Policy, threshold: u64, catalogue: Option<&[String]>) -> Ve
         reachability::unreachable(policy, &subject, &mut out);
         requirements::redundant_scopes(&subject, &mut out);
         reachability::trailing_slash(policy, &subject, &mut out);
+        mcp::unrestricted(policy, &subject, &mut out);
+        mcp::unbound_wildcard_resources(&subject, &mut out);
+        mcp::list_mismatch(&subject, &mut out);
+        mcp::non_post_methods(&subject, &mut out);
     }
     if let Some(catalogue) = catalogue {
         requirements::scope_catalogue(policy, catalogue, &mut out);
@@ -136,6 +141,16 @@ fn compiled(providers: serde_json::Value, routes: serde_json::Value) -> Policy {
     }
     let config = serde_json::json!({"providers": providers, "routes": routes});
     workload_authz_core::config::compile_value(&config).unwrap()
+}
+
+/// `path: message` of the findings of rule `code`, in report order (unit tests).
+#[cfg(test)]
+fn messages(found: &[Finding], code: &str) -> Vec<String> {
+    found
+        .iter()
+        .filter(|f| f.rule().code == code)
+        .map(|f| format!("{}: {}", f.path, f.message))
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,15 +1,18 @@
 //! What routes ask of tokens: WA003 (nothing but a valid token), WA007 (a scope listed twice,
 //! or a `scopes_any` made dead by `scopes`), and, against the granted scopes of `--scopes`,
 //! WA008 (a grant no route requires) and WA009 (a requirement nobody is granted), answered by
-//! the core's `Template::can_match`.
+//! the core's `Template::can_match`. The rules of an `mcp` block count as requirements of
+//! their route for WA007-WA009.
 
+use super::mcp::rules_of;
 use super::{Finding, RuleId, Subject};
+use workload_authz_core::config::Route;
 use workload_authz_core::require::{Requirements, Template};
 use workload_authz_core::Policy;
 
 /// Whether the requirements ask anything of the caller beyond a valid token of an accepted
 /// provider: `providers`, `typ` and the delegation depth alone do not count.
-fn asks_of_caller(require: &Requirements) -> bool {
+pub(super) fn asks_of_caller(require: &Requirements) -> bool {
     !require.scopes.is_empty()
         || !require.scopes_any.is_empty()
         || !require.subjects.is_empty()
@@ -20,13 +23,27 @@ fn asks_of_caller(require: &Requirements) -> bool {
         || require.bind_peer
 }
 
-/// WA003: a protected route whose requirements ask nothing of the caller.
+/// WA003: a protected route whose requirements ask nothing of the caller. An MCP route's
+/// messages are judged by their own rules (WA014 covers those that ask nothing either).
 pub(super) fn any_valid_token(policy: &Policy, s: &Subject<'_>, out: &mut Vec<Finding>) {
     let route = s.route;
-    if route.public || asks_of_caller(&route.require) {
+    if route.public || route.mcp.is_some() || asks_of_caller(&route.require) {
         return;
     }
-    let who = match &route.require.providers {
+    let who = accepted_tokens(policy, route);
+    out.push(Finding::new(
+        RuleId::AnyValidToken,
+        s.at.clone(),
+        format!(
+            "protected route {} requires nothing of the token: any valid token {who} passes",
+            s.name
+        ),
+    ));
+}
+
+/// Whose tokens a route accepts, in words: `of any provider`, `` of `mesh`, `legacy` ``.
+pub(super) fn accepted_tokens(policy: &Policy, route: &Route) -> String {
+    match &route.require.providers {
         None => "of any provider".to_string(),
         Some(_) => {
             let names: Vec<String> = policy
@@ -40,22 +57,28 @@ pub(super) fn any_valid_token(policy: &Policy, s: &Subject<'_>, out: &mut Vec<Fi
                 format!("of {}", names.join(", "))
             }
         }
-    };
-    out.push(Finding::new(
-        RuleId::AnyValidToken,
-        s.at.clone(),
-        format!(
-            "protected route {} requires nothing of the token: any valid token {who} passes",
-            s.name
-        ),
-    ));
+    }
+}
+
+/// WA007 on a route's `require` and on each rule of its `mcp` block.
+pub(super) fn redundant_scopes(s: &Subject<'_>, out: &mut Vec<Finding>) {
+    let route_name = format!("route {}", s.name);
+    redundant_in(
+        &s.route.require,
+        &format!("{}.require", s.at),
+        &route_name,
+        out,
+    );
+    for rule in rules_of(s) {
+        let who = format!("{} of {route_name}", rule.label());
+        redundant_in(&rule.rule.require, &rule.at, &who, out);
+    }
 }
 
 /// WA007: a scope listed twice in `scopes` or in `scopes_any`, and each `scopes_any` entry that
-/// `scopes` already requires. Templates compare as written.
-pub(super) fn redundant_scopes(s: &Subject<'_>, out: &mut Vec<Finding>) {
-    let require = &s.route.require;
-    let (at, name) = (&s.at, &s.name);
+/// `scopes` already requires. Templates compare as written. `at` is where the fields are
+/// (`routes[0].require`), `name` what holds them (`` route `a` (routes[0]) ``).
+fn redundant_in(require: &Requirements, at: &str, name: &str, out: &mut Vec<Finding>) {
     for (field, items) in [
         ("scopes", &require.scopes),
         ("scopes_any", &require.scopes_any),
@@ -64,8 +87,8 @@ pub(super) fn redundant_scopes(s: &Subject<'_>, out: &mut Vec<Finding>) {
             if items.iter().take(i).any(|t| t.as_str() == scope.as_str()) {
                 out.push(Finding::new(
                     RuleId::RedundantScope,
-                    format!("{at}.require.{field}[{i}]"),
-                    format!("route {name} lists `{}` twice in `{field}`", scope.as_str()),
+                    format!("{at}.{field}[{i}]"),
+                    format!("{name} lists `{}` twice in `{field}`", scope.as_str()),
                 ));
             }
         }
@@ -89,23 +112,39 @@ pub(super) fn redundant_scopes(s: &Subject<'_>, out: &mut Vec<Finding>) {
         };
         out.push(Finding::new(
             RuleId::RedundantScope,
-            format!("{at}.require.scopes_any[{i}]"),
-            format!("route {name} requires `{scope}` in `scopes`, so its `scopes_any` is always met{dead}"),
+            format!("{at}.scopes_any[{i}]"),
+            format!(
+                "{name} requires `{scope}` in `scopes`, so its `scopes_any` is always met{dead}"
+            ),
         ));
     }
+}
+
+/// The `scopes` and `scopes_any` templates of `require`, each with its path (`at` is where the
+/// fields are).
+fn scope_templates<'r>(at: &str, require: &'r Requirements) -> Vec<(String, &'r Template)> {
+    let mut out = Vec::new();
+    for (field, items) in [
+        ("scopes", &require.scopes),
+        ("scopes_any", &require.scopes_any),
+    ] {
+        for (i, template) in items.iter().enumerate() {
+            out.push((format!("{at}.{field}[{i}]"), template));
+        }
+    }
+    out
 }
 
 /// WA008 and WA009 against the granted scopes.
 pub(super) fn scope_catalogue(policy: &Policy, catalogue: &[String], out: &mut Vec<Finding>) {
     let mut required: Vec<(String, &Template)> = Vec::new();
-    for (index, route) in policy.routes.iter().enumerate() {
-        for (field, items) in [
-            ("scopes", &route.require.scopes),
-            ("scopes_any", &route.require.scopes_any),
-        ] {
-            for (i, template) in items.iter().enumerate() {
-                required.push((format!("routes[{index}].require.{field}[{i}]"), template));
-            }
+    for s in super::subjects(policy) {
+        required.extend(scope_templates(
+            &format!("{}.require", s.at),
+            &s.route.require,
+        ));
+        for rule in rules_of(&s) {
+            required.extend(scope_templates(&rule.at, &rule.rule.require));
         }
     }
     for granted in catalogue {
@@ -133,16 +172,8 @@ pub(super) fn scope_catalogue(policy: &Policy, catalogue: &[String], out: &mut V
 
 #[cfg(test)]
 mod tests {
-    use super::super::{compiled, lint};
+    use super::super::{compiled, lint, messages};
     use serde_json::json;
-
-    fn messages(found: &[super::Finding], code: &str) -> Vec<String> {
-        found
-            .iter()
-            .filter(|f| f.rule().code == code)
-            .map(|f| format!("{}: {}", f.path, f.message))
-            .collect()
-    }
 
     #[test]
     fn scope_templates_meet_the_catalogue() {
