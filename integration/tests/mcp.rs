@@ -158,29 +158,63 @@ fn the_sdk_agent_gets_exactly_what_its_token_allows() {
 
     let listed = agent(&envoy, Some(&reader), era, &["list-tools"]);
     assert_eq!(listed["ok"], true, "{listed}");
-    assert_eq!(listed["result"], json!(["search_customers"]), "filtered for the reader");
+    assert_eq!(
+        listed["result"],
+        json!(["search_customers"]),
+        "filtered for the reader"
+    );
     let listed = agent(&envoy, Some(&admin), era, &["list-tools"]);
-    assert_eq!(listed["result"], json!(["search_customers", "delete_customer"]));
+    assert_eq!(
+        listed["result"],
+        json!(["search_customers", "delete_customer"])
+    );
 
-    let found = agent(&envoy, Some(&reader), era, &["call", "search_customers", r#"{"query":"a"}"#]);
+    let found = agent(
+        &envoy,
+        Some(&reader),
+        era,
+        &["call", "search_customers", r#"{"query":"a"}"#],
+    );
     assert_eq!(found["ok"], true, "{found}");
     assert_eq!(server.calls(), ["search_customers"]);
 
     let delete = r#"{"customer_id":"c1","region":"eu"}"#;
-    let refused = agent(&envoy, Some(&reader), era, &["call", "delete_customer", delete]);
+    let refused = agent(
+        &envoy,
+        Some(&reader),
+        era,
+        &["call", "delete_customer", delete],
+    );
     assert_eq!(refused["ok"], false, "{refused}");
     assert_eq!(refused["status"], 403);
     let challenge = refused["www_authenticate"].as_str().unwrap_or_default();
-    assert!(challenge.contains("error=\"insufficient_scope\""), "{challenge}");
+    assert!(
+        challenge.contains("error=\"insufficient_scope\""),
+        "{challenge}"
+    );
     assert!(challenge.contains("scope=\"crm:admin\""), "{challenge}");
-    assert!(challenge.contains("resource_metadata=\"https://crm.example/.well-known/oauth-protected-resource/mcp\""), "{challenge}");
-    assert_eq!(server.calls(), ["search_customers"], "the refused call never ran");
+    assert!(
+        challenge.contains(
+            "resource_metadata=\"https://crm.example/.well-known/oauth-protected-resource/mcp\""
+        ),
+        "{challenge}"
+    );
+    assert_eq!(
+        server.calls(),
+        ["search_customers"],
+        "the refused call never ran"
+    );
 
     let cn = r#"{"customer_id":"c1","region":"cn"}"#;
     let refused = agent(&envoy, Some(&admin), era, &["call", "delete_customer", cn]);
     assert_eq!(refused["status"], 403, "{refused}");
     assert_eq!(server.calls(), ["search_customers"]);
-    let deleted = agent(&envoy, Some(&admin), era, &["call", "delete_customer", delete]);
+    let deleted = agent(
+        &envoy,
+        Some(&admin),
+        era,
+        &["call", "delete_customer", delete],
+    );
     assert_eq!(deleted["ok"], true, "{deleted}");
     assert_eq!(server.calls(), ["search_customers", "delete_customer"]);
 
@@ -188,18 +222,46 @@ fn the_sdk_agent_gets_exactly_what_its_token_allows() {
         "crm:read crm:admin",
         json!({"act": {"sub": "spiffe://prod.example/ns/ai/sa/planner"}}),
     );
-    let delegated = agent(&envoy, Some(&agent_token), era, &["call", "delete_customer", delete]);
-    assert_eq!(delegated["status"], 403, "delegation is not allowed: {delegated}");
+    let delegated = agent(
+        &envoy,
+        Some(&agent_token),
+        era,
+        &["call", "delete_customer", delete],
+    );
+    assert_eq!(
+        delegated["status"], 403,
+        "delegation is not allowed: {delegated}"
+    );
 
-    let record = agent(&envoy, Some(&reader), era, &["read-resource", "crm://customers/acme/42"]);
+    let record = agent(
+        &envoy,
+        Some(&reader),
+        era,
+        &["read-resource", "crm://customers/acme/42"],
+    );
     assert_eq!(record["ok"], true, "{record}");
-    let other = agent(&envoy, Some(&reader), era, &["read-resource", "crm://customers/globex/1"]);
+    let other = agent(
+        &envoy,
+        Some(&reader),
+        era,
+        &["read-resource", "crm://customers/globex/1"],
+    );
     assert_eq!(other["status"], 403, "{other}");
-    let prompt = agent(&envoy, Some(&reader), era, &["get-prompt", "summarize", r#"{"text":"hi"}"#]);
+    let prompt = agent(
+        &envoy,
+        Some(&reader),
+        era,
+        &["get-prompt", "summarize", r#"{"text":"hi"}"#],
+    );
     assert_eq!(prompt["ok"], true, "{prompt}");
     assert_eq!(
         server.calls(),
-        ["search_customers", "delete_customer", "customer_record", "summarize"]
+        [
+            "search_customers",
+            "delete_customer",
+            "customer_record",
+            "summarize"
+        ]
     );
 
     let anonymous = agent(&envoy, None, era, &["list-tools"]);
@@ -209,14 +271,23 @@ fn the_sdk_agent_gets_exactly_what_its_token_allows() {
 
     // The access log has one record per message, with its method and name.
     let log = envoy.access_log();
-    let names: Vec<(String, String)> = log
+    let refused: Vec<&Value> = log
         .iter()
-        .map(|r| (r["reason"].as_str().unwrap_or("").to_string(), r["record"].to_string()))
+        .filter(|r| r["authz_reason"] == "insufficient_scope")
         .collect();
-    assert!(
-        names.iter().any(|(reason, record)| reason == "insufficient_scope" && record.contains("\\\"mcp_name\\\":\\\"delete_customer\\\"")),
-        "{names:?}"
-    );
+    assert!(!refused.is_empty(), "{log:?}");
+    for r in refused {
+        assert_eq!(r["authz_mcp_method"], "tools/call");
+        assert_eq!(r["authz_mcp_name"], "delete_customer");
+        assert!(r["authz_mcp_arguments"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("sha256:"));
+        let record: Value =
+            serde_json::from_str(r["authz_record"].as_str().unwrap_or("")).unwrap_or_default();
+        assert_eq!(record["mcp_name"], "delete_customer");
+        assert!(!r.to_string().contains("\"c1\""), "arguments never logged");
+    }
     let calls = envoy.counter(
         "workload_authz_mcp_calls_total",
         &[("tool", "delete_customer"), ("reason", "allowed")],
@@ -232,10 +303,24 @@ fn the_legacy_handshake_and_event_streams() {
     let reader = token("crm:read", json!({}));
     let listed = agent(&envoy, Some(&reader), "legacy", &["list-tools"]);
     assert_eq!(listed["ok"], true, "{listed}");
-    assert_eq!(listed["result"], json!(["search_customers"]), "an event stream is filtered too");
-    let found = agent(&envoy, Some(&reader), "legacy", &["call", "search_customers", r#"{"query":"a"}"#]);
+    assert_eq!(
+        listed["result"],
+        json!(["search_customers"]),
+        "an event stream is filtered too"
+    );
+    let found = agent(
+        &envoy,
+        Some(&reader),
+        "legacy",
+        &["call", "search_customers", r#"{"query":"a"}"#],
+    );
     assert_eq!(found["ok"], true, "{found}");
-    let refused = agent(&envoy, Some(&reader), "auto", &["call", "export_report", r#"{"region":"eu"}"#]);
+    let refused = agent(
+        &envoy,
+        Some(&reader),
+        "auto",
+        &["call", "export_report", r#"{"region":"eu"}"#],
+    );
     assert_eq!(refused["ok"], false, "{refused}");
     assert_eq!(server.calls(), ["search_customers"]);
 }
@@ -259,32 +344,113 @@ fn raw_requests_that_must_never_reach_the_server() {
     let envoy = Envoy::start(&policy()).unwrap_or_else(|e| panic!("{e}"));
     let admin = token("crm:read crm:admin", json!({}));
     let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search_customers","arguments":{"query":"x"}}}"#;
-    let cases: Vec<(&str, Request, u32, &str)> = vec![
-        ("batch", mcp_post(&format!("[{call}]"), &admin), 400, "invalid_mcp_request"),
-        ("duplicate method", mcp_post(r#"{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/call","params":{"name":"delete_customer"}}"#, &admin), 400, "invalid_mcp_request"),
-        ("second value", mcp_post(&format!("{call}{call}"), &admin), 400, "invalid_mcp_request"),
-        ("header mismatch", mcp_post(call, &admin).header("mcp-method", "tools/list"), 400, "mcp_header_mismatch"),
-        ("name mismatch", mcp_post(call, &admin).header("mcp-name", "delete_customer"), 400, "mcp_header_mismatch"),
-        ("content-type lie", Request::post("/mcp").bearer(&admin).header("content-type", "text/plain").body(call.as_bytes()), 400, "invalid_mcp_request"),
-        ("huge body", mcp_post(&format!(r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"p":"{}"}}}}"#, "x".repeat(10_000)), &admin), 413, "body_too_large"),
-        ("no body", Request::post("/mcp").bearer(&admin).header("content-type", "application/json"), 400, "invalid_mcp_request"),
-        ("undeclared tool", mcp_post(&call.replace("search_customers", "drop_all"), &admin), 403, "tool_not_allowed"),
-        ("undeclared method", mcp_post(r#"{"jsonrpc":"2.0","id":1,"method":"logging/setLevel","params":{"level":"debug"}}"#, &admin), 403, "mcp_method_not_allowed"),
+    let cases: Vec<(&str, Request, u16, &str)> = vec![
+        (
+            "batch",
+            mcp_post(&format!("[{call}]"), &admin),
+            400,
+            "invalid_mcp_request",
+        ),
+        (
+            "duplicate method",
+            mcp_post(
+                r#"{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/call","params":{"name":"delete_customer"}}"#,
+                &admin,
+            ),
+            400,
+            "invalid_mcp_request",
+        ),
+        (
+            "second value",
+            mcp_post(&format!("{call}{call}"), &admin),
+            400,
+            "invalid_mcp_request",
+        ),
+        (
+            "header mismatch",
+            mcp_post(call, &admin).header("mcp-method", "tools/list"),
+            400,
+            "mcp_header_mismatch",
+        ),
+        (
+            "name mismatch",
+            mcp_post(call, &admin).header("mcp-name", "delete_customer"),
+            400,
+            "mcp_header_mismatch",
+        ),
+        (
+            "content-type lie",
+            Request::post("/mcp")
+                .bearer(&admin)
+                .header("content-type", "text/plain")
+                .body(call.as_bytes()),
+            400,
+            "invalid_mcp_request",
+        ),
+        (
+            "huge body",
+            mcp_post(
+                &format!(
+                    r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"p":"{}"}}}}"#,
+                    "x".repeat(10_000)
+                ),
+                &admin,
+            ),
+            413,
+            "body_too_large",
+        ),
+        (
+            "no body",
+            Request::post("/mcp")
+                .bearer(&admin)
+                .header("content-type", "application/json"),
+            400,
+            "invalid_mcp_request",
+        ),
+        (
+            "undeclared tool",
+            mcp_post(&call.replace("search_customers", "drop_all"), &admin),
+            403,
+            "tool_not_allowed",
+        ),
+        (
+            "undeclared method",
+            mcp_post(
+                r#"{"jsonrpc":"2.0","id":1,"method":"logging/setLevel","params":{"level":"debug"}}"#,
+                &admin,
+            ),
+            403,
+            "mcp_method_not_allowed",
+        ),
         ("GET", Request::get("/mcp").bearer(&admin), 403, "no_route"),
-        ("DELETE", Request::new("DELETE", "/mcp").bearer(&admin), 403, "no_route"),
+        (
+            "DELETE",
+            Request::new("DELETE", "/mcp").bearer(&admin),
+            403,
+            "no_route",
+        ),
     ];
-    for (name, request, status, reason) in cases {
+    for (i, (name, request, status, reason)) in cases.into_iter().enumerate() {
         let before = envoy.upstream.count();
-        let response = envoy.send(&request).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let response = envoy
+            .send(&request)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(response.status, status, "{name}: {}", response.body_str());
-        assert_eq!(envoy.upstream.count(), before, "{name} reached the upstream");
-        let record = envoy.wait_access_log(1);
+        assert_eq!(
+            envoy.upstream.count(),
+            before,
+            "{name} reached the upstream"
+        );
+        let record = envoy.wait_access_log(i + 1);
         let last = record.last().cloned().unwrap_or_default();
-        assert_eq!(last["reason"], reason, "{name}");
+        assert_eq!(last["authz_reason"], reason, "{name}");
         if status != 403 || reason != "no_route" {
             let body: Value = serde_json::from_str(&response.body_str()).unwrap_or_default();
             assert_eq!(body["jsonrpc"], "2.0", "{name}: a JSON-RPC error body");
-            assert!(!response.body_str().contains("\"query\""), "{name}: arguments never echoed");
+            assert!(
+                !response.body_str().contains("\"query\""),
+                "{name}: arguments never echoed"
+            );
         }
     }
     // An allowed call arrives whole, even in many chunks split inside a UTF-8 character.
@@ -303,12 +469,25 @@ fn raw_requests_that_must_never_reach_the_server() {
     raw.extend(b"0\r\n\r\n");
     let before = envoy.upstream.count();
     let answer = raw_exchange(envoy.listener, &raw).unwrap_or_default();
-    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+    assert!(
+        String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
     assert_eq!(envoy.upstream.count(), before + 1);
-    let seen = envoy.upstream.requests().last().map(|r| r.body.clone()).unwrap_or_default();
+    let seen = envoy
+        .upstream
+        .requests()
+        .last()
+        .map(|r| r.body.clone())
+        .unwrap_or_default();
     assert_eq!(seen, bytes, "the upstream got the whole body");
     // A denied chunked call never reaches the upstream.
-    let denied = raw_chunked(envoy.listener, &admin, &call.replace("search_customers", "drop_all"));
+    let denied = raw_chunked(
+        envoy.listener,
+        &admin,
+        &call.replace("search_customers", "drop_all"),
+    );
     assert!(denied.starts_with("HTTP/1.1 403"), "{denied}");
     assert_eq!(envoy.upstream.count(), before + 1);
 }
@@ -334,13 +513,18 @@ fn protected_resource_metadata_needs_no_token() {
         "/.well-known/oauth-protected-resource/mcp",
         "/.well-known/oauth-protected-resource",
     ] {
-        let response = envoy.send(&Request::get(path)).unwrap_or_else(|e| panic!("{e}"));
+        let response = envoy
+            .send(&Request::get(path))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(response.status, 200, "{path}");
         let doc = response.json().unwrap_or_default();
         assert_eq!(doc["resource"], "https://crm.example/mcp");
         assert_eq!(doc["authorization_servers"], json!([ISS]));
         assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
-        assert_eq!(doc["scopes_supported"], json!(["crm:admin", "crm:export", "crm:read"]));
+        assert_eq!(
+            doc["scopes_supported"],
+            json!(["crm:admin", "crm:export", "crm:read"])
+        );
     }
     assert_eq!(envoy.upstream.count(), 0);
 }

@@ -375,10 +375,17 @@ fn the_body_must_be_labelled_json() {
     let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
     let with_type = |types: &[&str]| {
         let mut h = vec![("authorization".to_string(), format!("Bearer {token}"))];
-        h.extend(types.iter().map(|t| ("content-type".to_string(), t.to_string())));
+        h.extend(
+            types
+                .iter()
+                .map(|t| ("content-type".to_string(), t.to_string())),
+        );
         call(&p, &h, Some(ping)).reason
     };
-    assert_eq!(with_type(&["application/json; charset=utf-8"]), Reason::Allowed);
+    assert_eq!(
+        with_type(&["application/json; charset=utf-8"]),
+        Reason::Allowed
+    );
     assert_eq!(with_type(&["Application/JSON"]), Reason::Allowed);
     assert_eq!(with_type(&[]), Reason::InvalidMcpRequest);
     assert_eq!(with_type(&["text/plain"]), Reason::InvalidMcpRequest);

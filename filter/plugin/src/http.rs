@@ -11,9 +11,9 @@ use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 use std::rc::Rc;
 use workload_authz_core::headers::PackedHeaders;
+use workload_authz_core::mcp::discovery;
 use workload_authz_core::sync::Call;
 use workload_authz_core::telemetry;
-use workload_authz_core::mcp::discovery;
 use workload_authz_core::{
     decide_in, decide_with_body, render_denial, Decision, Outcome, Reason, RequestView,
 };

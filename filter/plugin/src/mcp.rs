@@ -9,8 +9,7 @@ use workload_authz_core::mcp::list_filter::filter_tools_list;
 use workload_authz_core::Decision;
 
 /// What the error answer says when a `tools/list` answer cannot be filtered.
-const UNREADABLE: &str =
-    r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"the tools/list answer could not be filtered"}}"#;
+const UNREADABLE: &str = r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"the tools/list answer could not be filtered"}}"#;
 
 /// The filtering of one `tools/list` answer.
 #[derive(Debug)]
@@ -61,7 +60,11 @@ impl ToolsList {
             Ok(Some(filtered)) => filtered,
             Err(error) => {
                 log::warn!("workload-authz: tools/list answer refused: {error}");
-                if self.content_type.to_ascii_lowercase().starts_with("text/event-stream") {
+                if self
+                    .content_type
+                    .to_ascii_lowercase()
+                    .starts_with("text/event-stream")
+                {
                     format!("event: message\ndata: {UNREADABLE}\n\n").into_bytes()
                 } else {
                     UNREADABLE.as_bytes().to_vec()

@@ -68,7 +68,11 @@ impl Metrics {
 impl Metrics {
     /// Counts one MCP message, by tool label (declared names only, else `other`).
     fn count_mcp_call(&mut self, key: DecisionKey, decision: &Decision) {
-        let Some(label) = decision.mcp.as_deref().and_then(|m| m.tool_label.as_deref()) else {
+        let Some(label) = decision
+            .mcp
+            .as_deref()
+            .and_then(|m| m.tool_label.as_deref())
+        else {
             return;
         };
         let tools = self.mcp_calls.entry(key).or_default();
