@@ -30,7 +30,7 @@ pub mod sync;
 pub mod telemetry;
 pub mod token;
 
-pub use config::{compile, ConfigError, ConfigErrors, Policy};
+pub use config::{compile, ConfigError, ConfigErrors, Policy, ProviderId, RouteId};
 pub use decision::{render_denial, Decision, DenyResponse, Mode, Outcome, Reason, Step};
 pub use engine::{decide, decide_in, explain, explain_in, RequestView};
 pub use identity::{ConnectionInfo, NoConnection, StaticConnection};

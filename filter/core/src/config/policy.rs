@@ -1,5 +1,6 @@
 //! The compiled, executable policy: everything the request path needs, precomputed.
 
+use super::ids::{ProviderId, RouteId};
 use super::limits::Limits;
 use super::remote::{RemoteJwks, RevocationSource};
 use crate::keys::{Algorithm, KeySet};
@@ -160,9 +161,9 @@ pub struct Policy {
     pub mode: Mode,
     /// `realm` of the `WWW-Authenticate` challenge.
     pub realm: String,
-    /// Providers, referred to by index.
+    /// Providers, in name order, referred to by [`ProviderId`] (the position here).
     pub providers: Vec<Provider>,
-    /// Routes, in match order.
+    /// Routes, in match order, referred to by [`RouteId`] (the position here).
     pub routes: Vec<Route>,
     /// Whether `x-workload-subject`, `x-workload-action`, `x-workload-issuer` are sent upstream.
     pub identity_headers: bool,
@@ -190,6 +191,28 @@ pub const IDENTITY_HEADERS: [&str; 3] = [
 ];
 
 impl Policy {
+    /// The provider `id` names (`None` for an id of another policy with more providers).
+    pub fn provider(&self, id: ProviderId) -> Option<&Provider> {
+        self.providers.get(id.index())
+    }
+
+    /// The route `id` names (`None` for an id of another policy with more routes).
+    pub fn route(&self, id: RouteId) -> Option<&Route> {
+        self.routes.get(id.index())
+    }
+
+    /// The providers with their ids, in order.
+    pub fn providers_with_ids(&self) -> impl ExactSizeIterator<Item = (ProviderId, &Provider)> {
+        let ids = (0..self.providers.len()).map(ProviderId::new);
+        ids.zip(&self.providers)
+    }
+
+    /// The routes with their ids, in match order.
+    pub fn routes_with_ids(&self) -> impl ExactSizeIterator<Item = (RouteId, &Route)> {
+        let ids = (0..self.routes.len()).map(RouteId::new);
+        ids.zip(&self.routes)
+    }
+
     /// The first route whose `match` fits (first match wins), with its captures. `path` is a
     /// clean path ([`crate::routes::clean_path`]).
     pub fn route_for<'p>(
@@ -238,6 +261,13 @@ impl Policy {
     /// The provider whose issuer is `iss`.
     pub fn provider_by_issuer(&self, iss: &str) -> Option<usize> {
         self.providers.iter().position(|p| p.issuer == iss)
+    }
+
+    /// The provider named `name` in the configuration.
+    pub fn provider_by_name(&self, name: &str) -> Option<ProviderId> {
+        self.providers_with_ids()
+            .find(|(_, p)| p.name == name)
+            .map(|(id, _)| id)
     }
 }
 
