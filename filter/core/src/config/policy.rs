@@ -60,23 +60,23 @@ impl Provider {
     }
 }
 
-/// The providers (indexes) whose access tokens a route with `require` accepts: those it names
-/// in `require.providers`, in that order, else every provider in `Policy::providers` order;
+/// The providers whose access tokens a route with `require` accepts: those it names in
+/// `require.providers`, in that order, else every provider in `Policy::providers` order;
 /// either way access-token providers only. `count` is the number of providers, `provider` looks
 /// one up (`None`: skipped). The one definition behind [`Route::token_sources`] (built by `compile`)
 /// and [`Policy::accepted_providers`].
-pub(crate) fn accepted_provider_indexes<'p>(
+pub(crate) fn accepted_provider_ids<'p>(
     require: &Requirements,
     count: usize,
-    provider: impl Fn(usize) -> Option<&'p Provider>,
-) -> Vec<usize> {
-    let named: Vec<usize> = match &require.providers {
+    provider: impl Fn(ProviderId) -> Option<&'p Provider>,
+) -> Vec<ProviderId> {
+    let named: Vec<ProviderId> = match &require.providers {
         Some(list) => list.clone(),
-        None => (0..count).collect(),
+        None => (0..count).map(ProviderId::new).collect(),
     };
     named
         .into_iter()
-        .filter(|index| provider(*index).is_some_and(Provider::is_access_token_provider))
+        .filter(|id| provider(*id).is_some_and(Provider::is_access_token_provider))
         .collect()
 }
 
@@ -220,13 +220,13 @@ impl Policy {
         method: &str,
         path: &'p str,
         authority: &Authority<'_>,
-    ) -> Option<(usize, Vec<&'p str>)> {
-        self.routes.iter().enumerate().find_map(|(index, route)| {
+    ) -> Option<(RouteId, Vec<&'p str>)> {
+        self.routes_with_ids().find_map(|(id, route)| {
             route
                 .matcher
                 .try_match(method, path, authority)
                 .ok()
-                .map(|captures| (index, captures))
+                .map(|captures| (id, captures))
         })
     }
 
@@ -238,29 +238,29 @@ impl Policy {
         method: &str,
         path: &str,
         authority: &Authority<'_>,
-        route: usize,
-    ) -> Option<usize> {
+        route: RouteId,
+    ) -> Option<RouteId> {
         let bare = without_trailing_slash(path)?;
         self.route_for(method, bare, authority)
-            .map(|(index, _)| index)
-            .filter(|index| *index != route)
+            .map(|(id, _)| id)
+            .filter(|id| *id != route)
     }
 
-    /// The providers whose access tokens `route` accepts, with their indexes: the ones its
+    /// The providers whose access tokens `route` accepts, with their ids: the ones its
     /// `require.providers` names (in that order), else all, `txn_token` providers never. The
     /// engine reads tokens of exactly these (through `route.token_sources`); `lint` asks it too.
-    pub fn accepted_providers<'p>(&'p self, route: &Route) -> Vec<(usize, &'p Provider)> {
-        accepted_provider_indexes(&route.require, self.providers.len(), |i| {
-            self.providers.get(i)
-        })
-        .into_iter()
-        .filter_map(|i| self.providers.get(i).map(|p| (i, p)))
-        .collect()
+    pub fn accepted_providers<'p>(&'p self, route: &Route) -> Vec<(ProviderId, &'p Provider)> {
+        accepted_provider_ids(&route.require, self.providers.len(), |id| self.provider(id))
+            .into_iter()
+            .filter_map(|id| self.provider(id).map(|p| (id, p)))
+            .collect()
     }
 
     /// The provider whose issuer is `iss`.
-    pub fn provider_by_issuer(&self, iss: &str) -> Option<usize> {
-        self.providers.iter().position(|p| p.issuer == iss)
+    pub fn provider_by_issuer(&self, iss: &str) -> Option<ProviderId> {
+        self.providers_with_ids()
+            .find(|(_, p)| p.issuer == iss)
+            .map(|(id, _)| id)
     }
 
     /// The provider named `name` in the configuration.
