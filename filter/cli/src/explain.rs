@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use std::io::Read;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
-use workload_authz_core::config::KeySource;
+use workload_authz_core::config::{KeySource, ProviderId};
 use workload_authz_core::revocation::RevocationList;
 use workload_authz_core::state::parse_fetched_jwks;
 use workload_authz_core::{
@@ -158,7 +158,7 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
         .collect();
     let route = decision
         .route
-        .and_then(|i| policy.routes.get(i).map(|r| (i, r)));
+        .and_then(|id| policy.route(id).map(|r| (id, r)));
     let trace: Vec<Value> = steps
         .iter()
         .map(|s| {
@@ -205,7 +205,7 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
         "decision": decision.outcome.as_str(),
         "reason": decision.reason.as_str(),
         "mode": decision.mode.as_str(),
-        "route": route.map(|(i, r)| json!({"index": i, "action": r.action})),
+        "route": route.map(|(id, r)| json!({"index": id.index(), "action": r.action})),
         "proceeds": decision.proceeds(),
         "mcp": mcp_json(&decision),
         "status": denial.as_ref().map(|d| d.status),
@@ -231,23 +231,17 @@ fn runtime_state(
     notes: &mut Vec<String>,
 ) -> Result<RuntimeState, String> {
     let mut state = RuntimeState::new(policy);
-    let remote: Vec<usize> = policy
-        .providers
-        .iter()
-        .enumerate()
+    let remote: Vec<ProviderId> = policy
+        .providers_with_ids()
         .filter(|(_, p)| matches!(p.key_source, KeySource::Remote(_)))
-        .map(|(i, _)| i)
+        .map(|(id, _)| id)
         .collect();
     let mut installed = Vec::new();
     for spec in &args.jwks {
-        let named = spec.split_once('=').and_then(|(name, file)| {
-            policy
-                .providers
-                .iter()
-                .position(|p| p.name == name)
-                .map(|i| (i, file))
-        });
-        let (index, file) = match (named, remote.as_slice()) {
+        let named = spec
+            .split_once('=')
+            .and_then(|(name, file)| policy.provider_by_name(name).map(|id| (id, file)));
+        let (id, file) = match (named, remote.as_slice()) {
             (Some(found), _) => found,
             (None, [only]) => (*only, spec.as_str()),
             (None, []) => {
@@ -261,8 +255,8 @@ fn runtime_state(
                 ))
             }
         };
-        let name = policy.providers.get(index).map_or("", |p| p.name.as_str());
-        if !remote.contains(&index) {
+        let name = policy.provider(id).map_or("", |p| p.name.as_str());
+        if !remote.contains(&id) {
             return Err(format!(
                 "`--jwks {spec}`: provider `{name}` uses local_jwks, not remote_jwks"
             ));
@@ -274,11 +268,11 @@ fn runtime_state(
             "provider `{name}`: key set from {file} ({} usable key(s)), as fetched at {now}",
             set.len()
         ));
-        state.install_keys(index, set, now);
-        installed.push(index);
+        state.install_keys(id, set, now);
+        installed.push(id);
     }
-    for index in remote.iter().filter(|i| !installed.contains(i)) {
-        if let Some(p) = policy.providers.get(*index) {
+    for id in remote.iter().filter(|id| !installed.contains(id)) {
+        if let Some(p) = policy.provider(*id) {
             notes.push(format!(
                 "provider `{}` uses remote_jwks and no --jwks was given: its tokens are denied keys_unavailable",
                 p.name
@@ -414,7 +408,7 @@ fn token_header(policy: &Policy, token: &str) -> (String, String) {
         });
     issuer
         .and_then(|iss| policy.provider_by_issuer(&iss))
-        .and_then(|i| policy.providers.get(i))
+        .and_then(|id| policy.provider(id))
         .and_then(|p| p.from_headers.first())
         .map_or_else(
             || ("authorization".to_string(), "Bearer ".to_string()),

@@ -31,7 +31,7 @@ pub mod sync;
 pub mod telemetry;
 pub mod token;
 
-pub use config::{compile, ConfigError, ConfigErrors, Policy};
+pub use config::{compile, ConfigError, ConfigErrors, Policy, ProviderId, RouteId};
 pub use decision::{render_denial, Decision, DenyResponse, Mode, Outcome, Reason, Step};
 pub use engine::{
     decide, decide_in, decide_with_body, explain, explain_in, explain_with_body, RequestView,

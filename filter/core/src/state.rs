@@ -2,7 +2,7 @@
 //! and the revocation list fetched from the `revocation` endpoint. The plugin fills it; the
 //! engine reads it. Pure data: time is an argument.
 
-use crate::config::{KeySource, Policy};
+use crate::config::{KeySource, Policy, ProviderId};
 use crate::decision::Reason;
 use crate::keys::{parse_jwks_limited, JwkError, JwksLimits, KeySet};
 use crate::revocation::RevocationList;
@@ -73,13 +73,13 @@ impl RuntimeState {
         }
     }
 
-    /// The keys provider `index` verifies with at `now`: its `local_jwks`, or the last fetched
+    /// The keys provider `id` verifies with at `now`: its `local_jwks`, or the last fetched
     /// set while it is younger than `cache_duration_seconds + max_stale_seconds`.
-    pub fn keys<'a>(&'a self, policy: &'a Policy, index: usize, now: u64) -> Option<&'a KeySet> {
-        match &policy.providers.get(index)?.key_source {
+    pub fn keys<'a>(&'a self, policy: &'a Policy, id: ProviderId, now: u64) -> Option<&'a KeySet> {
+        match &policy.provider(id)?.key_source {
             KeySource::Local(set) => Some(set),
             KeySource::Remote(remote) => {
-                let fetched = self.remote_keys.get(index)?.as_ref()?;
+                let fetched = self.remote_keys.get(id.index())?.as_ref()?;
                 let usable_until = fetched
                     .fetched_at
                     .saturating_add(remote.cache_duration_seconds)
@@ -89,14 +89,17 @@ impl RuntimeState {
         }
     }
 
-    /// When provider `index`'s key set was fetched, if it was.
-    pub fn fetched_at(&self, index: usize) -> Option<u64> {
-        self.remote_keys.get(index)?.as_ref().map(|f| f.fetched_at)
+    /// When provider `id`'s key set was fetched, if it was.
+    pub fn fetched_at(&self, id: ProviderId) -> Option<u64> {
+        self.remote_keys
+            .get(id.index())?
+            .as_ref()
+            .map(|f| f.fetched_at)
     }
 
-    /// Installs a fetched key set for provider `index`.
-    pub fn install_keys(&mut self, index: usize, set: KeySet, fetched_at: u64) {
-        if let Some(slot) = self.remote_keys.get_mut(index) {
+    /// Installs a fetched key set for provider `id`.
+    pub fn install_keys(&mut self, id: ProviderId, set: KeySet, fetched_at: u64) {
+        if let Some(slot) = self.remote_keys.get_mut(id.index()) {
             *slot = Some(FetchedKeys { set, fetched_at });
         }
         self.cache.borrow_mut().clear();

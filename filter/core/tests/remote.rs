@@ -12,7 +12,7 @@ use common::*;
 use serde_json::{json, Value};
 use workload_authz_core::revocation::RevocationList;
 use workload_authz_core::state::parse_fetched_jwks;
-use workload_authz_core::{compile, render_denial, Reason, RuntimeState};
+use workload_authz_core::{compile, render_denial, ProviderId, Reason, RuntimeState};
 
 const READ: &str = "/tenants/acme/orders/7";
 
@@ -79,8 +79,9 @@ fn keys_unavailable_until_fetched_then_stale_after_the_window() {
         .iter()
         .any(|(n, v)| *n == "www-authenticate" && v.contains("invalid_token")));
 
+    let mesh = ProviderId::new(0);
     state.install_keys(
-        0,
+        mesh,
         parse_fetched_jwks(&jwks(), &Default::default()).unwrap(),
         NOW - 100,
     );
@@ -90,10 +91,10 @@ fn keys_unavailable_until_fetched_then_stale_after_the_window() {
     );
     // Usable up to fetched_at + cache (300) + max stale (3600).
     assert_eq!(
-        state.keys(&p, 0, NOW - 100 + 3900).map(|k| k.len()),
+        state.keys(&p, mesh, NOW - 100 + 3900).map(|k| k.len()),
         Some(4)
     );
-    assert!(state.keys(&p, 0, NOW - 100 + 3901).is_none());
+    assert!(state.keys(&p, mesh, NOW - 100 + 3901).is_none());
 }
 
 #[test]

@@ -20,7 +20,7 @@ use workload_authz_core::sync::{
     unknown_key_provider, Answer, Call, EventKind, FetchError, FetchFailure, Level, SetError,
     SharedDoc, SyncEvent, Syncer, CAS_ATTEMPTS, EARLY_REFETCH_SECONDS,
 };
-use workload_authz_core::{Decision, Policy, Reason, RuntimeState};
+use workload_authz_core::{Decision, Policy, ProviderId, Reason, RuntimeState};
 
 const READ: &str = "/tenants/acme/orders/7";
 const JWKS_URI: &str = "http://idp.internal/.well-known/jwks.json";
@@ -28,6 +28,8 @@ const JWKS_URI: &str = "http://idp.internal/.well-known/jwks.json";
 const LEASE: u64 = 2;
 /// `cache_duration_seconds` 300: refreshed at 90 %.
 const REFRESH: u64 = 270;
+/// `mesh`, the one provider of the example policy.
+const MESH: ProviderId = ProviderId::new(0);
 
 fn jwks_policy(realm: &str) -> Policy {
     let mut value = example_policy_json();
@@ -267,7 +269,7 @@ fn a_publish_that_loses_the_cas_retries_and_every_worker_ends_with_the_same_docu
     let t = NOW + REFRESH;
     let call_a = a.tick_sending(t);
     // b fetches too, early (unknown kid), and publishes between a's read and a's write.
-    let call_b = b.borrow_mut().sync.request_early_refetch(0, t).unwrap();
+    let call_b = b.borrow_mut().sync.request_early_refetch(MESH, t).unwrap();
     let racer = b.clone();
     shared.before_next_write(&key, move || {
         let events = racer
@@ -280,11 +282,11 @@ fn a_publish_that_loses_the_cas_retries_and_every_worker_ends_with_the_same_docu
     assert_eq!(results(&events), ["ok"], "{events:?}");
     assert_eq!(stored(&shared, &key).unwrap().fetched_at, t + 1);
     // Both installed their own; at the next tick both hold the shared copy.
-    assert_eq!(b.borrow().state.fetched_at(0), Some(t));
+    assert_eq!(b.borrow().state.fetched_at(MESH), Some(t));
     a.tick(t + 2);
     b.borrow_mut().tick(t + 2);
-    assert_eq!(a.state.fetched_at(0), Some(t + 1));
-    assert_eq!(b.borrow().state.fetched_at(0), Some(t + 1));
+    assert_eq!(a.state.fetched_at(MESH), Some(t + 1));
+    assert_eq!(b.borrow().state.fetched_at(MESH), Some(t + 1));
 }
 
 #[test]
@@ -569,7 +571,7 @@ fn an_unknown_kid_gets_one_early_refetch_per_ten_seconds_across_workers() {
     let token = pair.sign(claims).unwrap();
     let decision = a.decide(&token, NOW + 1);
     assert_eq!(decision.reason, Reason::UnknownKey);
-    assert_eq!(unknown_key_provider(&p, &decision), Some(0));
+    assert_eq!(unknown_key_provider(&p, &decision), Some(MESH));
     assert_eq!(
         unknown_key_provider(&p, &a.decide(&token_at(NOW + 1), NOW + 1)),
         None
@@ -578,15 +580,18 @@ fn an_unknown_kid_gets_one_early_refetch_per_ten_seconds_across_workers() {
     // Granted with a tick fetch in flight; then refused on every worker for 10 s.
     let t0 = NOW + REFRESH;
     a.tick_sending(t0);
-    let early = a.sync.request_early_refetch(0, t0).unwrap();
+    let early = a.sync.request_early_refetch(MESH, t0).unwrap();
     assert_eq!(a.sent(), [early.token]);
-    assert_eq!(b.sync.request_early_refetch(0, t0), None);
+    assert_eq!(b.sync.request_early_refetch(MESH, t0), None);
     let last = t0 + EARLY_REFETCH_SECONDS - 1;
-    assert_eq!(a.sync.request_early_refetch(0, last), None);
-    assert_eq!(b.sync.request_early_refetch(0, last), None);
+    assert_eq!(a.sync.request_early_refetch(MESH, last), None);
+    assert_eq!(b.sync.request_early_refetch(MESH, last), None);
     assert!(b.sent().is_empty());
     // A provider without a remote key set has nothing to refetch.
-    assert_eq!(a.sync.request_early_refetch(1, t0 + 60), None);
+    assert_eq!(
+        a.sync.request_early_refetch(ProviderId::new(1), t0 + 60),
+        None
+    );
 
     // The answer installs the rotated set here and shares it.
     let events = a.answer_call(early, Answer::ok(new_set), t0 + 1);
@@ -597,7 +602,9 @@ fn an_unknown_kid_gets_one_early_refetch_per_ten_seconds_across_workers() {
     // The early call is the caller's: the tick call is still the only one in flight.
     assert_eq!(a.sync.calls().len(), 1);
 
-    let again = b.sync.request_early_refetch(0, t0 + EARLY_REFETCH_SECONDS);
+    let again = b
+        .sync
+        .request_early_refetch(MESH, t0 + EARLY_REFETCH_SECONDS);
     assert!(again.is_some());
     assert_eq!(b.sent(), [again.unwrap().token]);
 }
@@ -622,7 +629,7 @@ fn a_shared_document_is_installed_once_per_cas() {
     a.answer(call, Answer::ok(jwks()), NOW + REFRESH);
     b.sync.pull_all(&mut b.state);
     assert_eq!(b.state.cached_tokens(), 0);
-    assert_eq!(b.state.fetched_at(0), Some(NOW + REFRESH));
+    assert_eq!(b.state.fetched_at(MESH), Some(NOW + REFRESH));
 }
 
 #[test]

@@ -5,10 +5,10 @@
 
 use crate::host;
 use std::collections::HashMap;
-use workload_authz_core::{telemetry, Decision, Outcome, Reason};
+use workload_authz_core::{telemetry, Decision, Outcome, Reason, RouteId};
 
 /// What names a decisions counter: outcome, reason and the matched route (whose action it is).
-type DecisionKey = (Outcome, Reason, Option<usize>);
+type DecisionKey = (Outcome, Reason, Option<RouteId>);
 
 /// What names a token-validations counter: provider and result.
 type ValidationKey = (Option<String>, Reason);

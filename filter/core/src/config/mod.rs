@@ -1,6 +1,7 @@
 //! Configuration: raw JSON → [`compile`] → [`Policy`], every error with its JSON path.
 
 pub mod error;
+pub mod ids;
 pub mod limits;
 pub mod mcp;
 pub mod policy;
@@ -26,6 +27,7 @@ pub mod fields {
 }
 
 pub use error::{Choice, ConfigError, ConfigErrorKind, ConfigErrors, ListOf};
+pub use ids::{ProviderId, RouteId};
 pub use limits::Limits;
 pub use policy::{
     ClaimHeader, KeySource, Mode, Policy, Provider, RecordLevel, Route, TokenKind, VerifierChoice,

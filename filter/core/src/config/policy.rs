@@ -1,5 +1,6 @@
 //! The compiled, executable policy: everything the request path needs, precomputed.
 
+use super::ids::{ProviderId, RouteId};
 use super::limits::Limits;
 use super::remote::{RemoteJwks, RevocationSource};
 use crate::keys::{Algorithm, KeySet};
@@ -60,23 +61,23 @@ impl Provider {
     }
 }
 
-/// The providers (indexes) whose access tokens a route with `require` accepts: those it names
-/// in `require.providers`, in that order, else every provider in `Policy::providers` order;
+/// The providers whose access tokens a route with `require` accepts: those it names in
+/// `require.providers`, in that order, else every provider in `Policy::providers` order;
 /// either way access-token providers only. `count` is the number of providers, `provider` looks
 /// one up (`None`: skipped). The one definition behind [`Route::token_sources`] (built by `compile`)
 /// and [`Policy::accepted_providers`].
-pub(crate) fn accepted_provider_indexes<'p>(
+pub(crate) fn accepted_provider_ids<'p>(
     require: &Requirements,
     count: usize,
-    provider: impl Fn(usize) -> Option<&'p Provider>,
-) -> Vec<usize> {
-    let named: Vec<usize> = match &require.providers {
+    provider: impl Fn(ProviderId) -> Option<&'p Provider>,
+) -> Vec<ProviderId> {
+    let named: Vec<ProviderId> = match &require.providers {
         Some(list) => list.clone(),
-        None => (0..count).collect(),
+        None => (0..count).map(ProviderId::new).collect(),
     };
     named
         .into_iter()
-        .filter(|index| provider(*index).is_some_and(Provider::is_access_token_provider))
+        .filter(|id| provider(*id).is_some_and(Provider::is_access_token_provider))
         .collect()
 }
 
@@ -164,9 +165,9 @@ pub struct Policy {
     pub mode: Mode,
     /// `realm` of the `WWW-Authenticate` challenge.
     pub realm: String,
-    /// Providers, referred to by index.
+    /// Providers, in name order, referred to by [`ProviderId`] (the position here).
     pub providers: Vec<Provider>,
-    /// Routes, in match order.
+    /// Routes, in match order, referred to by [`RouteId`] (the position here).
     pub routes: Vec<Route>,
     /// Whether `x-workload-subject`, `x-workload-action`, `x-workload-issuer` are sent upstream.
     pub identity_headers: bool,
@@ -194,6 +195,28 @@ pub const IDENTITY_HEADERS: [&str; 3] = [
 ];
 
 impl Policy {
+    /// The provider `id` names (`None` for an id of another policy with more providers).
+    pub fn provider(&self, id: ProviderId) -> Option<&Provider> {
+        self.providers.get(id.index())
+    }
+
+    /// The route `id` names (`None` for an id of another policy with more routes).
+    pub fn route(&self, id: RouteId) -> Option<&Route> {
+        self.routes.get(id.index())
+    }
+
+    /// The providers with their ids, in order.
+    pub fn providers_with_ids(&self) -> impl ExactSizeIterator<Item = (ProviderId, &Provider)> {
+        let ids = (0..self.providers.len()).map(ProviderId::new);
+        ids.zip(&self.providers)
+    }
+
+    /// The routes with their ids, in match order.
+    pub fn routes_with_ids(&self) -> impl ExactSizeIterator<Item = (RouteId, &Route)> {
+        let ids = (0..self.routes.len()).map(RouteId::new);
+        ids.zip(&self.routes)
+    }
+
     /// The first route whose `match` fits (first match wins), with its captures. `path` is a
     /// clean path ([`crate::routes::clean_path`]).
     pub fn route_for<'p>(
@@ -201,13 +224,13 @@ impl Policy {
         method: &str,
         path: &'p str,
         authority: &Authority<'_>,
-    ) -> Option<(usize, Vec<&'p str>)> {
-        self.routes.iter().enumerate().find_map(|(index, route)| {
+    ) -> Option<(RouteId, Vec<&'p str>)> {
+        self.routes_with_ids().find_map(|(id, route)| {
             route
                 .matcher
                 .try_match(method, path, authority)
                 .ok()
-                .map(|captures| (index, captures))
+                .map(|captures| (id, captures))
         })
     }
 
@@ -219,29 +242,36 @@ impl Policy {
         method: &str,
         path: &str,
         authority: &Authority<'_>,
-        route: usize,
-    ) -> Option<usize> {
+        route: RouteId,
+    ) -> Option<RouteId> {
         let bare = without_trailing_slash(path)?;
         self.route_for(method, bare, authority)
-            .map(|(index, _)| index)
-            .filter(|index| *index != route)
+            .map(|(id, _)| id)
+            .filter(|id| *id != route)
     }
 
-    /// The providers whose access tokens `route` accepts, with their indexes: the ones its
+    /// The providers whose access tokens `route` accepts, with their ids: the ones its
     /// `require.providers` names (in that order), else all, `txn_token` providers never. The
     /// engine reads tokens of exactly these (through `route.token_sources`); `lint` asks it too.
-    pub fn accepted_providers<'p>(&'p self, route: &Route) -> Vec<(usize, &'p Provider)> {
-        accepted_provider_indexes(&route.require, self.providers.len(), |i| {
-            self.providers.get(i)
-        })
-        .into_iter()
-        .filter_map(|i| self.providers.get(i).map(|p| (i, p)))
-        .collect()
+    pub fn accepted_providers<'p>(&'p self, route: &Route) -> Vec<(ProviderId, &'p Provider)> {
+        accepted_provider_ids(&route.require, self.providers.len(), |id| self.provider(id))
+            .into_iter()
+            .filter_map(|id| self.provider(id).map(|p| (id, p)))
+            .collect()
     }
 
     /// The provider whose issuer is `iss`.
-    pub fn provider_by_issuer(&self, iss: &str) -> Option<usize> {
-        self.providers.iter().position(|p| p.issuer == iss)
+    pub fn provider_by_issuer(&self, iss: &str) -> Option<ProviderId> {
+        self.providers_with_ids()
+            .find(|(_, p)| p.issuer == iss)
+            .map(|(id, _)| id)
+    }
+
+    /// The provider named `name` in the configuration.
+    pub fn provider_by_name(&self, name: &str) -> Option<ProviderId> {
+        self.providers_with_ids()
+            .find(|(_, p)| p.name == name)
+            .map(|(id, _)| id)
     }
 }
 

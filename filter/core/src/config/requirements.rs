@@ -2,6 +2,7 @@
 //! authorization details, transaction tokens, binding and `typ`.
 
 use super::error::{Choice, ConfigErrorKind as Kind, ListOf};
+use super::ids::ProviderId;
 use super::policy::{Provider, TokenKind};
 use super::reader::{item, non_empty_str, wrong_type, Errors, Obj};
 use super::route::REQUIRE_FIELDS;
@@ -69,6 +70,17 @@ impl<'a> PathScope<'a> {
     }
 }
 
+/// The declared provider named `name`: its id (its position, which it keeps in the compiled
+/// policy) and, when it compiled, the provider.
+fn declared<'p>(
+    name: &str,
+    providers: &'p [(String, Option<Provider>)],
+) -> Option<(ProviderId, Option<&'p Provider>)> {
+    let index = providers.iter().position(|(n, _)| n == name)?;
+    let provider = providers.get(index).and_then(|(_, p)| p.as_ref());
+    Some((ProviderId::new(index), provider))
+}
+
 /// An unknown provider `name`, with the names the configuration declares.
 fn unknown_provider(name: &str, providers: &[(String, Option<Provider>)]) -> Kind {
     Kind::UnknownProvider {
@@ -103,26 +115,23 @@ pub fn compile_require_fields(
         if names.is_empty() {
             errors.add(&list_path, Kind::EmptyList(ListOf::Providers));
         }
-        let mut indexes = Vec::new();
+        let mut ids = Vec::new();
         for (i, name) in names.iter().enumerate() {
-            match providers.iter().position(|(n, _)| n == name) {
-                Some(index) => {
-                    let transaction = providers
-                        .get(index)
-                        .and_then(|(_, p)| p.as_ref())
-                        .is_some_and(|p| p.kind == TokenKind::Transaction);
+            match declared(name, providers) {
+                Some((id, provider)) => {
+                    let transaction = provider.is_some_and(|p| p.kind == TokenKind::Transaction);
                     if transaction {
                         let kind = Kind::TransactionProviderAsAccess {
                             name: name.to_string(),
                         };
                         errors.add(&item(&list_path, i), kind);
                     }
-                    indexes.push(index);
+                    ids.push(id);
                 }
                 None => errors.add(&item(&list_path, i), unknown_provider(name, providers)),
             }
         }
-        require.providers = Some(indexes);
+        require.providers = Some(ids);
     }
     for (field, target) in [
         ("scopes", &mut require.scopes),
@@ -264,13 +273,10 @@ fn compile_identity(
             let purposes = txn.opt_str_list("purposes", errors).unwrap_or_default();
             match txn.req_str("provider", errors) {
                 None => {}
-                Some(name) => match providers.iter().position(|(n, _)| n == name) {
+                Some(name) => match declared(name, providers) {
                     None => errors.add(&txn.path_of("provider"), unknown_provider(name, providers)),
-                    Some(index) => {
-                        let is_txn = providers
-                            .get(index)
-                            .and_then(|(_, p)| p.as_ref())
-                            .is_none_or(|p| p.kind == TokenKind::Transaction);
+                    Some((id, provider)) => {
+                        let is_txn = provider.is_none_or(|p| p.kind == TokenKind::Transaction);
                         if !is_txn {
                             errors.add(
                                 &txn.path_of("provider"),
@@ -280,7 +286,7 @@ fn compile_identity(
                             );
                         }
                         require.transaction = Some(TransactionRequirement {
-                            provider: index,
+                            provider: id,
                             purposes: purposes.iter().map(|p| p.to_string()).collect(),
                         });
                     }

@@ -1,7 +1,8 @@
 //! Compiling the `routes` block.
 
 use super::error::{Choice, ConfigErrorKind as Kind, ListOf};
-use super::policy::{accepted_provider_indexes, Mode, Provider, Route};
+use super::ids::ProviderId;
+use super::policy::{accepted_provider_ids, Mode, Provider, Route};
 use super::provider::{is_name, MAX_LIFETIME_LIMIT};
 use super::reader::{item, Errors, Obj};
 use super::requirements::{compile_require, PathScope};
@@ -200,20 +201,19 @@ fn token_sources(
     providers: &[(String, Option<Provider>)],
 ) -> Vec<TokenSource> {
     // Transaction-token providers never authenticate the caller: they are read by `transaction`.
-    let accepted = accepted_provider_indexes(require, providers.len(), |i| {
-        providers.get(i).and_then(|(_, p)| p.as_ref())
-    });
+    let declared = |id: ProviderId| providers.get(id.index()).and_then(|(_, p)| p.as_ref());
+    let accepted = accepted_provider_ids(require, providers.len(), declared);
     let mut sources: Vec<TokenSource> = Vec::new();
-    for index in accepted {
-        let Some((_, Some(provider))) = providers.get(index) else {
+    for id in accepted {
+        let Some(provider) = declared(id) else {
             continue;
         };
         for header in &provider.from_headers {
             match sources.iter_mut().find(|s| &s.header == header) {
-                Some(source) => source.providers.push(index),
+                Some(source) => source.providers.push(id),
                 None => sources.push(TokenSource {
                     header: header.clone(),
-                    providers: vec![index],
+                    providers: vec![id],
                 }),
             }
         }

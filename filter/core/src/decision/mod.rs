@@ -11,6 +11,8 @@ pub use trace::{Step, Trace};
 
 pub use mode::Mode;
 
+use crate::config::RouteId;
+
 /// What happens to the request, as recorded in `workload_authz.decision`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {
@@ -64,8 +66,8 @@ pub struct Decision {
     pub outcome: Outcome,
     /// The mode that applied (the route's, else the policy's).
     pub mode: Mode,
-    /// Index of the matched route, if any.
-    pub route: Option<usize>,
+    /// The matched route, if any.
+    pub route: Option<RouteId>,
     /// The matched route's action.
     pub action: Option<String>,
     /// The provider whose issuer the token names, once known.

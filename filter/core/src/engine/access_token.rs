@@ -5,7 +5,7 @@
 
 use super::checks::{pass_if, Checks};
 use super::Context;
-use crate::config::{Provider, Route};
+use crate::config::{Provider, ProviderId, Route};
 use crate::decision::Reason;
 use crate::identity::actors;
 use crate::keys::Algorithm;
@@ -37,8 +37,8 @@ pub(super) struct Identified<'a, 't> {
     pub jws: Jws<'t>,
     /// Its algorithm, on the provider's allow-list.
     pub alg: Algorithm,
-    /// Index of its provider.
-    pub provider_index: usize,
+    /// Its provider's id.
+    pub provider_id: ProviderId,
     /// Its provider.
     pub provider: &'a Provider,
     /// Whether its signature was verified by an earlier request.
@@ -141,8 +141,8 @@ pub(super) fn identify<'a, 't>(
         },
     )?;
     let iss = jws.claims.iss.as_deref();
-    let provider_index = iss.and_then(|iss| ctx.policy.provider_by_issuer(iss));
-    let reads_here = provider_index.is_some_and(|p| {
+    let provider_id = iss.and_then(|iss| ctx.policy.provider_by_issuer(iss));
+    let reads_here = provider_id.is_some_and(|p| {
         presented.sources.iter().any(|s| {
             route
                 .token_sources
@@ -150,10 +150,10 @@ pub(super) fn identify<'a, 't>(
                 .is_some_and(|source| source.providers.contains(&p))
         })
     });
-    let found = provider_index
-        .and_then(|p| ctx.policy.providers.get(p).map(|provider| (p, provider)))
+    let found = provider_id
+        .and_then(|p| ctx.policy.provider(p).map(|provider| (p, provider)))
         .filter(|_| reads_here);
-    let (provider_index, provider) =
+    let (provider_id, provider) =
         checks.check("issuer", found.ok_or(Reason::BadIssuer), || {
             match (iss, found) {
                 (None, _) => "no `iss`".to_string(),
@@ -169,7 +169,7 @@ pub(super) fn identify<'a, 't>(
     Ok(Identified {
         jws,
         alg,
-        provider_index,
+        provider_id,
         provider,
         from_cache,
     })

@@ -6,7 +6,7 @@
 
 use super::checks::{pass_if, Checks};
 use super::Context;
-use crate::config::Provider;
+use crate::config::{Provider, ProviderId};
 use crate::decision::Reason;
 use crate::identity::spiffe;
 use crate::keys::{Algorithm, KeySet};
@@ -32,7 +32,7 @@ pub(super) enum TokenRole {
 /// revocation reasons of [`crate::state::RuntimeState::check_revocation`]).
 pub(super) fn authenticate(
     ctx: &Context<'_>,
-    provider_index: usize,
+    provider_id: ProviderId,
     provider: &Provider,
     alg: Algorithm,
     jws: &Jws<'_>,
@@ -64,7 +64,7 @@ pub(super) fn authenticate(
             },
         )?;
     }
-    let Some(keys) = ctx.state.keys(ctx.policy, provider_index, ctx.now) else {
+    let Some(keys) = ctx.state.keys(ctx.policy, provider_id, ctx.now) else {
         return checks.fail("keys", Reason::KeysUnavailable, || {
             format!("no usable key set for `{}`", provider.name)
         });

@@ -226,7 +226,7 @@ fn decide_traced<H: AsRef<str>>(
     };
     let route = matched.route;
     let mut decision = Decision::new(Reason::Allowed, route.mode.unwrap_or(policy.mode));
-    decision.route = Some(matched.index);
+    decision.route = Some(matched.id);
     decision.action = Some(route.action.clone());
     decision.mcp = route.mcp.as_deref().map(mcp::facts_of);
     let early = route::headers_read_once(route, request.headers, &mut checks)
@@ -295,7 +295,7 @@ fn verified<H: AsRef<str>>(
     let jws = &token.jws;
     authenticate::authenticate(
         ctx,
-        token.provider_index,
+        token.provider_id,
         token.provider,
         token.alg,
         jws,

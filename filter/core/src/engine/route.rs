@@ -3,15 +3,15 @@
 
 use super::checks::Checks;
 use super::RequestView;
-use crate::config::{Policy, Route};
+use crate::config::{Policy, Route, RouteId};
 use crate::decision::Reason;
 use crate::routes::{canonical_authority, clean_path};
 use std::borrow::Cow;
 
 /// The route a request matched, with its path captures.
 pub(super) struct MatchedRoute<'a, 'p> {
-    /// Index in `policy.routes`.
-    pub index: usize,
+    /// Its id in `policy.routes`.
+    pub id: RouteId,
     /// The route.
     pub route: &'a Route,
     /// Path captures, in the order of the template's names.
@@ -50,7 +50,7 @@ pub(super) fn select<'a, 'p, H: AsRef<str>>(
             })
         }
     };
-    for (index, route) in policy.routes.iter().enumerate() {
+    for (id, route) in policy.routes_with_ids() {
         match route.matcher.try_match(request.method, path, &authority) {
             Ok(captures) => {
                 checks.pass("route", || {
@@ -61,31 +61,31 @@ pub(super) fn select<'a, 'p, H: AsRef<str>>(
                         .map(|(n, v)| format!("{n}={v}"))
                         .collect();
                     format!(
-                        "routes[{index}] `{}` matches {}",
+                        "routes[{id}] `{}` matches {}",
                         route.action,
                         bound.join(" ")
                     )
                 });
                 if let Some(other) =
-                    policy.trailing_slash_conflict(request.method, path, &authority, index)
+                    policy.trailing_slash_conflict(request.method, path, &authority, id)
                 {
                     return checks.fail("path", Reason::InvalidPath, || {
                         format!(
-                            "`{path}` reaches routes[{index}] but `{}` reaches routes[{other}]: \
+                            "`{path}` reaches routes[{id}] but `{}` reaches routes[{other}]: \
                              the trailing slash makes it another route",
                             path.trim_end_matches('/')
                         )
                     });
                 }
                 return Ok(MatchedRoute {
-                    index,
+                    id,
                     route,
                     captures,
                 });
             }
             Err(part) => checks.pass("route", || {
                 format!(
-                    "routes[{index}] `{}` skipped: {part} does not match",
+                    "routes[{id}] `{}` skipped: {part} does not match",
                     route.action
                 )
             }),

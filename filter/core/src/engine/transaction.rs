@@ -7,7 +7,7 @@ use super::access_token::allowed_algorithm;
 use super::authenticate::{authenticate, TokenRole};
 use super::checks::{pass_if, Checks};
 use super::Context;
-use crate::config::Provider;
+use crate::config::{Provider, ProviderId};
 use crate::decision::{Reason, Trace};
 use crate::keys::Algorithm;
 use crate::require::TransactionRequirement;
@@ -38,7 +38,7 @@ pub(super) fn transaction<H: AsRef<str>>(
         txn: None,
         claims: Err(reason),
     };
-    let Some(provider) = ctx.policy.providers.get(required.provider) else {
+    let Some(provider) = ctx.policy.provider(required.provider) else {
         return refused(Reason::InvalidTransactionToken);
     };
     let text = match token::extract(&provider.from_headers, headers) {
@@ -95,7 +95,7 @@ pub(super) fn transaction<H: AsRef<str>>(
 /// its own whose failed step is quoted, then the required claims.
 fn validate(
     ctx: &Context<'_>,
-    index: usize,
+    id: ProviderId,
     provider: &Provider,
     text: &str,
     tracing: bool,
@@ -114,7 +114,7 @@ fn validate(
     let authenticated = allowed_algorithm(provider, alg, &mut own).and_then(|()| {
         authenticate(
             ctx,
-            index,
+            id,
             provider,
             alg,
             &jws,

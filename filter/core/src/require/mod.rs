@@ -12,14 +12,15 @@ pub use rar::{DetailRequirement, DetailsError, FieldValue};
 pub use subjects::{SubjectPattern, SubjectPatternError};
 pub use template::{Bindings, Template, TemplateError};
 
+use crate::config::ProviderId;
 use crate::decision::Reason;
 use serde_json::{Map, Value};
 
 /// What a protected route requires of a valid token.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Requirements {
-    /// Indexes of the providers whose tokens are accepted; `None` for any.
-    pub providers: Option<Vec<usize>>,
+    /// The providers whose tokens are accepted; `None` for any.
+    pub providers: Option<Vec<ProviderId>>,
     /// Scopes all required.
     pub scopes: Vec<Template>,
     /// Scopes of which one is required.
@@ -45,8 +46,8 @@ pub struct Requirements {
 /// `require.transaction`: a transaction token of `provider` whose purpose (`scope`) is listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransactionRequirement {
-    /// Index of the `txn_token` provider.
-    pub provider: usize,
+    /// The `txn_token` provider.
+    pub provider: ProviderId,
     /// Accepted purposes; empty for any.
     pub purposes: Vec<String>,
 }

@@ -17,7 +17,7 @@ pub use event::{EventKind, FetchFailure, Level, SyncEvent};
 pub use host::{Answer, HostStatus, HttpFetch, SetError, SharedData};
 pub use syncer::{Call, Slot, Syncer, CAS_ATTEMPTS};
 
-use crate::config::{HttpUri, KeySource, Policy};
+use crate::config::{HttpUri, KeySource, Policy, ProviderId};
 use crate::decision::{Decision, Reason};
 use crate::keys::JwksLimits;
 use crate::revocation::RevocationList;
@@ -26,8 +26,8 @@ use crate::state::{parse_fetched_jwks, RuntimeState};
 /// What a remote document is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResourceKind {
-    /// The key set of the provider at this index.
-    Jwks(usize),
+    /// The key set of this provider.
+    Jwks(ProviderId),
     /// The revocation list.
     Revocation,
 }
@@ -58,12 +58,11 @@ pub const EARLY_REFETCH_SECONDS: u64 = 10;
 
 /// The provider whose remote key set an early refetch should renew: the one a decision denied
 /// with [`Reason::UnknownKey`] (a `kid` its set lacks). `None` for any other decision.
-pub fn unknown_key_provider(policy: &Policy, decision: &Decision) -> Option<usize> {
+pub fn unknown_key_provider(policy: &Policy, decision: &Decision) -> Option<ProviderId> {
     if decision.reason != Reason::UnknownKey {
         return None;
     }
-    let name = decision.provider.as_deref()?;
-    policy.providers.iter().position(|p| p.name == name)
+    policy.provider_by_name(decision.provider.as_deref()?)
 }
 
 /// The remote documents of a policy.
@@ -82,13 +81,13 @@ pub fn resources(policy: &Policy) -> Vec<Resource> {
             jwks_limits: policy.limits.jwks,
         }
     };
-    for (index, provider) in policy.providers.iter().enumerate() {
+    for (id, provider) in policy.providers_with_ids() {
         if let KeySource::Remote(remote) = &provider.key_source {
             // Refresh before the cache duration runs out (at 90 %).
             let cache = remote.cache_duration_seconds;
             let refresh = cache.saturating_sub(cache / 10).max(1);
             out.push(make(
-                ResourceKind::Jwks(index),
+                ResourceKind::Jwks(id),
                 format!("jwks:{}", provider.name),
                 &remote.http_uri,
                 refresh,
@@ -222,10 +221,10 @@ pub fn install(
     doc: &SharedDoc,
 ) -> Result<(), FetchError> {
     match resource.kind {
-        ResourceKind::Jwks(index) => {
+        ResourceKind::Jwks(id) => {
             let set = parse_fetched_jwks(&doc.body, &resource.jwks_limits)
                 .map_err(|e| FetchError::Invalid(e.to_string()))?;
-            state.install_keys(index, set, doc.fetched_at);
+            state.install_keys(id, set, doc.fetched_at);
         }
         ResourceKind::Revocation => {
             let list =

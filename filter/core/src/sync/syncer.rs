@@ -19,7 +19,7 @@ use super::{
     accept, install, lease_seconds, read_stamp, refresh_due, resources, stamp, Resource,
     ResourceKind, SharedDoc, EARLY_REFETCH_SECONDS,
 };
-use crate::config::Policy;
+use crate::config::{Policy, ProviderId};
 use crate::state::RuntimeState;
 
 /// Attempts of a CAS write of a fetched document before giving up (another VM keeps writing
@@ -156,7 +156,7 @@ impl<S: SharedData, H: HttpFetch> Syncer<S, H> {
     /// the set lacks). Granted at most once per [`EARLY_REFETCH_SECONDS`] per provider across
     /// every worker sharing the data (a stamp taken with CAS), whether or not a tick fetch is in
     /// flight. The returned call is the caller's: hand its answer to [`Syncer::on_answer`].
-    pub fn request_early_refetch(&mut self, provider: usize, now: u64) -> Option<Call> {
+    pub fn request_early_refetch(&mut self, provider: ProviderId, now: u64) -> Option<Call> {
         let index = self
             .resources
             .iter()

@@ -1,5 +1,7 @@
 //! Finding the bearer token in the request headers.
 
+use crate::config::ProviderId;
+
 /// Where a provider looks for its token: a header, and the prefix before the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderSource {
@@ -38,14 +40,14 @@ impl AsRef<HeaderSource> for HeaderSource {
     }
 }
 
-/// A header a route reads for its access token, and the providers (indexes) whose tokens may
-/// come in it: one list, so a source and its readers cannot drift apart.
+/// A header a route reads for its access token, and the providers whose tokens may come in it:
+/// one list, so a source and its readers cannot drift apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenSource {
     /// The header and its prefix.
     pub header: HeaderSource,
-    /// Indexes of the providers that read it.
-    pub providers: Vec<usize>,
+    /// The providers that read it.
+    pub providers: Vec<ProviderId>,
 }
 
 impl AsRef<HeaderSource> for TokenSource {

@@ -9,7 +9,7 @@ mod reachability;
 mod requirements;
 
 use super::{Finding, RuleId};
-use workload_authz_core::config::Route;
+use workload_authz_core::config::{Route, RouteId};
 use workload_authz_core::{Mode, Policy};
 
 /// All findings for a compiled policy: `threshold` is `--max-write-lifetime` (seconds),
@@ -50,8 +50,8 @@ pub fn lint(policy: &Policy, threshold: u64, catalogue: Option<&[String]>) -> Ve
 
 /// One route as findings name it.
 struct Subject<'p> {
-    /// Its index in `routes`.
-    index: usize,
+    /// Its id (index in `routes`).
+    id: RouteId,
     /// The compiled route.
     route: &'p Route,
     /// `routes[i]`.
@@ -61,11 +61,11 @@ struct Subject<'p> {
 }
 
 fn subjects(policy: &Policy) -> impl Iterator<Item = Subject<'_>> {
-    policy.routes.iter().enumerate().map(|(index, route)| {
-        let at = format!("routes[{index}]");
+    policy.routes_with_ids().map(|(id, route)| {
+        let at = format!("routes[{id}]");
         let name = format!("`{}` ({at})", route.action);
         Subject {
-            index,
+            id,
             route,
             at,
             name,

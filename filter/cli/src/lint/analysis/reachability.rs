@@ -5,19 +5,18 @@
 
 use super::{Finding, RuleId, Subject};
 use workload_authz_core::routes::{canonical_authority, without_trailing_slash, HostPattern};
-use workload_authz_core::Policy;
+use workload_authz_core::{Policy, RouteId};
 
 /// WA006: the first earlier route that matches every request this one matches.
 pub(super) fn unreachable(policy: &Policy, s: &Subject<'_>, out: &mut Vec<Finding>) {
     let earlier = policy
-        .routes
-        .iter()
-        .take(s.index)
-        .position(|e| e.matcher.covers(&s.route.matcher));
-    let Some(earlier) = earlier else {
+        .routes_with_ids()
+        .take(s.id.index())
+        .find(|(_, e)| e.matcher.covers(&s.route.matcher));
+    let Some((earlier, earlier_route)) = earlier else {
         return;
     };
-    let action = policy.routes.get(earlier).map_or("", |r| r.action.as_str());
+    let action = earlier_route.action.as_str();
     out.push(Finding::new(
         RuleId::UnreachableRoute,
         s.at.clone(),
@@ -42,7 +41,7 @@ pub(super) fn trailing_slash(policy: &Policy, s: &Subject<'_>, out: &mut Vec<Fin
 /// Where a request for the route's path with (or, for a template ending in `/`, without) the
 /// trailing slash goes, when the filter then refuses it as `invalid_path`.
 fn trailing_slash_conflict(policy: &Policy, s: &Subject<'_>) -> Option<String> {
-    let (index, route) = (s.index, s.route);
+    let (id, route) = (s.id, s.route);
     if route.matcher.path.has_rest() {
         return None;
     }
@@ -61,7 +60,7 @@ fn trailing_slash_conflict(policy: &Policy, s: &Subject<'_>) -> Option<String> {
     let sample = route.matcher.path.sample_path();
     let (slashed, owner) = match without_trailing_slash(&sample) {
         // A template ending in `/`: its own requests conflict when the bare form goes elsewhere.
-        Some(_) => (sample.clone(), index),
+        Some(_) => (sample.clone(), id),
         None if sample == "/" => return None,
         None => {
             let slashed = format!("{sample}/");
@@ -71,7 +70,7 @@ fn trailing_slash_conflict(policy: &Policy, s: &Subject<'_>) -> Option<String> {
     };
     let other = policy.trailing_slash_conflict(method, &slashed, &authority, owner)?;
     let bare = slashed.trim_end_matches('/');
-    let action = |i: usize| policy.routes.get(i).map_or("", |r| r.action.as_str());
+    let action = |id: RouteId| policy.route(id).map_or("", |r| r.action.as_str());
     Some(format!(
         "`{method} {slashed}` reaches routes[{owner}] `{}` but `{bare}` reaches routes[{other}] `{}`, so `{slashed}` is refused as invalid_path",
         action(owner),
