@@ -129,7 +129,14 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
     }
     coalesce_authorization(&mut headers);
     let body = match &args.body {
-        Some(file) => Some(read_body(file, &args.policy)?),
+        Some(file) => {
+            // A JSON-RPC body is sent as `application/json` (the filter requires the label):
+            // assume it unless `-H content-type:...` says otherwise.
+            if !headers.iter().any(|(n, _)| n == "content-type") {
+                headers.push(("content-type".to_string(), "application/json".to_string()));
+            }
+            Some(read_body(file, &args.policy)?)
+        }
         None => None,
     };
     let request = RequestView {
@@ -330,9 +337,7 @@ fn body_note(
     steps: &[Step],
     body: Option<&[u8]>,
 ) -> Option<String> {
-    let route = decision
-        .route
-        .and_then(|i| policy.routes.get(i).map(|r| (i, r)));
+    let route = decision.route.and_then(|i| policy.route(i).map(|r| (i, r)));
     let reached = steps.iter().any(|s| s.check == "mcp_body");
     let reason = decision.reason.as_str();
     match (route, body) {
