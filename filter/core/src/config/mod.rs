@@ -10,6 +10,7 @@ pub mod reader;
 pub mod remote;
 pub mod requirements;
 pub mod route;
+pub mod scope;
 
 /// The known fields of every configuration object, for tools (the CLI's hints) that must not drift
 /// from what the compiler accepts.

@@ -8,6 +8,9 @@ use base64::Engine;
 use serde_json::{json, Value};
 use std::borrow::Cow;
 
+mod metrics;
+pub use metrics::{decisions_metric, mcp_calls_metric, validations_metric};
+
 /// `sha256:` and the first 16 hex digits of the SHA-256 of a token: correlates without revealing it.
 pub fn token_hash(token: &str) -> String {
     let digest = hmac_sha256::Hash::hash(token.as_bytes());
@@ -279,52 +282,6 @@ impl JsonObject {
         self.text.push('}');
         self.text
     }
-}
-
-/// Name of the decisions counter for one (decision, reason, action) combination, with the
-/// labels encoded for the tag-extraction rules in `envoy/stats-config.json`:
-/// `decision=.=deny;.;reason=.=expired;.;action=.=orders.read;.;workload_authz_decisions_total`.
-pub fn decisions_metric(decision: &Decision) -> String {
-    format!(
-        "decision=.={};.;reason=.={};.;action=.={};.;workload_authz_decisions_total",
-        decision.outcome.as_str(),
-        decision.reason.as_str(),
-        decision.action.as_deref().unwrap_or("none"),
-    )
-}
-
-/// Name of the MCP calls counter of a decision on an MCP route whose message was read:
-/// `tool=.=search;.;decision=.=allow;.;reason=.=allowed;.;action=.=crm.mcp;.;workload_authz_mcp_calls_total`.
-/// The `tool` label is the declared tool, prompt, resource URI or method, else `other` (also for
-/// a declared name with characters a stat name cannot carry): bounded by the configuration.
-pub fn mcp_calls_metric(decision: &Decision) -> Option<String> {
-    let label = decision.mcp.as_deref()?.tool_label.as_deref()?;
-    let safe = label
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b':' | b'/' | b'.'));
-    Some(format!(
-        "tool=.={};.;decision=.={};.;reason=.={};.;action=.={};.;workload_authz_mcp_calls_total",
-        if safe { label } else { "other" },
-        decision.outcome.as_str(),
-        decision.reason.as_str(),
-        decision.action.as_deref().unwrap_or("none"),
-    ))
-}
-
-/// Name of the token-validations counter for the decision's token, if one was examined:
-/// `provider=.=mesh;.;result=.=valid;.;workload_authz_token_validations_total`.
-pub fn validations_metric(decision: &Decision) -> Option<String> {
-    let result = decision.token_result?;
-    let result = if result == crate::decision::Reason::Allowed {
-        "valid"
-    } else {
-        result.as_str()
-    };
-    Some(format!(
-        "provider=.={};.;result=.={};.;workload_authz_token_validations_total",
-        decision.provider.as_deref().unwrap_or("unknown"),
-        result
-    ))
 }
 
 #[cfg(test)]
