@@ -8,7 +8,7 @@
 # Fuzz builds use their own target dir (fuzz/target). Never part of `make test`.
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= token_parse jwks_parse config_compile path_match decide header_map
+FUZZ_TARGETS ?= token_parse jwks_parse config_compile path_match decide header_map jsonrpc
 FUZZ_NICE    ?= nice -n 19
 # Wall-clock seconds for one input; high enough that a loaded machine (the fuzzer is niced)
 # does not report false timeouts.
