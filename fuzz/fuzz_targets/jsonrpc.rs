@@ -196,7 +196,7 @@ thread_local! {
 fn warm_state(caller: &Caller) -> RuntimeState {
     let policy = policy();
     let state = RuntimeState::new(policy);
-    let headers = [bearer(caller)];
+    let headers = [bearer(caller), json_type()];
     let req = mcp_request(&headers);
     let d = decide_with_body(
         policy,
@@ -223,6 +223,11 @@ fn warm_state(caller: &Caller) -> RuntimeState {
 }
 
 /// The caller's `authorization` header.
+/// `content-type: application/json` (the route refuses a body labelled otherwise).
+fn json_type() -> (String, String) {
+    ("content-type".to_string(), "application/json".to_string())
+}
+
 fn bearer(caller: &Caller) -> (String, String) {
     (
         "authorization".to_string(),
@@ -566,7 +571,7 @@ struct Case<'a> {
 fn run(case: &Case<'_>, index: usize, plan: &[Sent], variants: bool) {
     let policy = policy();
     let caller = &callers()[index];
-    let mut headers = vec![bearer(caller)];
+    let mut headers = vec![bearer(caller), json_type()];
     headers.extend(plan.iter().map(|s| (s.name.to_string(), s.value.clone())));
     let state = WARM.with(|states| states[index].clone());
     let verifier = caller.verifier();
