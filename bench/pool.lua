@@ -1,5 +1,8 @@
 -- wrk script of `make bench`: every request carries the next token of a pool file.
--- usage: wrk ... -s bench/pool.lua URL -- POOL_FILE [OFFSET]
+-- usage: wrk ... -s bench/pool.lua URL -- POOL_FILE [OFFSET [THREADS [BODIES_FILE]]]
+-- Without BODIES_FILE each request is `GET /orders/42`. With it (the `mcp` workload) each is a
+-- `POST /mcp` whose body is the next line of BODIES_FILE (one JSON-RPC message per line, written
+-- by bench/run.py), token i with body i (tokens reused in turn when there are more bodies).
 -- Each wrk thread starts at its own place in the pool (OFFSET + thread index * pool/threads), so
 -- with the `fresh` pool no token is sent twice until the pool wraps around (the report says when).
 -- Requests are formatted once in init(), so that wrk spends as little as possible per request.
@@ -14,26 +17,44 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local tokens = {}
+local prepared = {}  -- the formatted requests, one per token (or per body)
 local idx = 0
 
-function init(args)
-  local file = args[1]
+local function lines(file)
+  local out = {}
   for line in io.lines(file) do
-    if #line > 0 then
-      tokens[#tokens + 1] = wrk.format("GET", "/orders/42",
-        { ["Host"] = "orders.bench", ["Authorization"] = "Bearer " .. line })
+    if #line > 0 then out[#out + 1] = line end
+  end
+  return out
+end
+
+function init(args)
+  local pool = lines(args[1])
+  if args[4] then
+    local bodies = lines(args[4])
+    for i, body in ipairs(bodies) do
+      prepared[i] = wrk.format("POST", "/mcp", {
+        ["Host"] = "crm.bench",
+        ["Authorization"] = "Bearer " .. pool[(i - 1) % #pool + 1],
+        ["Content-Type"] = "application/json",
+        ["Accept"] = "application/json, text/event-stream",
+      }, body)
+    end
+  else
+    for i, token in ipairs(pool) do
+      prepared[i] = wrk.format("GET", "/orders/42",
+        { ["Host"] = "orders.bench", ["Authorization"] = "Bearer " .. token })
     end
   end
   local offset = tonumber(args[2] or "0")
   local nthreads = tonumber(args[3] or "1")
-  idx = (offset + tid * math.floor(#tokens / nthreads)) % #tokens
+  idx = (offset + tid * math.floor(#prepared / nthreads)) % #prepared
 end
 
 function request()
   idx = idx + 1
-  if idx > #tokens then idx = 1 end
-  return tokens[idx]
+  if idx > #prepared then idx = 1 end
+  return prepared[idx]
 end
 
 function done(summary, latency, requests)

@@ -10,9 +10,19 @@ moment of the machine hits every variant alike); each cell reports the median of
 Envoy CPU time per request = (utime + stime of the Envoy process after - before) / requests Envoy
 completed in between (its `downstream_rq_completed` counter): robust when the machine is shared.
 
+Workloads: `reuse` (16 valid tokens in turn), `fresh` (a new token per request), `deny` (tampered
+signatures, 401), all `GET /orders/42`; and, only when BENCH_WORKLOADS names it, `mcp`: an MCP tool
+call, `POST /mcp` with a 1 KiB JSON-RPC `tools/call` of `search_customers` and 16 reused tokens with
+the scope crm:read. `mcp` runs in Envoys of its own (bench/envoy/*-mcp.yaml: the MCP policy, and
+in every configuration a buffer filter before the router), started after the others' are
+stopped, so adding it changes nothing in the other workloads' figures. Before measuring, every
+`mcp` Envoy must allow the call and refuse another tool, another method, a duplicate `name`, a
+token without the scope, a bad token and no token (baseline: 200 to all); otherwise the
+benchmark stops with status 1.
+
 Writes BENCH_OUT/report.md and BENCH_OUT/report.json. Settings (environment):
   BENCH_SECONDS=3 BENCH_WARMUP=2 BENCH_REPEAT=3 BENCH_CONNECTIONS=16 BENCH_WRK_THREADS=1
-  BENCH_ALGS=ES256,RS256,EdDSA BENCH_WORKLOADS=reuse,fresh,deny
+  BENCH_ALGS=ES256,RS256,EdDSA BENCH_WORKLOADS=reuse,fresh,deny (also: mcp)
   BENCH_VARIANTS=baseline,native,workload-authz BENCH_REFERENCE=native
   BENCH_VARIANTS_FILE=bench/variants.json BENCH_POOL=20000 BENCH_ENVOY_CPU=0 BENCH_WRK_CPU=1
   BENCH_OUT=target/bench BENCH_POOL_DIR=target/bench/pool ENVOY_BIN WASM MINT_POOL
@@ -72,7 +82,15 @@ MAX_LIFETIME = 86400
 TOKEN_TTL = 4 * 3600
 PATH = "/orders/42"
 # A workload's expected status: valid tokens pass, tampered signatures get 401 (baseline: 200).
-EXPECTED = {"reuse": 200, "fresh": 200, "deny": 401}
+EXPECTED = {"reuse": 200, "fresh": 200, "deny": 401, "mcp": 200}
+# The `mcp` workload: tool calls on the MCP route of bench/envoy/*-mcp.yaml.
+MCP_PATH = "/mcp"
+MCP_SCOPE = "crm:read"  # required by the tool; the mcp pool's tokens carry exactly this scope
+MCP_TOOL = "search_customers"
+MCP_BODY_BYTES = 1024  # each request's JSON-RPC body, padded to exactly this size
+MCP_MAX_BODY = 8192  # both filters' body limit (the native MCP filter's default)
+MCP_BODIES = 64  # distinct bodies (ids 1..64) wrk sends in turn, each with the next token
+MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -146,6 +164,9 @@ def ensure_pool():
             and m["fresh"] >= POOL_SIZE
             and set(ALGS) <= set(m["algorithms"])
             and m["issuer"] == ISSUER
+            # Pools minted before the mcp workload existed have no mcp.txt.
+            and ("mcp" not in WORKLOADS
+                 or (m.get("mcp", 0) > 0 and m.get("mcp_scope") == MCP_SCOPE))
         )
         if good:
             log(f"reusing token pools in {POOL_DIR} (valid until {m['exp']})")
@@ -156,7 +177,7 @@ def ensure_pool():
     subprocess.run(
         [MINT_POOL, "--out", POOL_DIR, "--algs", ",".join(ALGS), "--fresh", str(POOL_SIZE),
          "--ttl", str(TOKEN_TTL), "--iss", ISSUER, "--aud", AUDIENCE,
-         "--scope", "orders:read orders:write"],
+         "--scope", "orders:read orders:write", "--mcp-scope", MCP_SCOPE],
         check=True,
     )
     with open(manifest_path) as f:
@@ -170,6 +191,26 @@ def pool_file(alg, workload):
 def first_token(alg, workload):
     with open(pool_file(alg, workload)) as f:
         return f.readline().strip()
+
+
+def mcp_body(request_id, tool=MCP_TOOL):
+    """A JSON-RPC `tools/call` of `tool`, one line of exactly MCP_BODY_BYTES bytes."""
+    def text(padding):
+        return json.dumps({
+            "jsonrpc": "2.0", "id": request_id, "method": "tools/call",
+            "params": {"name": tool, "arguments": {
+                "query": "customers in region eu with open orders", "limit": 50,
+                "fields": ["id", "name", "region", "open_orders"], "padding": padding}},
+        }, separators=(",", ":"))
+    return text("x" * max(0, MCP_BODY_BYTES - len(text(""))))
+
+
+def mcp_bodies_file():
+    """The bodies wrk sends for the mcp workload (BENCH_OUT/mcp-bodies.jsonl), one per line."""
+    path = os.path.join(OUT, "mcp-bodies.jsonl")
+    with open(path, "w") as f:
+        f.writelines(mcp_body(i) + "\n" for i in range(1, MCP_BODIES + 1))
+    return path
 
 
 # ---------------------------------------------------------------- Envoy configurations
@@ -193,8 +234,8 @@ def merge(base, extra):
     return base
 
 
-def wasm_policy(alg, jwks, variant):
-    """The workload-authz policy equivalent to bench/envoy/native.yaml."""
+def wasm_provider(alg, jwks, variant):
+    """The policy's one provider, the jwt_authn provider of bench/envoy/native*.yaml."""
     provider = {
         "issuer": ISSUER,
         "audiences": [AUDIENCE],
@@ -205,14 +246,39 @@ def wasm_policy(alg, jwks, variant):
         "max_lifetime_seconds": MAX_LIFETIME,
         "require_expiration": True,
     }
-    merge(provider, variant.get("provider", {}))
+    return merge(provider, variant.get("provider", {}))
+
+
+def wasm_policy(alg, jwks, variant):
+    """The workload-authz policy equivalent to bench/envoy/native.yaml."""
     policy = {
         "realm": "bench",
-        "providers": {"mesh": provider},
+        "providers": {"mesh": wasm_provider(alg, jwks, variant)},
         "routes": [{
             "action": "orders.read",
             "match": {"path": "/orders/{id}", "methods": ["GET"]},
             "require": {"providers": ["mesh"], "scopes": [SCOPE]},
+        }],
+    }
+    return merge(policy, variant.get("policy", {}))
+
+
+def wasm_mcp_policy(alg, jwks, variant):
+    """The workload-authz policy of the mcp workload, equivalent to bench/envoy/native-mcp.yaml:
+    on POST /mcp a valid token, and in the body a `tools/call` of MCP_TOOL, which needs MCP_SCOPE.
+    Any other tool (`tool_not_allowed`) or method (`mcp_method_not_allowed`) is denied."""
+    policy = {
+        "realm": "bench",
+        "providers": {"mesh": wasm_provider(alg, jwks, variant)},
+        "routes": [{
+            "action": "crm.mcp",
+            "match": {"path": MCP_PATH, "methods": ["POST"]},
+            "require": {"providers": ["mesh"]},
+            "mcp": {
+                "resource": "https://crm.bench.example/mcp",
+                "max_body_bytes": MCP_MAX_BODY,
+                "tools": {MCP_TOOL: {"scopes": [MCP_SCOPE]}},
+            },
         }],
     }
     return merge(policy, variant.get("policy", {}))
@@ -237,35 +303,46 @@ def fill(template, values):
     return template
 
 
-def bootstrap(name, variant, alg, port, admin_port):
-    """Writes the Envoy bootstrap of one variant for one algorithm; returns its path."""
+def bootstrap(name, variant, alg, port, admin_port, family):
+    """Writes the Envoy bootstrap of one variant for one algorithm and workload family ("orders":
+    reuse, fresh, deny; "mcp": the mcp workload); returns its path."""
     jwks = read(os.path.join(POOL_DIR, alg, "jwks.json")).strip()
     kind = variant["kind"]
+    mcp = family == "mcp"
+    suffix = "-mcp" if mcp else ""
     if kind == "baseline":
         filters = ""
     elif kind == "native":
-        text = read(os.path.join(BENCH, "envoy", "native.yaml"))
+        text = read(os.path.join(BENCH, "envoy", f"native{suffix}.yaml"))
         size = int(variant.get("jwt_cache_size", 1024))
         if size <= 0:  # jwt_authn caches only when jwt_cache_config is present
             text = "\n".join(l for l in text.splitlines() if "jwt_cache_config" not in l)
-        filters = fill(text, {
+        values = {
             "ISSUER": json.dumps(ISSUER), "AUDIENCE": json.dumps(AUDIENCE),
-            "JWKS": json.dumps(jwks), "SCOPE": SCOPE, "JWT_CACHE_SIZE": str(size),
-        })
+            "JWKS": json.dumps(jwks), "SCOPE": MCP_SCOPE if mcp else SCOPE,
+            "JWT_CACHE_SIZE": str(size),
+        }
+        if mcp:
+            values["MAX_BODY"] = str(MCP_MAX_BODY)
+        filters = fill(text, values)
     elif kind == "wasm":
         wasm = variant["wasm_snapshot"]
         config = variant.get("configuration")  # verbatim, e.g. for bench/noop-filter
         if config is None:
-            config = json.dumps(wasm_policy(alg, jwks, variant))
-        filters = fill(read(os.path.join(BENCH, "envoy", "workload-authz.yaml")), {
+            policy = wasm_mcp_policy if mcp else wasm_policy
+            config = json.dumps(policy(alg, jwks, variant))
+        filters = fill(read(os.path.join(BENCH, "envoy", f"workload-authz{suffix}.yaml")), {
             "WASM": wasm, "POLICY": json.dumps(config),
         })
     else:
         raise ValueError(f"variant {name}: unknown kind {kind}")
+    if mcp:  # the whole request before the direct response, for every configuration alike
+        filters += "\n" + fill(read(os.path.join(BENCH, "envoy", "buffer-mcp.yaml")),
+                                {"MAX_BODY": str(MCP_MAX_BODY)})
     text = fill(read(os.path.join(BENCH, "envoy", "bootstrap.yaml")), {
         "ADMIN_PORT": str(admin_port), "PORT": str(port), "FILTERS": indent(filters, 10),
     })
-    path = os.path.join(OUT, "envoy", f"{alg}-{name}.yaml")
+    path = os.path.join(OUT, "envoy", f"{alg}-{name}{suffix}.yaml")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
         f.write(text)
@@ -279,10 +356,10 @@ def free_port():
 
 
 class Envoy:
-    def __init__(self, name, variant, alg):
+    def __init__(self, name, variant, alg, family="orders"):
         self.name, self.variant, self.alg = name, variant, alg
         self.port, self.admin_port = free_port(), free_port()
-        self.config = bootstrap(name, variant, alg, self.port, self.admin_port)
+        self.config = bootstrap(name, variant, alg, self.port, self.admin_port, family)
         self.log_path = self.config.replace(".yaml", ".log")
         self.proc = subprocess.Popen(
             ["taskset", "-c", ENVOY_CPU, ENVOY_BIN, "-c", self.config, "--concurrency", "1",
@@ -353,13 +430,19 @@ class Envoy:
                 found.append(((prev[1] - prev[0]) // 1024, prev[4]))
         return found
 
-    def request(self, token):
+    def request(self, token, body=None):
+        """GET /orders/42, or with a `body`, an MCP POST /mcp (headers as pool.lua's); the
+        status."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
-            headers = {"Host": "orders.bench"}
+            headers = {"Host": "orders.bench"} if body is None else dict(MCP_HEADERS,
+                                                                         Host="crm.bench")
             if token is not None:
                 headers["Authorization"] = f"Bearer {token}"
-            conn.request("GET", PATH, headers=headers)
+            if body is None:
+                conn.request("GET", PATH, headers=headers)
+            else:  # bytes: http.client sends the headers and the body in one write
+                conn.request("POST", MCP_PATH, body=body.encode(), headers=headers)
             r = conn.getresponse()
             r.read()
             return r.status
@@ -383,10 +466,10 @@ def expected_status(variant, workload):
     return EXPECTED[workload]
 
 
-def sanity_check(envoy):
+def sanity_check(envoy, workloads):
     """One request per workload and one without a token, each with the status we expect."""
     problems = []
-    for workload in WORKLOADS:
+    for workload in workloads:
         want = expected_status(envoy.variant, workload)
         got = envoy.request(first_token(envoy.alg, workload))
         if got != want:
@@ -398,14 +481,43 @@ def sanity_check(envoy):
     return problems
 
 
+def mcp_sanity_check(envoy):
+    """The MCP Envoy's answers to the allowed call and to calls it must refuse (baseline: 200 to
+    all): [(case, got, expected)]."""
+    alg = envoy.alg
+    tools_list = json.dumps({"jsonrpc": "2.0", "id": 9, "method": "tools/list", "params": {}})
+    # A duplicate member, which readers resolve differently: both configurations refuse it.
+    twice = mcp_body(6).replace('"name":', '"name":"delete_customer","name":', 1)
+    cases = [
+        (f"tools/call {MCP_TOOL}, token with {MCP_SCOPE}",
+         first_token(alg, "mcp"), mcp_body(1), 200),
+        ("tools/call delete_customer (a tool not allowed)",
+         first_token(alg, "mcp"), mcp_body(2, tool="delete_customer"), 403),
+        ("tools/list (a method not allowed)", first_token(alg, "mcp"), tools_list, 403),
+        ("tools/call with `name` twice, delete_customer then search_customers",
+         first_token(alg, "mcp"), twice, 400),
+        (f"tools/call {MCP_TOOL}, token without {MCP_SCOPE} (reuse pool)",
+         first_token(alg, "reuse"), mcp_body(3), 403),
+        (f"tools/call {MCP_TOOL}, tampered signature (deny pool)",
+         first_token(alg, "deny"), mcp_body(4), 401),
+        (f"tools/call {MCP_TOOL}, no token", None, mcp_body(5), 401),
+    ]
+    baseline = envoy.variant["kind"] == "baseline"
+    return [(case, envoy.request(token, body), 200 if baseline else want)
+            for case, token, body, want in cases]
+
+
 # ---------------------------------------------------------------- measuring
 
 
 def run_wrk(envoy, workload, seconds, offset):
+    mcp = workload == "mcp"
     cmd = ["taskset", "-c", WRK_CPU, "wrk", "-t", str(WRK_THREADS), "-c", str(CONNECTIONS),
            "-d", f"{seconds}s", "--timeout", "10s", "-s", os.path.join(BENCH, "pool.lua"),
-           f"http://127.0.0.1:{envoy.port}{PATH}", "--",
+           f"http://127.0.0.1:{envoy.port}{MCP_PATH if mcp else PATH}", "--",
            pool_file(envoy.alg, workload), str(offset), str(WRK_THREADS)]
+    if mcp:
+        cmd.append(os.path.join(OUT, "mcp-bodies.jsonl"))
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         if line.startswith("WRK_JSON "):
@@ -455,19 +567,60 @@ def median(values):
     return statistics.median(values) if values else None
 
 
+def families():
+    """The workloads grouped by the Envoys that serve them, in BENCH_WORKLOADS order: "orders"
+    (reuse, fresh, deny: GET /orders/42) and "mcp" (its own configurations)."""
+    out = {}
+    for workload in WORKLOADS:
+        out.setdefault("mcp" if workload == "mcp" else "orders", []).append(workload)
+    return out
+
+
 def run_alg(alg, variants, results, memory):
-    log(f"{alg}: starting {', '.join(variants)}")
+    for family, workloads in families().items():
+        chosen = variants
+        if family == "mcp":
+            # The no-op filters do not read the body: nothing to compare on a tool call.
+            chosen = {n: v for n, v in variants.items() if "configuration" not in v}
+            skipped = [n for n in variants if n not in chosen]
+            if skipped:
+                log(f"{alg} mcp: skipping {', '.join(skipped)} (a filter without a policy)")
+        run_family(alg, family, workloads, chosen, results, memory)
+
+
+def check_mcp(alg, envoys, results):
+    """The MCP sanity checks of every Envoy, logged and recorded; exits on any failure."""
+    failed = []
+    for e in envoys:
+        for case, got, want in mcp_sanity_check(e):
+            ok = got == want
+            log(f"{alg} mcp sanity {e.name:16} {'ok  ' if ok else 'FAIL'} {got} "
+                f"(expected {want}): {case}")
+            results.setdefault("mcp_sanity", []).append(
+                {"alg": alg, "variant": e.name, "case": case, "status": got, "expected": want})
+            if not ok:
+                failed.append(f"{e.name}: {case}: got {got}, expected {want}")
+    if failed:
+        sys.exit("bench: MCP SANITY CHECK FAILED, nothing measured (configurations in "
+                 f"{OUT}/envoy/):\n  " + "\n  ".join(failed))
+
+
+def run_family(alg, family, workloads, variants, results, memory):
+    log(f"{alg}: starting {', '.join(variants)}" + (" (mcp)" if family == "mcp" else ""))
     envoys = []
     try:
         for name, variant in variants.items():
-            envoys.append(Envoy(name, variant, alg))
-        for e in envoys:
-            problems = sanity_check(e)
-            if problems:
-                log(f"{alg} {e.name}: SANITY CHECK FAILED: {'; '.join(problems)}")
-                results.setdefault("sanity_failures", []).append(
-                    {"alg": alg, "variant": e.name, "problems": problems})
-        for workload in WORKLOADS:
+            envoys.append(Envoy(name, variant, alg, family))
+        if family == "mcp":
+            check_mcp(alg, envoys, results)
+        else:
+            for e in envoys:
+                problems = sanity_check(e, workloads)
+                if problems:
+                    log(f"{alg} {e.name}: SANITY CHECK FAILED: {'; '.join(problems)}")
+                    results.setdefault("sanity_failures", []).append(
+                        {"alg": alg, "variant": e.name, "problems": problems})
+        for workload in workloads:
             for e in envoys:
                 run_wrk(e, workload, WARMUP, 0)
             reps = {e.name: [] for e in envoys}
@@ -658,6 +811,26 @@ def report_md(results):
             vms = ", ".join(f"{size:,} / {rss:,}" for size, rss in mem["wasm_memories_kib"])
             lines.append(f"| {mem['alg']} | {mem['variant']} | {mem['after_fresh_run']} "
                          f"| {vms or '-'} | {mem['rss_kib']:,} |")
+    if results.get("mcp_sanity"):
+        lines += [
+            "",
+            "## The mcp workload",
+            "",
+            f"`POST {MCP_PATH}`, a {MCP_BODY_BYTES}-byte JSON-RPC `tools/call` of `{MCP_TOOL}` "
+            f"(content-type application/json), 16 reused tokens with the scope `{MCP_SCOPE}`, in "
+            "Envoys of its own (bench/envoy/*-mcp.yaml). native: Envoy's MCP filter "
+            "(`envoy.filters.http.mcp`), jwt_authn and RBAC requiring a valid token, POST /mcp, "
+            f"method `tools/call`, `params.name` `{MCP_TOOL}` (the MCP filter's dynamic metadata) "
+            f"and the scope `{MCP_SCOPE}`. workload-authz: a route POST /mcp whose `mcp` block "
+            f"declares only the tool `{MCP_TOOL}`, requiring `{MCP_SCOPE}`. Each (baseline too) "
+            "ends with Envoy's buffer filter, so the direct response waits for the whole request. "
+            "Checked before measuring:",
+            "",
+            "| alg | configuration | request | status | expected |",
+            "| --- | --- | --- | ---: | ---: |",
+        ]
+        lines += [f"| {c['alg']} | {c['variant']} | {c['case']} | {c['status']} "
+                  f"| {c['expected']} |" for c in results["mcp_sanity"]]
     if results.get("sanity_failures"):
         lines += ["", "## Sanity check failures", ""]
         lines += [f"- {f['alg']} {f['variant']}: {'; '.join(f['problems'])}"
@@ -684,10 +857,15 @@ def main():
     for tool in ("wrk", "taskset"):
         if not shutil.which(tool):
             sys.exit(f"bench: `{tool}` is not installed")
+    unknown = [w for w in WORKLOADS if w not in EXPECTED]
+    if unknown:
+        sys.exit(f"bench: unknown workload(s) {unknown}; known: {sorted(EXPECTED)}")
     variants = load_variants()
     os.makedirs(OUT, exist_ok=True)
     snapshot_wasm(variants)
     ensure_pool()
+    if "mcp" in WORKLOADS:
+        mcp_bodies_file()
     started = time.time()
     results = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

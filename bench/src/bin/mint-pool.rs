@@ -5,7 +5,9 @@
 //! - `reuse.txt`: `--reuse` valid tokens (one per line), reused by every connection;
 //! - `fresh.txt`: `--fresh` distinct valid tokens (each has its own `jti`);
 //! - `deny.txt`: `--deny` tokens whose signature was tampered with (one byte flipped), so every
-//!   filter reaches signature verification and must answer 401.
+//!   filter reaches signature verification and must answer 401;
+//! - `mcp.txt`: `--mcp` valid tokens with `--mcp-scope` instead of `--scope` (the `mcp` workload's
+//!   tool calls, reused like `reuse.txt`).
 //!
 //! and `DIR/manifest.json` (issuer, audience, scope, expiry, counts) that `bench/run.py` reads to
 //! decide whether the pool can be reused. Signing runs on every core.
@@ -20,7 +22,8 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const USAGE: &str = "usage: mint-pool --out DIR [--algs ES256,RS256,EdDSA] [--fresh 20000] \
-[--reuse 16] [--deny 64] [--ttl 14400] [--iss URL] [--aud AUD] [--scope \"orders:read\"]";
+[--reuse 16] [--deny 64] [--mcp 16] [--ttl 14400] [--iss URL] [--aud AUD] [--scope \"orders:read\"] \
+[--mcp-scope \"crm:read\"]";
 
 struct Options {
     out: PathBuf,
@@ -28,10 +31,12 @@ struct Options {
     fresh: usize,
     reuse: usize,
     deny: usize,
+    mcp: usize,
     ttl: u64,
     iss: String,
     aud: String,
     scope: String,
+    mcp_scope: String,
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
@@ -41,10 +46,12 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         fresh: 20_000,
         reuse: 16,
         deny: 64,
+        mcp: 16,
         ttl: 4 * 3600,
         iss: "https://issuer.bench.example".into(),
         aud: "orders".into(),
         scope: "orders:read orders:write".into(),
+        mcp_scope: "crm:read".into(),
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -61,10 +68,12 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             "--fresh" => o.fresh = number(value)?,
             "--reuse" => o.reuse = number(value)?,
             "--deny" => o.deny = number(value)?,
+            "--mcp" => o.mcp = number(value)?,
             "--ttl" => o.ttl = number(value)? as u64,
             "--iss" => o.iss = value.clone(),
             "--aud" => o.aud = value.clone(),
             "--scope" => o.scope = value.clone(),
+            "--mcp-scope" => o.mcp_scope = value.clone(),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
     }
@@ -160,7 +169,7 @@ fn sign_range(
     signer: &Signer,
     o: &Options,
     now: u64,
-    tag: &str,
+    (tag, scope): (&str, &str),
     range: std::ops::Range<usize>,
 ) -> Result<Vec<String>, String> {
     range
@@ -172,28 +181,28 @@ fn sign_range(
                 "iat": now,
                 "exp": now + o.ttl,
                 "jti": format!("{tag}-{i}"),
-                "scope": o.scope,
+                "scope": scope,
             }))
         })
         .collect()
 }
 
-/// Signs `count` tokens, split over the machine's cores.
+/// Signs `count` tokens with `scope`, split over the machine's cores.
 fn sign_pool(
     signer: &Signer,
     o: &Options,
     now: u64,
-    tag: &str,
+    (tag, scope): (&str, &str),
     count: usize,
 ) -> Result<Vec<String>, String> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = count.div_ceil(threads).max(1);
-    let parts: Vec<Result<Vec<String>, String>> = std::thread::scope(|scope| {
+    let parts: Vec<Result<Vec<String>, String>> = std::thread::scope(|workers| {
         let handles: Vec<_> = (0..count)
             .step_by(chunk)
             .map(|start| {
                 let end = (start + chunk).min(count);
-                scope.spawn(move || sign_range(signer, o, now, tag, start..end))
+                workers.spawn(move || sign_range(signer, o, now, (tag, scope), start..end))
             })
             .collect();
         handles
@@ -232,22 +241,27 @@ fn run(o: &Options) -> Result<(), String> {
             .map_err(|e| format!("{}: {e}", dir.display()))?;
         write_lines(
             &dir.join("reuse.txt"),
-            &sign_pool(&signer, o, now, "reuse", o.reuse)?,
+            &sign_pool(&signer, o, now, ("reuse", &o.scope), o.reuse)?,
         )?;
         write_lines(
             &dir.join("fresh.txt"),
-            &sign_pool(&signer, o, now, "fresh", o.fresh)?,
+            &sign_pool(&signer, o, now, ("fresh", &o.scope), o.fresh)?,
         )?;
-        let deny = sign_pool(&signer, o, now, "deny", o.deny)?
+        let deny = sign_pool(&signer, o, now, ("deny", &o.scope), o.deny)?
             .iter()
             .map(|t| tamper(t))
             .collect::<Result<Vec<_>, _>>()?;
         write_lines(&dir.join("deny.txt"), &deny)?;
+        write_lines(
+            &dir.join("mcp.txt"),
+            &sign_pool(&signer, o, now, ("mcp", &o.mcp_scope), o.mcp)?,
+        )?;
         eprintln!(
-            "mint-pool: {alg}: {} reuse, {} fresh, {} deny tokens in {:.1}s",
+            "mint-pool: {alg}: {} reuse, {} fresh, {} deny, {} mcp tokens in {:.1}s",
             o.reuse,
             o.fresh,
             o.deny,
+            o.mcp,
             started.elapsed().as_secs_f64()
         );
     }
@@ -261,6 +275,8 @@ fn run(o: &Options) -> Result<(), String> {
         "fresh": o.fresh,
         "reuse": o.reuse,
         "deny": o.deny,
+        "mcp": o.mcp,
+        "mcp_scope": o.mcp_scope,
     });
     let path = o.out.join("manifest.json");
     fs::write(&path, format!("{manifest:#}\n")).map_err(|e| format!("{}: {e}", path.display()))
