@@ -81,14 +81,7 @@ pub fn decide_in<H: AsRef<str>>(
     now: u64,
     verifier: &dyn SignatureVerifier,
 ) -> Decision {
-    let ctx = Context {
-        policy,
-        state,
-        connection,
-        now,
-        verifier,
-        body: None,
-    };
+    let ctx = Context::new(policy, state, connection, now, verifier, None);
     decide_traced(&ctx, request, &mut Trace::off())
 }
 
@@ -104,14 +97,7 @@ pub fn decide_with_body<H: AsRef<str>>(
     now: u64,
     verifier: &dyn SignatureVerifier,
 ) -> Decision {
-    let ctx = Context {
-        policy,
-        state,
-        connection,
-        now,
-        verifier,
-        body: Some(body),
-    };
+    let ctx = Context::new(policy, state, connection, now, verifier, Some(body));
     decide_traced(&ctx, request, &mut Trace::off())
 }
 
@@ -126,14 +112,7 @@ pub fn explain_with_body<H: AsRef<str>>(
     now: u64,
     verifier: &dyn SignatureVerifier,
 ) -> (Decision, Vec<Step>) {
-    let ctx = Context {
-        policy,
-        state,
-        connection,
-        now,
-        verifier,
-        body,
-    };
+    let ctx = Context::new(policy, state, connection, now, verifier, body);
     let mut trace = Trace::on();
     let decision = decide_traced(&ctx, request, &mut trace);
     (decision, trace.into_steps())
@@ -159,17 +138,7 @@ pub fn explain_in<H: AsRef<str>>(
     now: u64,
     verifier: &dyn SignatureVerifier,
 ) -> (Decision, Vec<Step>) {
-    let ctx = Context {
-        policy,
-        state,
-        connection,
-        now,
-        verifier,
-        body: None,
-    };
-    let mut trace = Trace::on();
-    let decision = decide_traced(&ctx, request, &mut trace);
-    (decision, trace.into_steps())
+    explain_with_body(policy, state, request, connection, None, now, verifier)
 }
 
 /// What every stage may read: the policy, the run-time state, the connection, the time, the
@@ -182,6 +151,26 @@ pub(crate) struct Context<'a> {
     verifier: &'a dyn SignatureVerifier,
     /// The whole request body, once read (MCP routes); `None` at header time.
     body: Option<&'a [u8]>,
+}
+
+impl<'a> Context<'a> {
+    fn new(
+        policy: &'a Policy,
+        state: &'a RuntimeState,
+        connection: &'a dyn ConnectionInfo,
+        now: u64,
+        verifier: &'a dyn SignatureVerifier,
+        body: Option<&'a [u8]>,
+    ) -> Self {
+        Context {
+            policy,
+            state,
+            connection,
+            now,
+            verifier,
+            body,
+        }
+    }
 }
 
 /// What placeholders in templates are filled with: path captures, headers, source address.

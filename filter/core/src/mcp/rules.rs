@@ -68,6 +68,17 @@ pub enum NotDeclared {
     Method,
 }
 
+/// A rule that is not a resource's: no URI captures.
+fn unscoped(rule: &McpRule) -> (Selected<'_>, Vec<String>) {
+    (
+        Selected {
+            rule,
+            resource: None,
+        },
+        Vec::new(),
+    )
+}
+
 fn by_name<'r>(rules: &'r [(String, McpRule)], name: &str) -> Option<&'r McpRule> {
     rules.iter().find(|(n, _)| n == name).map(|(_, rule)| rule)
 }
@@ -78,28 +89,16 @@ impl McpRoute {
     pub fn select(&self, message: &Message) -> Result<(Selected<'_>, Vec<String>), NotDeclared> {
         let target = message.target.as_deref().unwrap_or_default();
         match TargetKind::of(&message.method) {
-            Some(kind @ TargetKind::Tool) => by_name(&self.tools, target)
-                .map(|rule| {
-                    (
-                        Selected {
-                            rule,
-                            resource: None,
-                        },
-                        Vec::new(),
-                    )
-                })
-                .ok_or(NotDeclared::Target(kind)),
-            Some(kind @ TargetKind::Prompt) => by_name(&self.prompts, target)
-                .map(|rule| {
-                    (
-                        Selected {
-                            rule,
-                            resource: None,
-                        },
-                        Vec::new(),
-                    )
-                })
-                .ok_or(NotDeclared::Target(kind)),
+            Some(kind @ (TargetKind::Tool | TargetKind::Prompt)) => {
+                let table = if kind == TargetKind::Tool {
+                    &self.tools
+                } else {
+                    &self.prompts
+                };
+                by_name(table, target)
+                    .map(unscoped)
+                    .ok_or(NotDeclared::Target(kind))
+            }
             Some(kind @ TargetKind::Resource) => {
                 if message.method != "resources/read"
                     && by_name(&self.methods, &message.method).is_none()
@@ -121,15 +120,7 @@ impl McpRoute {
                     .ok_or(NotDeclared::Target(kind))
             }
             None => by_name(&self.methods, &message.method)
-                .map(|rule| {
-                    (
-                        Selected {
-                            rule,
-                            resource: None,
-                        },
-                        Vec::new(),
-                    )
-                })
+                .map(unscoped)
                 .ok_or(NotDeclared::Method),
         }
     }
