@@ -206,9 +206,13 @@ pub fn bootstrap(
         .pointer_mut("/access_log/0/typed_config/log_format/json_format")
         .and_then(Value::as_object_mut)
     {
-        if let Value::Object(fields) = shipped_config("access-log-format.json") {
-            for (k, v) in fields {
-                format.entry(k).or_insert(v);
+        // Both shipped formats: the default record's `authz` object and the `keys` level's
+        // flat `authz_*` fields (null where the level in use does not write them).
+        for name in ["access-log-format.json", "access-log-format-keys.json"] {
+            if let Value::Object(fields) = shipped_config(name) {
+                for (k, v) in fields {
+                    format.entry(k).or_insert(v);
+                }
             }
         }
     }

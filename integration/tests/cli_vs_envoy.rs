@@ -364,8 +364,8 @@ fn explain_verdicts_equal_envoy_answers() {
                 // The decision record too: the filter's (from the access log) is the CLI's.
                 let logged = access_log_entry(&envoy, index)
                     .as_ref()
-                    .and_then(|entry| entry["authz_record"].as_str().map(str::to_string))
-                    .and_then(|text| serde_json::from_str::<Value>(&text).ok());
+                    .map(|entry| entry["authz"].clone())
+                    .filter(Value::is_object);
                 match logged {
                     Some(logged) if same_record(&logged, &explained["record"]) => {
                         eprintln!("[{name}] agree: {} {:?}", e.status, e.reason)

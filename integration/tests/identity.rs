@@ -106,8 +106,11 @@ fn agents_details_and_transactions() {
         .find(|e| e["path"] == "/orders/2")
         .expect("logged");
     assert_eq!(
-        deep["authz_actor_chain"],
-        "spiffe://prod.example/ns/agents/sa/planner spiffe://prod.example/ns/agents/sa/tool"
+        deep["authz"]["actor_chain"],
+        json!([
+            "spiffe://prod.example/ns/agents/sa/planner",
+            "spiffe://prod.example/ns/agents/sa/tool"
+        ])
     );
 
     let detail =
@@ -179,7 +182,7 @@ fn agents_details_and_transactions() {
         .rev()
         .find(|e| e["path"] == "/checkout")
         .expect("logged");
-    assert_eq!(checkout["authz_txn"], "txn-4711");
+    assert_eq!(checkout["authz"]["txn"], "txn-4711");
 }
 
 /// A CA, a server certificate for localhost, and two client certificates with SPIFFE URI SANs.

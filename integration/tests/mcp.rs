@@ -273,19 +273,17 @@ fn the_sdk_agent_gets_exactly_what_its_token_allows() {
     let log = envoy.access_log();
     let refused: Vec<&Value> = log
         .iter()
-        .filter(|r| r["authz_reason"] == "insufficient_scope")
+        .filter(|r| r["authz"]["reason"] == "insufficient_scope")
         .collect();
     assert!(!refused.is_empty(), "{log:?}");
     for r in refused {
-        assert_eq!(r["authz_mcp_method"], "tools/call");
-        assert_eq!(r["authz_mcp_name"], "delete_customer");
-        assert!(r["authz_mcp_arguments"]
+        let record = &r["authz"];
+        assert_eq!(record["mcp_method"], "tools/call");
+        assert_eq!(record["mcp_name"], "delete_customer");
+        assert!(record["mcp_arguments"]
             .as_str()
             .unwrap_or("")
             .starts_with("sha256:"));
-        let record: Value =
-            serde_json::from_str(r["authz_record"].as_str().unwrap_or("")).unwrap_or_default();
-        assert_eq!(record["mcp_name"], "delete_customer");
         assert!(!r.to_string().contains("\"c1\""), "arguments never logged");
     }
     let calls = envoy.counter(
@@ -443,7 +441,7 @@ fn raw_requests_that_must_never_reach_the_server() {
         );
         let record = envoy.wait_access_log(i + 1);
         let last = record.last().cloned().unwrap_or_default();
-        assert_eq!(last["authz_reason"], reason, "{name}");
+        assert_eq!(last["authz"]["reason"], reason, "{name}");
         if status != 403 || reason != "no_route" {
             let body: Value = serde_json::from_str(&response.body_str()).unwrap_or_default();
             assert_eq!(body["jsonrpc"], "2.0", "{name}: a JSON-RPC error body");

@@ -175,14 +175,36 @@ fn documented_log_fields() -> Map<String, Value> {
     for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
         if let Some((name, value)) = line.trim().split_once(": ") {
             let value = value.trim().trim_matches('"');
-            if value.starts_with("%FILTER_STATE(wasm.workload_authz.") {
+            if value.contains("wasm.workload_authz.") {
                 out.insert(name.to_string(), json!(value));
             }
         }
     }
     assert!(
         out.len() >= 4,
-        "{}: no FILTER_STATE fields found",
+        "{}: no decision-record fields found",
+        path.display()
+    );
+    // The CEL expressions of the Istio Telemetry tag overrides, as `tag_<name>` fields.
+    let path = workspace_root()
+        .join("examples")
+        .join("istio")
+        .join("telemetry.yaml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut tag = None;
+    for line in text.lines().map(str::trim) {
+        if let Some(expr) = line.strip_prefix("value: ") {
+            if let Some(name) = tag.take() {
+                let expr = expr.trim_matches('"');
+                out.insert(format!("tag_{name}"), json!(format!("%CEL({expr})%")));
+            }
+        } else if let Some(name) = line.strip_suffix(':') {
+            tag = name.starts_with("authz_").then(|| name.to_string());
+        }
+    }
+    assert!(
+        out.contains_key("tag_authz_reason"),
+        "{}: no tag overrides found",
         path.display()
     );
     out
@@ -449,6 +471,15 @@ fn remote_module_with_pinned_sha256_judges_requests() {
     assert_eq!(
         field(2, "authz_subject"),
         "spiffe://x/ns/a/sa/b",
+        "{entries:?}"
+    );
+    assert_eq!(entries[0]["authz_subject"], Value::Null, "absent: null");
+    assert_eq!(entries[2]["tag_authz_reason"], "allowed", "{entries:?}");
+    assert_eq!(entries[3]["tag_authz_reason"], "insufficient_scope");
+    assert_eq!(entries[2]["tag_authz_subject"], "spiffe://x/ns/a/sa/b");
+    assert_eq!(
+        entries[2]["authz_record"]["scopes_required"],
+        json!(["orders:read"]),
         "{entries:?}"
     );
 }

@@ -11,8 +11,13 @@ const ISS: &str = "https://issuer.prod.example";
 const PARTNER: &str = "https://partner.example";
 
 fn policy(mode: &str) -> String {
+    policy_with_record(mode, "struct")
+}
+
+fn policy_with_record(mode: &str, record: &str) -> String {
     json!({
         "mode": mode,
+        "decision_record": record,
         "realm": "orders-api",
         "identity_headers": true,
         "providers": {
@@ -141,35 +146,33 @@ fn decision_record_in_the_access_log_and_headers_upstream() {
         "forward defaults to true"
     );
 
+    // The default record: one typed object, whole in the log (`%TYPED_CEL(...)%`).
     let entry = log_entry(&envoy, n, "/tenants/acme/orders/1");
-    assert_eq!(entry["authz_decision"], "allow");
-    assert_eq!(entry["authz_reason"], "allowed");
-    assert_eq!(entry["authz_action"], "orders.read");
-    assert_eq!(entry["authz_provider"], "mesh");
+    let record = &entry["authz"];
+    assert_eq!(record["decision"], "allow", "{entry}");
+    assert_eq!(record["reason"], "allowed");
+    assert_eq!(record["mode"], "enforce");
+    assert_eq!(record["action"], "orders.read");
+    assert_eq!(record["provider"], "mesh");
+    assert_eq!(record["subject"], "spiffe://prod.example/ns/shop/sa/web");
+    assert_eq!(record["issuer"], ISS);
+    assert_eq!(record["jti"], "task-42");
     assert_eq!(
-        entry["authz_subject"],
-        "spiffe://prod.example/ns/shop/sa/web"
+        record["scopes_granted"],
+        json!(["orders:read", "orders:write:acme"])
     );
-    assert_eq!(entry["authz_issuer"], ISS);
-    assert_eq!(entry["authz_jti"], "task-42");
-    assert_eq!(
-        entry["authz_scopes_granted"],
-        "orders:read orders:write:acme"
-    );
-    assert_eq!(entry["authz_scopes_required"], "orders:read");
-    assert_eq!(entry["authz_scopes_unused"], "orders:write:acme");
-    let ttl: u64 = entry["authz_token_ttl_remaining"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((590..=600).contains(&ttl), "ttl {ttl}");
-    let policy_hash = entry["authz_policy"].as_str().unwrap().to_string();
-    assert_eq!(policy_hash.len(), 16);
-    let record: Value = serde_json::from_str(entry["authz_record"].as_str().unwrap()).unwrap();
-    assert_eq!(record["decision"], "allow");
-    assert_eq!(record["policy"], policy_hash.as_str());
+    assert_eq!(record["scopes_required"], json!(["orders:read"]));
     assert_eq!(record["scopes_unused"], json!(["orders:write:acme"]));
+    assert_eq!(record["actor_chain"], json!([]));
+    assert_eq!(record["txn"], Value::Null);
+    let ttl = record["token_ttl_remaining"].as_u64().unwrap();
+    assert!((590..=600).contains(&ttl), "ttl {ttl}");
+    assert_eq!(record["policy"].as_str().unwrap().len(), 16);
+    assert_eq!(
+        entry["authz_decision"],
+        Value::Null,
+        "no text keys at the default level"
+    );
 
     // Denied (expired): the spoofed headers never reach anyone, the record names the reason.
     let expired = key(Alg::ES256).sign(&claims(
@@ -184,10 +187,13 @@ fn decision_record_in_the_access_log_and_headers_upstream() {
     n += 1;
     assert_eq!(resp.status, 401);
     let entry = log_entry(&envoy, n, "/tenants/acme/orders/2");
-    assert_eq!(entry["authz_decision"], "deny");
-    assert_eq!(entry["authz_reason"], "expired");
+    assert_eq!(entry["authz"]["decision"], "deny");
+    assert_eq!(entry["authz"]["reason"], "expired");
     assert!(
-        entry["authz_jti"].as_str().unwrap().starts_with("sha256:"),
+        entry["authz"]["jti"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:"),
         "{entry}"
     );
     assert!(
@@ -210,10 +216,10 @@ fn decision_record_in_the_access_log_and_headers_upstream() {
     assert_eq!(upstream_header(&resp, "x-workload-subject"), None);
     assert_eq!(upstream_header(&resp, "x-tenant"), None);
     let entry = log_entry(&envoy, n, "/healthz");
-    assert_eq!(entry["authz_decision"], "public");
-    assert_eq!(entry["authz_reason"], "public");
-    assert_eq!(entry["authz_action"], "health");
-    assert_eq!(entry["authz_subject"], "-");
+    assert_eq!(entry["authz"]["decision"], "public");
+    assert_eq!(entry["authz"]["reason"], "public");
+    assert_eq!(entry["authz"]["action"], "health");
+    assert_eq!(entry["authz"]["subject"], Value::Null);
 
     // Unmatched route.
     let resp = send(&envoy, Request::get("/admin"));
@@ -222,8 +228,8 @@ fn decision_record_in_the_access_log_and_headers_upstream() {
     let entry = log_entry(&envoy, n, "/admin");
     assert_eq!(
         (
-            entry["authz_decision"].as_str(),
-            entry["authz_reason"].as_str()
+            entry["authz"]["decision"].as_str(),
+            entry["authz"]["reason"].as_str()
         ),
         (Some("deny"), Some("no_route"))
     );
@@ -242,6 +248,75 @@ fn decision_record_in_the_access_log_and_headers_upstream() {
         upstream_header(&resp, "x-workload-action").as_deref(),
         Some("partner.sync")
     );
+}
+
+#[test]
+fn the_keys_level_keeps_the_fifteen_plain_keys() {
+    let envoy = start_envoy(&policy_with_record("enforce", "keys"));
+    let token = key(Alg::ES256).sign(&claims(json!({})));
+    let resp = send(
+        &envoy,
+        Request::get("/tenants/acme/orders/1").bearer(&token),
+    );
+    assert_eq!(resp.status, 200, "{}", resp.body_str());
+    let entry = log_entry(&envoy, 1, "/tenants/acme/orders/1");
+    assert_eq!(entry["authz_decision"], "allow", "{entry}");
+    assert_eq!(entry["authz_reason"], "allowed");
+    assert_eq!(entry["authz_action"], "orders.read");
+    assert_eq!(entry["authz_provider"], "mesh");
+    assert_eq!(
+        entry["authz_subject"],
+        "spiffe://prod.example/ns/shop/sa/web"
+    );
+    assert_eq!(entry["authz_issuer"], ISS);
+    assert_eq!(entry["authz_jti"], "task-42");
+    assert_eq!(
+        entry["authz_scopes_granted"],
+        "orders:read orders:write:acme"
+    );
+    assert_eq!(entry["authz_scopes_required"], "orders:read");
+    assert_eq!(entry["authz_scopes_unused"], "orders:write:acme");
+    assert_eq!(entry["authz_actor_chain"], "");
+    assert_eq!(entry["authz_txn"], "-");
+    let ttl: u64 = entry["authz_token_ttl_remaining"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((590..=600).contains(&ttl), "ttl {ttl}");
+    let policy_hash = entry["authz_policy"].as_str().unwrap().to_string();
+    assert_eq!(policy_hash.len(), 16);
+    let record: Value = serde_json::from_str(entry["authz_record"].as_str().unwrap()).unwrap();
+    assert_eq!(record["decision"], "allow");
+    assert_eq!(record["policy"], policy_hash.as_str());
+    assert_eq!(record["scopes_unused"], json!(["orders:write:acme"]));
+    drop(envoy);
+
+    // `compact`: decision, reason, action and the JSON record; `off`: nothing at all.
+    let envoy = start_envoy(&policy_with_record("enforce", "compact"));
+    let resp = send(
+        &envoy,
+        Request::get("/tenants/acme/orders/1").bearer(&token),
+    );
+    assert_eq!(resp.status, 200);
+    let entry = log_entry(&envoy, 1, "/tenants/acme/orders/1");
+    assert_eq!(entry["authz_decision"], "allow", "{entry}");
+    assert_eq!(entry["authz_action"], "orders.read");
+    assert_eq!(entry["authz_subject"], Value::Null);
+    let record: Value = serde_json::from_str(entry["authz_record"].as_str().unwrap()).unwrap();
+    assert_eq!(record["subject"], "spiffe://prod.example/ns/shop/sa/web");
+    drop(envoy);
+
+    let envoy = start_envoy(&policy_with_record("enforce", "off"));
+    let resp = send(
+        &envoy,
+        Request::get("/tenants/acme/orders/1").bearer(&token),
+    );
+    assert_eq!(resp.status, 200);
+    let entry = log_entry(&envoy, 1, "/tenants/acme/orders/1");
+    assert_eq!(entry["authz_decision"], Value::Null, "{entry}");
+    assert_eq!(entry["authz_record"], Value::Null);
+    assert_eq!(entry["authz"], Value::Null);
 }
 
 #[test]
@@ -267,9 +342,9 @@ fn shadow_mode_lets_bad_tokens_through_and_records_them() {
         "an unverified token adds no identity"
     );
     let entry = log_entry(&envoy, 1, "/reports/acme");
-    assert_eq!(entry["authz_decision"], "shadow_deny");
+    assert_eq!(entry["authz"]["decision"], "shadow_deny");
     assert_eq!(
-        entry["authz_reason"], "unknown_key",
+        entry["authz"]["reason"], "unknown_key",
         "signed by a key the provider does not have"
     );
     // The enforcing route next to it still denies.
@@ -320,8 +395,8 @@ fn shadow_mode_lets_bad_tokens_through_and_records_them() {
         let entry = log_entry(&envoy, i + 1, path);
         assert_eq!(
             (
-                entry["authz_decision"].as_str(),
-                entry["authz_reason"].as_str()
+                entry["authz"]["decision"].as_str(),
+                entry["authz"]["reason"].as_str()
             ),
             (Some(*decision), Some(*reason)),
             "{path}"

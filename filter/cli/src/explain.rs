@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use std::io::Read;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
-use workload_authz_core::config::{KeySource, ProviderId};
+use workload_authz_core::config::{KeySource, ProviderId, RecordLevel};
 use workload_authz_core::revocation::RevocationList;
 use workload_authz_core::state::parse_fetched_jwks;
 use workload_authz_core::{
@@ -195,10 +195,18 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
             "removed_headers": stripped.iter().map(|s| s.to_string()).chain(decision.drop_header.clone()).collect::<Vec<_>>(),
         })
     });
-    let filter_state: Map<String, Value> = telemetry::filter_state(&decision, policy)
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), json!(v)))
-        .collect();
+    // What Envoy's filter state holds afterwards (without the `wasm.` prefix): the typed record
+    // as the object `%FILTER_STATE(..:TYPED)%` prints, or the text keys.
+    let filter_state: Map<String, Value> = match policy.decision_record {
+        RecordLevel::Struct => Map::from_iter([(
+            telemetry::RECORD_PROPERTY.to_string(),
+            telemetry::record(&decision, policy),
+        )]),
+        _ => telemetry::filter_state(&decision, policy)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect(),
+    };
     let out = json!({
         "policy": {"file": loaded.source.path, "hash": policy.hash},
         "request": {

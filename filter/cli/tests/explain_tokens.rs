@@ -181,7 +181,7 @@ fn explain_allows_and_denies_like_the_filter() {
     assert_eq!(record["scopes_required"], json!(["orders:read"]));
     assert_eq!(record["scopes_unused"], json!(["orders:write:acme"]));
     assert_eq!(record["policy"], v["policy"]["hash"]);
-    assert_eq!(v["filter_state"]["workload_authz.decision"], "allow");
+    assert_eq!(v["filter_state"]["workload_authz.record"], *record);
     let checks: Vec<&str> = v["trace"]
         .as_array()
         .unwrap()

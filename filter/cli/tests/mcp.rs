@@ -149,7 +149,10 @@ fn explain_judges_the_body_and_never_prints_argument_values() {
     assert!(digest.starts_with("sha256:"), "{digest}");
     assert_eq!(v["record"]["mcp_arguments"], digest);
     assert_eq!(v["record"]["mcp_name"], "delete_customer");
-    assert_eq!(v["filter_state"]["workload_authz.mcp_method"], "tools/call");
+    assert_eq!(
+        v["filter_state"]["workload_authz.record"]["mcp_method"],
+        "tools/call"
+    );
     assert_eq!(v["answer"]["body"]["id"], 7);
     let failed = v["trace"].as_array().unwrap().last().unwrap();
     assert_eq!(failed["check"], "mcp_arguments");

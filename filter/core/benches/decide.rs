@@ -297,13 +297,16 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("record");
     let allowed = decision(&policy, &cached, &headers(&tokens[0].2), &GuestVerifier);
     assert_eq!(allowed.reason, Reason::Allowed);
-    for level in ["full", "compact"] {
+    for level in ["keys", "compact"] {
         let policy = with_record(&policy_json, level);
         assert!(!telemetry::filter_state(&allowed, &policy).is_empty());
         g.bench_function(format!("filter_state/{level}"), |b| {
             b.iter(|| telemetry::filter_state(black_box(&allowed), &policy))
         });
     }
+    g.bench_function("record_struct", |b| {
+        b.iter(|| telemetry::record_struct(black_box(&allowed), &policy))
+    });
     g.bench_function("metric_names", |b| {
         b.iter(|| {
             (

@@ -53,6 +53,8 @@ fn allocations<T>(f: impl FnOnce() -> T) -> (T, usize) {
 fn a_cached_decision_and_its_record_stay_within_their_allocation_budgets() {
     let mut value = example_policy_json();
     let p = policy(&value);
+    value["decision_record"] = serde_json::json!("keys");
+    let p_keys = policy(&value);
     value["decision_record"] = serde_json::json!("off");
     let p_off = policy(&value);
     let state = RuntimeState::new(&p);
@@ -75,14 +77,24 @@ fn a_cached_decision_and_its_record_stay_within_their_allocation_budgets() {
     assert_eq!(state.cached_tokens(), 1);
     let (hit, hit_allocations) = allocations(|| decide(&p, &state, &request, NOW, &GuestVerifier));
     assert_eq!(hit.reason, Reason::Allowed);
-    let (entries, record_allocations) = allocations(|| telemetry::filter_state(&hit, &p).len());
+    let (entries, record_allocations) =
+        allocations(|| telemetry::filter_state(&hit, &p_keys).len());
     assert_eq!(entries, 15);
+    let (none, default_allocations) = allocations(|| telemetry::filter_state(&hit, &p).len());
+    assert_eq!(
+        none, 0,
+        "the default record is one typed property, no text keys"
+    );
+    assert_eq!(default_allocations, 0);
+    let (bytes, struct_allocations) = allocations(|| telemetry::record_struct(&hit, &p).len());
+    assert!(bytes > 0);
     let (none, off_allocations) = allocations(|| telemetry::filter_state(&hit, &p_off).len());
     assert_eq!(none, 0);
     let (_, drop_allocations) = allocations(|| drop(hit));
     println!(
-        "cached decision: {hit_allocations} allocations; full record: {record_allocations}; \
-         record off: {off_allocations}; dropping the decision: {drop_allocations}"
+        "cached decision: {hit_allocations} allocations; keys record: {record_allocations}; \
+         struct record: {struct_allocations}; record off: {off_allocations}; \
+         dropping the decision: {drop_allocations}"
     );
     assert!(
         hit_allocations <= HIT_BUDGET,
@@ -92,11 +104,17 @@ fn a_cached_decision_and_its_record_stay_within_their_allocation_budgets() {
         record_allocations <= RECORD_BUDGET,
         "the full record made {record_allocations} allocations, budget {RECORD_BUDGET}"
     );
+    assert!(
+        struct_allocations <= STRUCT_BUDGET,
+        "the struct record made {struct_allocations} allocations, budget {STRUCT_BUDGET}"
+    );
     assert_eq!(off_allocations, 0, "no record, no allocation");
     assert_eq!(drop_allocations, 0);
 }
 
 /// Allocations allowed for a cached, allowed decision on the example policy's `orders.read`.
 const HIT_BUDGET: usize = 24;
-/// Allocations allowed for the 15 filter-state entries of a full record.
+/// Allocations allowed for the 15 filter-state entries of a `keys` record.
 const RECORD_BUDGET: usize = 8;
+/// Allocations allowed for the default record: its member list and its exact-size bytes.
+const STRUCT_BUDGET: usize = 2;

@@ -213,6 +213,7 @@ fn delegation_chains_of_depth_zero_to_five() {
     claims["act"] = json!({"sub": "spiffe://prod.example/ns/tools/sa/x", "act": {"sub": "spiffe://prod.example/ns/agents/sa/a"}});
     let mut value = agent_policy();
     value["routes"][0]["require"]["max_delegation_depth"] = json!(3);
+    value["decision_record"] = json!("keys");
     let p = policy(&value);
     let d = bearer(&p, "GET", "/orders/1", &es256(&claims));
     assert_eq!(d.reason, Reason::ActorNotAllowed);

@@ -17,7 +17,9 @@ const READ: &str = "/tenants/acme/orders/7";
 
 #[test]
 fn allowed_record_carries_identity_scopes_and_policy() {
-    let p = policy(&example_policy_json());
+    let mut value = example_policy_json();
+    value["decision_record"] = json!("keys");
+    let p = policy(&value);
     let claims = with(good_claims(), "jti", json!("task-42"));
     let d = judge_token(&p, "GET", READ, &es256(&claims));
     assert_eq!(d.outcome, Outcome::Allow);
@@ -269,7 +271,14 @@ fn the_record_level_selects_the_filter_state_keys() {
             .map(|(k, _)| k)
             .collect::<Vec<_>>()
     };
+    assert!(
+        d_for(&value).is_empty(),
+        "struct, the default: no text keys"
+    );
+    value["decision_record"] = json!("keys");
     assert_eq!(d_for(&value).len(), 15);
+    value["decision_record"] = json!("full");
+    assert_eq!(d_for(&value).len(), 15, "`full` is the old name of `keys`");
     value["decision_record"] = json!("compact");
     assert_eq!(
         d_for(&value),
@@ -287,4 +296,51 @@ fn the_record_level_selects_the_filter_state_keys() {
         .unwrap_err()
         .to_string()
         .contains("decision_record: `some` is not a level"));
+}
+
+/// A decoded protobuf `Value` as JSON (numbers compared as the integers the record holds).
+fn json_of(value: &prost_types::Value) -> Value {
+    use prost_types::value::Kind;
+    match &value.kind {
+        None | Some(Kind::NullValue(_)) => Value::Null,
+        Some(Kind::NumberValue(n)) => json!(*n as u64),
+        Some(Kind::StringValue(s)) => json!(s),
+        Some(Kind::BoolValue(b)) => json!(b),
+        Some(Kind::StructValue(s)) => Value::Object(
+            s.fields
+                .iter()
+                .map(|(k, v)| (k.clone(), json_of(v)))
+                .collect(),
+        ),
+        Some(Kind::ListValue(l)) => Value::Array(l.values.iter().map(json_of).collect()),
+    }
+}
+
+fn decoded_struct(bytes: &[u8]) -> Value {
+    use prost::Message;
+    let decoded = prost_types::Struct::decode(bytes).expect("a valid Struct");
+    json_of(&prost_types::Value {
+        kind: Some(prost_types::value::Kind::StructValue(decoded)),
+    })
+}
+
+#[test]
+fn the_struct_record_decodes_to_the_json_record() {
+    let p = policy(&example_policy_json());
+    let claims = with(good_claims(), "jti", json!("task-42"));
+    let allowed = judge_token(&p, "GET", READ, &es256(&claims));
+    let expired = judge_token(
+        &p,
+        "GET",
+        READ,
+        &es256(&with(good_claims(), "exp", json!(1))),
+    );
+    let no_token = judge(&p, "GET", READ, &[]);
+    for d in [&allowed, &expired, &no_token] {
+        let bytes = workload_authz_core::telemetry::record_struct(d, &p);
+        assert_eq!(decoded_struct(&bytes), record(d, &p), "{:?}", d.reason);
+    }
+    let bytes = workload_authz_core::telemetry::record_struct(&allowed, &p);
+    assert_eq!(decoded_struct(&bytes)["token_ttl_remaining"], json!(240));
+    assert_eq!(decoded_struct(&bytes)["jti"], json!("task-42"));
 }

@@ -65,9 +65,10 @@ pub fn set_request_header(name: &str, value: &str) -> Result<(), Status> {
     hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value))
 }
 
-/// Writes filter state (Envoy: `wasm.<key>`, readable as `%FILTER_STATE(wasm.<key>:PLAIN)%`).
-/// A one-element property path is the key's bytes. Errors are the host's status code.
-pub fn set_filter_state(key: &str, value: &str) -> Result<(), u32> {
+/// Writes filter state (Envoy: `wasm.<key>`, readable as `%FILTER_STATE(wasm.<key>:PLAIN)%`,
+/// or `:TYPED` for a property declared with a type). A one-element property path is the key's
+/// bytes. Errors are the host's status code.
+pub fn set_filter_state(key: &str, value: &[u8]) -> Result<(), u32> {
     // SAFETY: both pointers are valid for their lengths for the duration of the call; the host
     // copies what it keeps.
     let status =

@@ -170,8 +170,14 @@ fn fail_closed(why: &str) -> Action {
 
 fn record(plugin: &Plugin, decision: &Decision) {
     let policy = &plugin.policy;
+    if plugin.typed_record {
+        let value = telemetry::record_struct(decision, policy);
+        if let Err(status) = host::set_filter_state(telemetry::RECORD_PROPERTY, &value) {
+            log::debug!("workload-authz: cannot set the typed record: {status:?}");
+        }
+    }
     for (key, value) in telemetry::filter_state(decision, policy) {
-        if let Err(status) = host::set_filter_state(key, &value) {
+        if let Err(status) = host::set_filter_state(key, value.as_bytes()) {
             log::debug!("workload-authz: cannot set filter state {key}: {status:?}");
         }
     }

@@ -7,6 +7,7 @@
 //! - [`http`]: one request → one decision (an MCP route's body read whole first).
 //! - [`mcp`]: `tools/list` answers cut to the tools the caller may call.
 //! - [`metrics`]: counters defined once per name, kept as ids.
+//! - [`record`]: the decision record declared to the host as one typed `Struct`.
 //! - [`connection`]: mTLS peer and source address, read from Envoy properties on demand.
 //! - [`host`]: the only place that talks to the host; errors become values, nothing unwraps.
 
@@ -16,6 +17,7 @@ pub mod http;
 pub mod mcp;
 pub mod metrics;
 pub mod plugin;
+pub mod record;
 pub mod root;
 pub mod sync;
 pub mod verifier;

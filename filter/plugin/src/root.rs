@@ -9,6 +9,7 @@ use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::ContextType;
 use std::rc::Rc;
 use workload_authz_core::compile;
+use workload_authz_core::config::RecordLevel;
 
 /// Seconds between two ticks (shared documents picked up, due fetches started).
 const TICK_SECONDS: u64 = 1;
@@ -75,7 +76,23 @@ impl RootContext for AuthzRoot {
             policy.hash
         );
         let host_verifier = crate::verifier::probe();
-        let plugin = Plugin::new(policy, host_verifier);
+        let mut policy = policy;
+        let typed_record = match policy.decision_record {
+            RecordLevel::Struct => match crate::record::declare() {
+                Ok(()) => true,
+                Err(why) => {
+                    // Telemetry, not security: keep serving, with the record as JSON text.
+                    log::warn!(
+                        "workload-authz: decision_record `struct` cannot be typed ({why}): \
+                         writing `compact` instead (wasm.workload_authz.record as JSON text)"
+                    );
+                    policy.decision_record = RecordLevel::Compact;
+                    false
+                }
+            },
+            _ => false,
+        };
+        let plugin = Plugin::new(policy, host_verifier, typed_record);
         log::info!(
             "workload-authz: signatures verified by {}",
             if plugin.verifier.host {

@@ -94,7 +94,8 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
     let identity_headers = top.opt_bool("identity_headers", errors).unwrap_or(false);
     let limits = limits::compile(top.get("limits"), errors);
     let decision_record = match top.opt_str("decision_record", errors) {
-        None | Some("full") => RecordLevel::Full,
+        None | Some("struct") => RecordLevel::Struct,
+        Some("keys" | "full") => RecordLevel::Keys,
         Some("compact") => RecordLevel::Compact,
         Some("off") => RecordLevel::Off,
         Some(other) => {
@@ -102,7 +103,7 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
                 "decision_record",
                 ConfigErrorKind::not_a(Choice::RecordLevel, other),
             );
-            RecordLevel::Full
+            RecordLevel::Struct
         }
     };
     let signature_verifier = match top.opt_str("signature_verifier", errors) {

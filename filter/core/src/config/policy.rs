@@ -91,12 +91,16 @@ pub enum TokenKind {
     Transaction,
 }
 
-/// `decision_record`: how much of the decision record goes to filter state.
+/// `decision_record`: how the decision record goes to filter state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RecordLevel {
-    /// Every key, and `workload_authz.record`.
+    /// `struct` (the default): the whole record as one typed `google.protobuf.Struct` in
+    /// `workload_authz.record`, one host call per request (`%FILTER_STATE(..:TYPED)%`, `%CEL%`).
     #[default]
-    Full,
+    Struct,
+    /// `keys` (also spelled `full`, the pre-0.2 default): one text key per fact, and the record as
+    /// JSON text in `workload_authz.record` (for `:PLAIN` consumers).
+    Keys,
     /// `decision`, `reason`, `action` and `record` only (one JSON field for access logs).
     Compact,
     /// Nothing (metrics and logs only).

@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 use std::borrow::Cow;
 
 mod metrics;
+mod proto;
 pub use metrics::{decisions_metric, mcp_calls_metric, validations_metric};
+pub use proto::{declare_record_arguments, record_struct, RECORD_PROPERTY, STRUCT_TYPE_URL};
 
 /// `sha256:` and the first 16 hex digits of the SHA-256 of a token: correlates without revealing it.
 pub fn token_hash(token: &str) -> String {
@@ -65,7 +67,9 @@ fn or_dash(value: &Option<String>) -> Cow<'_, str> {
     Cow::Borrowed(value.as_deref().unwrap_or("-"))
 }
 
-/// The decision record as `(key, value)` filter-state entries (keys without the `wasm.` prefix).
+/// The decision record as `(key, value)` text filter-state entries (keys without the `wasm.`
+/// prefix), for the `keys` and `compact` levels; none for `off` and `struct` (that one is
+/// [`record_struct`], written as one typed property).
 /// Absent facts are written as `-`, so every access-log field is always filled. Values borrow
 /// from the decision where they can (this runs on every request).
 pub fn filter_state<'d>(
@@ -84,7 +88,7 @@ pub fn filter_state<'d>(
         ("workload_authz.action", or_dash(&decision.action)),
     ];
     match policy.decision_record {
-        RecordLevel::Off => Vec::new(),
+        RecordLevel::Off | RecordLevel::Struct => Vec::new(),
         RecordLevel::Compact => {
             let mut entries = Vec::with_capacity(4);
             entries.extend(decision_and_reason);
@@ -94,7 +98,7 @@ pub fn filter_state<'d>(
             ));
             entries
         }
-        RecordLevel::Full => {
+        RecordLevel::Keys => {
             let mut entries = Vec::with_capacity(15);
             entries.extend(decision_and_reason);
             entries.extend([
@@ -320,7 +324,8 @@ mod tests {
     #[test]
     fn filter_state_writes_dash_for_absent_facts_and_empty_for_empty_lists() {
         let policy = crate::compile(
-            r#"{"realm":"r","routes":[{"action":"a","match":{"path":"/"},"public":true}]}"#,
+            r#"{"realm":"r","decision_record":"keys",
+                "routes":[{"action":"a","match":{"path":"/"},"public":true}]}"#,
         )
         .unwrap();
         let mut decision = Decision::new(Reason::NoRoute, Mode::Enforce);

@@ -58,7 +58,7 @@ impl Choice {
     pub fn options(self) -> &'static [&'static str] {
         match self {
             Choice::Mode => &["enforce", "shadow"],
-            Choice::RecordLevel => &["full", "compact", "off"],
+            Choice::RecordLevel => &["struct", "keys", "compact", "off"],
             Choice::Verifier => &["auto", "guest"],
             Choice::TokenType => &["access_token", "txn_token"],
             Choice::Binding => &["spiffe_id"],
