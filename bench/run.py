@@ -21,7 +21,7 @@ token without the scope, a bad token and no token (baseline: 200 to all); otherw
 benchmark stops with status 1.
 
 Writes BENCH_OUT/report.md and BENCH_OUT/report.json. Settings (environment):
-  BENCH_SECONDS=3 BENCH_WARMUP=2 BENCH_REPEAT=3 BENCH_CONNECTIONS=16 BENCH_WRK_THREADS=1
+  BENCH_SECONDS=8 BENCH_WARMUP=2 BENCH_REPEAT=5 BENCH_CONNECTIONS=16 BENCH_WRK_THREADS=1
   BENCH_ALGS=ES256,RS256,EdDSA BENCH_WORKLOADS=reuse,fresh,deny (also: mcp)
   BENCH_VARIANTS=baseline,native,workload-authz BENCH_REFERENCE=native
   BENCH_VARIANTS_FILE=bench/variants.json BENCH_POOL=20000 BENCH_ENVOY_CPU=0 BENCH_WRK_CPU=1
@@ -54,9 +54,9 @@ def env_list(name, default):
     return [x.strip() for x in env(name, default).split(",") if x.strip()]
 
 
-SECONDS = int(env("BENCH_SECONDS", "3"))
+SECONDS = int(env("BENCH_SECONDS", "8"))
 WARMUP = int(env("BENCH_WARMUP", "2"))
-REPEAT = int(env("BENCH_REPEAT", "3"))
+REPEAT = int(env("BENCH_REPEAT", "5"))
 CONNECTIONS = int(env("BENCH_CONNECTIONS", "16"))
 WRK_THREADS = int(env("BENCH_WRK_THREADS", "1"))
 ALGS = env_list("BENCH_ALGS", "ES256,RS256,EdDSA")

@@ -15,7 +15,7 @@ bench-tools:
 	CARGO_TARGET_DIR=$(CURDIR)/target cargo build --release \
 		--manifest-path bench/noop-filter/Cargo.toml --target $(WASM_TARGET)
 
-## bench: the Envoy benchmark (about 6 minutes with the defaults).
+## bench: the Envoy benchmark (about 25 minutes with the defaults: 5 runs of 8 s per cell).
 bench: build cli bench-tools
 	@printf 'benchmarking %s: %s bytes\n' "$(WASM)" "$$(stat -c %s $(WASM))"
 	ENVOY_BIN="$(ENVOY_BIN)" WASM="$(CURDIR)/$(WASM)" MINT_POOL="$(CURDIR)/$(MINT_POOL)" \
