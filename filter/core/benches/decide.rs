@@ -7,7 +7,7 @@
 //! - `routes`: `decide` on a policy of 10, 1,000 or 10,000 public routes of a gateway-like mix
 //!   (literal prefixes, `{capture}` templates, `*`/`**`, methods, hosts), for a request to the
 //!   first, the middle and the last route and for one no route declares; `compile/routes_N`
-//!   compiles such a policy (configure time);
+//!   compiles such a policy (configure time), `compile/route_index_N` builds its route index;
 //! - `token`: header extraction, then strict JWS parsing (base64url + JSON + registered claims);
 //! - `verify`: one signature with `GuestVerifier` (jwt-simple, pure Rust), per algorithm;
 //! - `key`: the part of `verify` that builds jwt-simple's public key from our key material;
@@ -29,6 +29,7 @@ use jwt_simple::prelude::*;
 use serde_json::{json, Map, Value};
 use std::hint::black_box;
 use workload_authz_core::keys::{parse_jwks, Algorithm, PublicKey};
+use workload_authz_core::routes::RouteIndex;
 use workload_authz_core::token::{self, Jws, VerifyError};
 use workload_authz_core::{
     compile, decide, telemetry, Decision, GuestVerifier, Policy, Reason, RequestView, RuntimeState,
@@ -280,6 +281,10 @@ fn route_scale(c: &mut Criterion) {
         let text = gateway_policy(n);
         g.bench_function(format!("routes_{n}"), |b| {
             b.iter(|| compile(black_box(&text)).unwrap().routes.len())
+        });
+        let policy = compile(&text).unwrap();
+        g.bench_function(format!("route_index_{n}"), |b| {
+            b.iter(|| RouteIndex::new(black_box(&policy.routes).iter().map(|r| &r.matcher)).len())
         });
     }
     g.finish();
