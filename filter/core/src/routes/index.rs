@@ -13,9 +13,10 @@
 
 use super::host::{Authority, HostPattern};
 use super::RouteMatch;
-use std::collections::BTreeMap;
-
 mod build;
+mod fnv;
+
+use fnv::TextMap;
 
 /// The routes' `match` blocks, indexed by path segment and host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +31,7 @@ pub struct RouteIndex {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 struct Node {
     /// Children by literal segment (canonical: escapes in uppercase hex).
-    literals: BTreeMap<Box<str>, usize>,
+    literals: TextMap<usize>,
     /// The child for `{capture}` and `*`: any non-empty segment.
     any: Option<usize>,
     /// Routes whose template ends here.
@@ -52,9 +53,9 @@ struct Bucket {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 struct Hosts {
     /// By the host of an exact pattern (its port aside: [`host_key`]).
-    exact: BTreeMap<Box<str>, Vec<usize>>,
+    exact: TextMap<Vec<usize>>,
     /// By the suffix of a `*.suffix` pattern (with its leading dot).
-    suffix: BTreeMap<Box<str>, Vec<usize>>,
+    suffix: TextMap<Vec<usize>>,
 }
 
 impl RouteIndex {
