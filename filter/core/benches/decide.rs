@@ -6,7 +6,8 @@
 //! - `route`: `clean_path` + first-match route lookup;
 //! - `routes`: `decide` on a policy of 10, 1,000 or 10,000 public routes of a gateway-like mix
 //!   (literal prefixes, `{capture}` templates, `*`/`**`, methods, hosts), for a request to the
-//!   first, the middle and the last route and for one no route declares; `compile/routes_N`
+//!   first, the middle and the last route, the last route of each of the eight shapes
+//!   (`shapeK`), and for one no route declares; `compile/routes_N`
 //!   compiles such a policy (configure time), `compile/route_index_N` builds its route index;
 //! - `token`: header extraction, then strict JWS parsing (base64url + JSON + registered claims);
 //! - `verify`: one signature with `GuestVerifier` (jwt-simple, pure Rust), per algorithm;
@@ -246,12 +247,17 @@ fn route_scale(c: &mut Criterion) {
             "/nowhere/at/all".to_string(),
             "api.example.com".to_string(),
         );
-        let cases = [
-            ("first", Some(0), gateway_route(0).1),
-            ("middle", Some(n / 2), gateway_route(n / 2).1),
-            ("last", Some(n - 1), gateway_route(n - 1).1),
-            ("none", None, none),
+        let mut cases = vec![
+            ("first".to_string(), Some(0), gateway_route(0).1),
+            ("middle".to_string(), Some(n / 2), gateway_route(n / 2).1),
+            ("last".to_string(), Some(n - 1), gateway_route(n - 1).1),
+            ("none".to_string(), None, none),
         ];
+        // The last route of each shape, to compare like with like across policy sizes.
+        for shape in 0..8 {
+            let last = (0..n).rev().find(|i| i % 8 == shape).unwrap();
+            cases.push((format!("shape{shape}"), Some(last), gateway_route(last).1));
+        }
         for (name, expected, (method, path, authority)) in cases {
             let headers: Vec<(String, String)> = vec![("user-agent".into(), "wrk".into())];
             let request = RequestView {
