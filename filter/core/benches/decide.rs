@@ -4,6 +4,11 @@
 //! `cargo bench -p workload-authz-core --bench decide` (or `make bench-micro`). Groups:
 //! - `compile`: policy JSON → `Policy` (configure time, not per request);
 //! - `route`: `clean_path` + first-match route lookup;
+//! - `routes`: `decide` on a policy of 10, 1,000 or 10,000 public routes of a gateway-like mix
+//!   (literal prefixes, `{capture}` templates, `*`/`**`, methods, hosts), for a request to the
+//!   first, the middle and the last route, the last route of each of the eight shapes
+//!   (`shapeK`), and for one no route declares; `compile/routes_N`
+//!   compiles such a policy (configure time), `compile/route_index_N` builds its route index;
 //! - `token`: header extraction, then strict JWS parsing (base64url + JSON + registered claims);
 //! - `verify`: one signature with `GuestVerifier` (jwt-simple, pure Rust), per algorithm;
 //! - `key`: the part of `verify` that builds jwt-simple's public key from our key material;
@@ -25,6 +30,7 @@ use jwt_simple::prelude::*;
 use serde_json::{json, Map, Value};
 use std::hint::black_box;
 use workload_authz_core::keys::{parse_jwks, Algorithm, PublicKey};
+use workload_authz_core::routes::RouteIndex;
 use workload_authz_core::token::{self, Jws, VerifyError};
 use workload_authz_core::{
     compile, decide, telemetry, Decision, GuestVerifier, Policy, Reason, RequestView, RuntimeState,
@@ -164,6 +170,130 @@ fn with_record(policy_json: &str, level: &str) -> Policy {
     let mut value: Value = serde_json::from_str(policy_json).unwrap();
     value["decision_record"] = json!(level);
     compile(&value.to_string()).unwrap()
+}
+
+/// Route `i` of the `routes` group's gateway-like policy, and a request (method, path, authority)
+/// that reaches it and no earlier route. Eight shapes, by `i % 8`.
+fn gateway_route(i: usize) -> (Value, (&'static str, String, String)) {
+    let api = "api.example.com".to_string();
+    let (matcher, request) = match i % 8 {
+        0 => (
+            json!({ "path": format!("/svc{i}/items"), "methods": ["GET"] }),
+            ("GET", format!("/svc{i}/items"), api),
+        ),
+        1 => (
+            json!({ "path": format!("/svc{i}/items/{{id}}"), "methods": ["GET", "PUT"] }),
+            ("PUT", format!("/svc{i}/items/42"), api),
+        ),
+        2 => (
+            json!({ "path": format!("/api/v1/svc{i}/{{tenant}}/orders/{{id}}") }),
+            ("GET", format!("/api/v1/svc{i}/acme/orders/7"), api),
+        ),
+        3 => (
+            json!({ "path": format!("/static/svc{i}/**") }),
+            ("GET", format!("/static/svc{i}/css/site.css"), api),
+        ),
+        4 => (
+            json!({ "path": format!("/svc{i}/*/status"), "methods": ["POST"],
+                    "hosts": ["*.example.com"] }),
+            (
+                "POST",
+                format!("/svc{i}/job/status"),
+                "a.example.com".to_string(),
+            ),
+        ),
+        5 => (
+            json!({ "path": format!("/api/v2/{{tenant}}/svc{i}"),
+                    "hosts": [format!("svc{i}.example.com")] }),
+            (
+                "GET",
+                format!("/api/v2/acme/svc{i}"),
+                format!("svc{i}.example.com"),
+            ),
+        ),
+        6 => (
+            json!({ "path": format!("/svc{i}"), "methods": ["DELETE"],
+                    "hosts": ["api.example.com:8443"] }),
+            (
+                "DELETE",
+                format!("/svc{i}"),
+                "api.example.com:8443".to_string(),
+            ),
+        ),
+        _ => (
+            json!({ "path": format!("/svc{i}/{{a}}/{{b}}/**"), "methods": ["GET", "POST"] }),
+            ("POST", format!("/svc{i}/a/b/c/d"), api),
+        ),
+    };
+    let route = json!({ "action": format!("r{i}"), "match": matcher, "public": true });
+    (route, request)
+}
+
+/// A policy of `n` public routes ([`gateway_route`]).
+fn gateway_policy(n: usize) -> String {
+    let routes: Vec<Value> = (0..n).map(|i| gateway_route(i).0).collect();
+    json!({ "routes": routes }).to_string()
+}
+
+/// `decide` on policies of 10, 1,000 and 10,000 routes, and their compile times.
+fn route_scale(c: &mut Criterion) {
+    let state_of = |p: &Policy| RuntimeState::new(p);
+    let mut g = c.benchmark_group("routes");
+    for n in [10, 1_000, 10_000] {
+        let policy = compile(&gateway_policy(n)).unwrap();
+        let state = state_of(&policy);
+        let none = (
+            "GET",
+            "/nowhere/at/all".to_string(),
+            "api.example.com".to_string(),
+        );
+        let mut cases = vec![
+            ("first".to_string(), Some(0), gateway_route(0).1),
+            ("middle".to_string(), Some(n / 2), gateway_route(n / 2).1),
+            ("last".to_string(), Some(n - 1), gateway_route(n - 1).1),
+            ("none".to_string(), None, none),
+        ];
+        // The last route of each shape, to compare like with like across policy sizes.
+        for shape in 0..8 {
+            let last = (0..n).rev().find(|i| i % 8 == shape).unwrap();
+            cases.push((format!("shape{shape}"), Some(last), gateway_route(last).1));
+        }
+        for (name, expected, (method, path, authority)) in cases {
+            let headers: Vec<(String, String)> = vec![("user-agent".into(), "wrk".into())];
+            let request = RequestView {
+                method,
+                path: &path,
+                authority: &authority,
+                headers: &headers,
+            };
+            let d = decide(&policy, &state, &request, NOW, &AcceptAll);
+            assert_eq!(d.route.map(|r| r.index()), expected, "{name} of {n}");
+            let want = if expected.is_some() {
+                Reason::Public
+            } else {
+                Reason::NoRoute
+            };
+            assert_eq!(d.reason, want, "{name} of {n}");
+            g.bench_function(format!("{n}/{name}"), |b| {
+                b.iter(|| decide(&policy, &state, black_box(&request), NOW, &AcceptAll).reason)
+            });
+        }
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("compile");
+    g.sample_size(10);
+    for n in [1_000, 10_000] {
+        let text = gateway_policy(n);
+        g.bench_function(format!("routes_{n}"), |b| {
+            b.iter(|| compile(black_box(&text)).unwrap().routes.len())
+        });
+        let policy = compile(&text).unwrap();
+        g.bench_function(format!("route_index_{n}"), |b| {
+            b.iter(|| RouteIndex::new(black_box(&policy.routes).iter().map(|r| &r.matcher)).len())
+        });
+    }
+    g.finish();
 }
 
 fn benches(c: &mut Criterion) {
@@ -323,6 +453,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(std::time::Duration::from_millis(500))
         .measurement_time(std::time::Duration::from_secs(2));
-    targets = benches
+    targets = benches, route_scale
 }
 criterion_main!(phases);

@@ -37,6 +37,7 @@ pub use policy::{
 pub use remote::{HttpUri, RemoteJwks, RevocationSource};
 
 use crate::revocation::RevocationList;
+use crate::routes::RouteIndex;
 use reader::{item, Errors, Obj};
 use serde_json::Value;
 
@@ -197,11 +198,13 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
             stripped_headers.push(header.header_name.clone());
         }
     }
+    let route_index = RouteIndex::new(routes.iter().map(|route| &route.matcher));
     Some(Policy {
         mode,
         realm: realm.to_string(),
         providers,
         routes,
+        route_index,
         identity_headers,
         stripped_headers,
         revocation,

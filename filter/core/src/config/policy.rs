@@ -7,7 +7,7 @@ use crate::keys::{Algorithm, KeySet};
 use crate::mcp::McpRoute;
 use crate::require::Requirements;
 use crate::revocation::RevocationList;
-use crate::routes::{without_trailing_slash, Authority, RouteMatch};
+use crate::routes::{without_trailing_slash, Authority, RouteIndex, RouteMatch};
 use crate::token::{HeaderSource, TokenSource};
 
 pub use crate::decision::Mode;
@@ -173,6 +173,9 @@ pub struct Policy {
     pub providers: Vec<Provider>,
     /// Routes, in match order, referred to by [`RouteId`] (the position here).
     pub routes: Vec<Route>,
+    /// The routes' `match` blocks indexed at compile time ([`Policy::route_for`] asks it): built
+    /// from `routes`, which are not changed after.
+    pub(crate) route_index: RouteIndex,
     /// Whether `x-workload-subject`, `x-workload-action`, `x-workload-issuer` are sent upstream.
     pub identity_headers: bool,
     /// Headers the filter may set: any client-sent copy is removed from every request.
@@ -222,20 +225,18 @@ impl Policy {
     }
 
     /// The first route whose `match` fits (first match wins), with its captures. `path` is a
-    /// clean path ([`crate::routes::clean_path`]).
+    /// clean path ([`crate::routes::clean_path`]), `authority` canonical. Found through the
+    /// route index: the routes the request cannot reach are not tried.
     pub fn route_for<'p>(
         &self,
         method: &str,
         path: &'p str,
         authority: &Authority<'_>,
     ) -> Option<(RouteId, Vec<&'p str>)> {
-        self.routes_with_ids().find_map(|(id, route)| {
-            route
-                .matcher
-                .try_match(method, path, authority)
-                .ok()
-                .map(|captures| (id, captures))
-        })
+        let matcher = |i: usize| self.routes.get(i).map(|route| &route.matcher);
+        self.route_index
+            .first_match(method, path, authority, matcher)
+            .map(|(i, captures)| (RouteId::new(i), captures))
     }
 
     /// For a path ending in `/` (not `/` itself), the route its bare form (`/admin` for

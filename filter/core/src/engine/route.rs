@@ -5,7 +5,7 @@ use super::checks::Checks;
 use super::RequestView;
 use crate::config::{Policy, Route, RouteId};
 use crate::decision::Reason;
-use crate::routes::{canonical_authority, clean_path};
+use crate::routes::{canonical_authority, clean_path, Authority};
 use std::borrow::Cow;
 
 /// The route a request matched, with its path captures.
@@ -36,6 +36,8 @@ pub(super) fn canonical_path<'r, H: AsRef<str>>(
 
 /// The first route whose `match` fits the request at the canonical `path` and authority
 /// (`invalid_authority`, `no_route`, `invalid_path` for a trailing slash that changes the route).
+/// Found through the policy's route index; `explain` tries every route in order instead, to
+/// trace why each one before the match was skipped (the same route either way).
 pub(super) fn select<'a, 'p, H: AsRef<str>>(
     policy: &'a Policy,
     request: &RequestView<'_, H>,
@@ -50,39 +52,59 @@ pub(super) fn select<'a, 'p, H: AsRef<str>>(
             })
         }
     };
+    let found = if checks.tracing() {
+        scan(policy, request.method, path, &authority, checks)
+    } else {
+        policy
+            .route_for(request.method, path, &authority)
+            .and_then(|(id, captures)| policy.route(id).map(|route| (id, route, captures)))
+    };
+    let Some((id, route, captures)) = found else {
+        return checks.fail("route", Reason::NoRoute, || {
+            format!("no route declares {} {path}", request.method)
+        });
+    };
+    checks.pass("route", || {
+        let names = route.matcher.path.capture_names();
+        let bound: Vec<String> = names
+            .iter()
+            .zip(&captures)
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        format!(
+            "routes[{id}] `{}` matches {}",
+            route.action,
+            bound.join(" ")
+        )
+    });
+    if let Some(other) = policy.trailing_slash_conflict(request.method, path, &authority, id) {
+        return checks.fail("path", Reason::InvalidPath, || {
+            format!(
+                "`{path}` reaches routes[{id}] but `{}` reaches routes[{other}]: \
+                 the trailing slash makes it another route",
+                path.trim_end_matches('/')
+            )
+        });
+    }
+    Ok(MatchedRoute {
+        id,
+        route,
+        captures,
+    })
+}
+
+/// Every route in order until one matches, each one skipped noted with the part of its `match`
+/// that did not fit (what `explain` shows).
+fn scan<'a, 'p>(
+    policy: &'a Policy,
+    method: &str,
+    path: &'p str,
+    authority: &Authority<'_>,
+    checks: &mut Checks<'_>,
+) -> Option<(RouteId, &'a Route, Vec<&'p str>)> {
     for (id, route) in policy.routes_with_ids() {
-        match route.matcher.try_match(request.method, path, &authority) {
-            Ok(captures) => {
-                checks.pass("route", || {
-                    let names = route.matcher.path.capture_names();
-                    let bound: Vec<String> = names
-                        .iter()
-                        .zip(&captures)
-                        .map(|(n, v)| format!("{n}={v}"))
-                        .collect();
-                    format!(
-                        "routes[{id}] `{}` matches {}",
-                        route.action,
-                        bound.join(" ")
-                    )
-                });
-                if let Some(other) =
-                    policy.trailing_slash_conflict(request.method, path, &authority, id)
-                {
-                    return checks.fail("path", Reason::InvalidPath, || {
-                        format!(
-                            "`{path}` reaches routes[{id}] but `{}` reaches routes[{other}]: \
-                             the trailing slash makes it another route",
-                            path.trim_end_matches('/')
-                        )
-                    });
-                }
-                return Ok(MatchedRoute {
-                    id,
-                    route,
-                    captures,
-                });
-            }
+        match route.matcher.try_match(method, path, authority) {
+            Ok(captures) => return Some((id, route, captures)),
             Err(part) => checks.pass("route", || {
                 format!(
                     "routes[{id}] `{}` skipped: {part} does not match",
@@ -91,9 +113,7 @@ pub(super) fn select<'a, 'p, H: AsRef<str>>(
             }),
         }
     }
-    checks.fail("route", Reason::NoRoute, || {
-        format!("no route declares {} {path}", request.method)
-    })
+    None
 }
 
 /// Every header the route's requirements read occurs at most once (`ambiguous_header`): the

@@ -2,9 +2,11 @@
 
 pub mod clean;
 pub mod host;
+pub mod index;
 pub mod path;
 
 pub use host::{canonical_authority, Authority, AuthorityError, HostPattern};
+pub use index::RouteIndex;
 pub use path::{clean_path, without_trailing_slash, PathError, PathPattern, PathPatternError};
 
 /// The `match` block of a route.
