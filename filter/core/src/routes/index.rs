@@ -158,8 +158,10 @@ impl RouteIndex {
             visit(&node.ends);
             return;
         };
-        let (segment, tail) = match remaining.split_once('/') {
-            Some((segment, tail)) => (segment, Some(tail)),
+        // A byte search: cheaper than a `char` pattern on segments this short.
+        let slash = remaining.bytes().position(|b| b == b'/');
+        let (segment, tail) = match slash.and_then(|at| remaining.split_at_checked(at)) {
+            Some((segment, slash_tail)) => (segment, slash_tail.get(1..)),
             None => (remaining, None),
         };
         if let Some(&child) = node.literals.get(segment) {
