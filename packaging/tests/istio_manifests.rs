@@ -548,22 +548,28 @@ fn broken_manifests_are_refused() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// The telemetry examples (Telemetry CEL and access-log FILTER_STATE) name only filter-state
-/// keys the filter writes, and name the four the issue asks for.
+/// The telemetry examples (Telemetry CEL tags and access-log CEL labels) read only the filter
+/// state the filter writes at its default level (the typed record), only fields the record has,
+/// and the four fields the issue asks for, in the metrics and in the access log.
 #[test]
 fn telemetry_names_the_keys_the_filter_writes() {
     let policy =
         workload_authz_core::compile(&wasm_plugins()[0].1["spec"]["pluginConfig"].to_string())
             .unwrap();
+    assert_eq!(
+        policy.decision_record,
+        workload_authz_core::config::RecordLevel::Struct,
+        "the examples document the default record"
+    );
     let decision =
         workload_authz_core::Decision::new(workload_authz_core::Reason::Public, policy.mode);
-    let written: Vec<String> = workload_authz_core::telemetry::filter_state(&decision, &policy)
-        .into_iter()
-        .map(|(k, _)| format!("wasm.{k}"))
-        .collect();
+    let written = format!("wasm.{}", workload_authz_core::telemetry::RECORD_PROPERTY);
+    let record = workload_authz_core::telemetry::record(&decision, &policy);
+    let fields: Vec<&String> = record.as_object().unwrap().keys().collect();
     let mut files = Vec::new();
     yaml_files(&workspace_root().join("examples").join("istio"), &mut files);
-    let mut named = Vec::new();
+    // (file, filter-state key, field read from it)
+    let mut named: Vec<(std::path::PathBuf, String, Option<String>)> = Vec::new();
     for f in &files {
         let text: String = std::fs::read_to_string(f)
             .unwrap()
@@ -571,26 +577,46 @@ fn telemetry_names_the_keys_the_filter_writes() {
             .filter(|l| !l.trim_start().starts_with('#'))
             .collect::<Vec<_>>()
             .join("\n");
-        for (open, close) in [("filter_state['", "']"), ("%FILTER_STATE(", ":PLAIN)%")] {
-            let mut rest = text.as_str();
-            while let Some(i) = rest.find(open) {
-                rest = &rest[i + open.len()..];
-                let end = rest
-                    .find(close)
-                    .unwrap_or_else(|| panic!("{}: unterminated {open}", f.display()));
-                named.push((f.clone(), rest[..end].to_string()));
-            }
+        let open = "filter_state['";
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find(open) {
+            rest = &rest[i + open.len()..];
+            let end = rest
+                .find("']")
+                .unwrap_or_else(|| panic!("{}: unterminated {open}", f.display()));
+            let key = rest[..end].to_string();
+            rest = &rest[end + 2..];
+            let field = rest.strip_prefix('.').map(|after| {
+                after
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect::<String>()
+            });
+            named.push((f.clone(), key, field));
         }
+        assert!(
+            !text.contains("%FILTER_STATE(wasm.workload_authz."),
+            "{}: :PLAIN keys are the `keys` level's, not the default's",
+            f.display()
+        );
     }
-    let unknown: Vec<_> = named.iter().filter(|(_, k)| !written.contains(k)).collect();
+    let unknown: Vec<_> = named
+        .iter()
+        .filter(|(_, k, field)| {
+            *k != written || field.as_ref().is_some_and(|f| !fields.contains(&f))
+        })
+        .collect();
     assert!(
         unknown.is_empty(),
-        "keys the filter does not write: {unknown:?}; it writes {written:?}"
+        "state the filter does not write: {unknown:?}; it writes {written} with {fields:?}"
     );
     for key in ["decision", "reason", "action", "subject"] {
-        let key = format!("wasm.workload_authz.{key}");
         assert!(
-            named.iter().filter(|(_, k)| *k == key).count() >= 2,
+            named
+                .iter()
+                .filter(|(_, _, f)| f.as_deref() == Some(key))
+                .count()
+                >= 2,
             "`{key}` should appear in the metrics and in the access log"
         );
     }
