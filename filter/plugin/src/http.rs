@@ -10,6 +10,7 @@ use crate::sync;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
 use std::rc::Rc;
+use workload_authz_core::config::RecordLevel;
 use workload_authz_core::headers::PackedHeaders;
 use workload_authz_core::mcp::discovery;
 use workload_authz_core::sync::Call;
@@ -170,7 +171,8 @@ fn fail_closed(why: &str) -> Action {
 
 fn record(plugin: &Plugin, decision: &Decision) {
     let policy = &plugin.policy;
-    if plugin.typed_record {
+    // `struct` only once the host accepted its declaration (else configure chose `compact`).
+    if policy.decision_record == RecordLevel::Struct {
         let value = telemetry::record_struct(decision, policy);
         if let Err(status) = host::set_filter_state(telemetry::RECORD_PROPERTY, &value) {
             log::debug!("workload-authz: cannot set the typed record: {status:?}");

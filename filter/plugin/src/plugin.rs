@@ -21,14 +21,11 @@ pub struct Plugin {
     pub metrics: RefCell<Metrics>,
     /// Where signatures are verified.
     pub verifier: FilterVerifier,
-    /// Whether the record is written as one typed `Struct` (`decision_record: struct`, and the
-    /// host accepted its declaration).
-    pub typed_record: bool,
 }
 
 impl Plugin {
     /// A VM's state for `policy`.
-    pub fn new(policy: Policy, host_verifier: bool, typed_record: bool) -> Self {
+    pub fn new(policy: Policy, host_verifier: bool) -> Self {
         Plugin {
             sync: RefCell::new(Syncer::new(&policy, HostSharedData, HostHttp)),
             state: RefCell::new(RuntimeState::new(&policy)),
@@ -36,7 +33,6 @@ impl Plugin {
             verifier: FilterVerifier {
                 host: host_verifier && policy.signature_verifier == VerifierChoice::Auto,
             },
-            typed_record,
             policy,
         }
     }

@@ -55,7 +55,7 @@ impl RootContext for AuthzRoot {
             log::warn!("workload-authz: configuration: not UTF-8 text");
             return false;
         };
-        let policy = match compile(text) {
+        let mut policy = match compile(text) {
             Ok(policy) => policy,
             Err(errors) => {
                 // The same message and hint as `workload-authz check`, one line per problem.
@@ -76,23 +76,17 @@ impl RootContext for AuthzRoot {
             policy.hash
         );
         let host_verifier = crate::verifier::probe();
-        let mut policy = policy;
-        let typed_record = match policy.decision_record {
-            RecordLevel::Struct => match crate::record::declare() {
-                Ok(()) => true,
-                Err(why) => {
-                    // Telemetry, not security: keep serving, with the record as JSON text.
-                    log::warn!(
-                        "workload-authz: decision_record `struct` cannot be typed ({why}): \
-                         writing `compact` instead (wasm.workload_authz.record as JSON text)"
-                    );
-                    policy.decision_record = RecordLevel::Compact;
-                    false
-                }
-            },
-            _ => false,
-        };
-        let plugin = Plugin::new(policy, host_verifier, typed_record);
+        if policy.decision_record == RecordLevel::Struct {
+            if let Err(why) = crate::record::declare() {
+                // Telemetry, not security: keep serving, with the record as JSON text.
+                log::warn!(
+                    "workload-authz: decision_record `struct` cannot be typed ({why}): \
+                     writing `compact` instead (wasm.workload_authz.record as JSON text)"
+                );
+                policy.decision_record = RecordLevel::Compact;
+            }
+        }
+        let plugin = Plugin::new(policy, host_verifier);
         log::info!(
             "workload-authz: signatures verified by {}",
             if plugin.verifier.host {
