@@ -5,9 +5,11 @@ use crate::config::{Policy, RecordLevel};
 use crate::decision::Decision;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use members::{members, Field};
 use serde_json::{json, Value};
 use std::borrow::Cow;
 
+mod members;
 mod metrics;
 mod proto;
 pub use metrics::{decisions_metric, mcp_calls_metric, validations_metric};
@@ -180,26 +182,9 @@ pub fn record(decision: &Decision, policy: &Policy) -> Value {
 /// escaped by `serde_json`.
 pub fn record_json(decision: &Decision, policy: &Policy) -> String {
     let mut out = JsonObject::with_capacity(512);
-    out.string("action", decision.action.as_deref());
-    out.list("actor_chain", &decision.actor_chain);
-    out.string("decision", Some(decision.outcome.as_str()));
-    out.string("issuer", decision.issuer.as_deref());
-    out.string("jti", decision.token_id.as_deref());
-    if let Some(mcp) = decision.mcp.as_deref() {
-        out.string("mcp_arguments", mcp.arguments_digest.as_deref());
-        out.string("mcp_method", mcp.method.as_deref());
-        out.string("mcp_name", mcp.name.as_deref());
+    for (name, value) in members(decision, policy) {
+        out.member(name, &value);
     }
-    out.string("mode", Some(decision.mode.as_str()));
-    out.string("policy", Some(policy.hash.as_str()));
-    out.string("provider", decision.provider.as_deref());
-    out.string("reason", Some(decision.reason.as_str()));
-    out.list("scopes_granted", &decision.scopes_granted);
-    out.list("scopes_required", &decision.scopes_required);
-    out.list("scopes_unused", &decision.scopes_unused);
-    out.string("subject", decision.subject.as_deref());
-    out.number("token_ttl_remaining", decision.token_ttl_remaining);
-    out.string("txn", decision.txn.as_deref());
     out.finish()
 }
 
@@ -254,32 +239,23 @@ impl JsonObject {
         self.text.push('"');
     }
 
-    fn string(&mut self, name: &str, value: Option<&str>) {
+    fn member(&mut self, name: &str, value: &Field<'_>) {
         self.key(name);
         match value {
-            Some(value) => self.quoted(value),
-            None => self.text.push_str("null"),
-        }
-    }
-
-    fn number(&mut self, name: &str, value: Option<u64>) {
-        self.key(name);
-        match value {
-            Some(value) => self.text.push_str(&value.to_string()),
-            None => self.text.push_str("null"),
-        }
-    }
-
-    fn list(&mut self, name: &str, values: &[String]) {
-        self.key(name);
-        self.text.push('[');
-        for (index, value) in values.iter().enumerate() {
-            if index > 0 {
-                self.text.push(',');
+            Field::Null => self.text.push_str("null"),
+            Field::Text(text) => self.quoted(text),
+            Field::Number(number) => self.text.push_str(&number.to_string()),
+            Field::List(items) => {
+                self.text.push('[');
+                for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        self.text.push(',');
+                    }
+                    self.quoted(item);
+                }
+                self.text.push(']');
             }
-            self.quoted(value);
         }
-        self.text.push(']');
     }
 
     fn finish(mut self) -> String {

@@ -4,6 +4,7 @@
 //! Hand-encoded protobuf wire format (no protobuf crate in the module): every length is computed
 //! before anything is written, so one record is one allocation of exactly its size.
 
+use super::members::{members, Field};
 use crate::config::Policy;
 use crate::decision::Decision;
 
@@ -24,19 +25,7 @@ const VARINT: u8 = 0;
 const FIXED64: u8 = 1;
 const LENGTH_DELIMITED: u8 = 2;
 
-/// One value of the record (`google.protobuf.Value`).
-enum Field<'d> {
-    Null,
-    Text(&'d str),
-    Number(u64),
-    List(&'d [String]),
-}
-
-impl<'d> Field<'d> {
-    fn text(value: Option<&'d str>) -> Self {
-        value.map_or(Field::Null, Field::Text)
-    }
-
+impl Field<'_> {
     /// The encoded size of this `Value` message.
     fn size(&self) -> usize {
         match self {
@@ -117,50 +106,10 @@ fn bytes(out: &mut Vec<u8>, field: u8, value: &[u8]) {
     out.extend_from_slice(value);
 }
 
-/// The record's members, in the order of [`super::record_json`] (sorted by name).
-fn fields<'d>(decision: &'d Decision, policy: &'d Policy) -> Vec<(&'static str, Field<'d>)> {
-    let mut fields = Vec::with_capacity(19);
-    fields.extend([
-        ("action", Field::text(decision.action.as_deref())),
-        ("actor_chain", Field::List(&decision.actor_chain)),
-        ("decision", Field::Text(decision.outcome.as_str())),
-        ("issuer", Field::text(decision.issuer.as_deref())),
-        ("jti", Field::text(decision.token_id.as_deref())),
-    ]);
-    if let Some(mcp) = decision.mcp.as_deref() {
-        fields.extend([
-            (
-                "mcp_arguments",
-                Field::text(mcp.arguments_digest.as_deref()),
-            ),
-            ("mcp_method", Field::text(mcp.method.as_deref())),
-            ("mcp_name", Field::text(mcp.name.as_deref())),
-        ]);
-    }
-    fields.extend([
-        ("mode", Field::Text(decision.mode.as_str())),
-        ("policy", Field::Text(policy.hash.as_str())),
-        ("provider", Field::text(decision.provider.as_deref())),
-        ("reason", Field::Text(decision.reason.as_str())),
-        ("scopes_granted", Field::List(&decision.scopes_granted)),
-        ("scopes_required", Field::List(&decision.scopes_required)),
-        ("scopes_unused", Field::List(&decision.scopes_unused)),
-        ("subject", Field::text(decision.subject.as_deref())),
-        (
-            "token_ttl_remaining",
-            decision
-                .token_ttl_remaining
-                .map_or(Field::Null, Field::Number),
-        ),
-        ("txn", Field::text(decision.txn.as_deref())),
-    ]);
-    fields
-}
-
 /// The decision record (the members of [`super::record`]) as a serialized
 /// `google.protobuf.Struct`: what the filter writes to `workload_authz.record` in one host call.
 pub fn record_struct(decision: &Decision, policy: &Policy) -> Vec<u8> {
-    let fields = fields(decision, policy);
+    let fields = members(decision, policy);
     // Struct.fields (1) is a map: each entry { key (1): string, value (2): Value }.
     let entry_size =
         |name: &str, value: &Field<'_>| delimited_size(name.len()) + delimited_size(value.size());
