@@ -250,16 +250,18 @@ fn decision_record_in_the_access_log_and_headers_upstream() {
     );
 }
 
+/// The access-log entry of one allowed read in an Envoy whose policy has `decision_record: level`.
+fn allowed_entry_at_level(level: &str, token: &str) -> Value {
+    let envoy = start_envoy(&policy_with_record("enforce", level));
+    let resp = send(&envoy, Request::get("/tenants/acme/orders/1").bearer(token));
+    assert_eq!(resp.status, 200, "{level}: {}", resp.body_str());
+    log_entry(&envoy, 1, "/tenants/acme/orders/1")
+}
+
 #[test]
 fn the_keys_level_keeps_the_fifteen_plain_keys() {
-    let envoy = start_envoy(&policy_with_record("enforce", "keys"));
     let token = key(Alg::ES256).sign(&claims(json!({})));
-    let resp = send(
-        &envoy,
-        Request::get("/tenants/acme/orders/1").bearer(&token),
-    );
-    assert_eq!(resp.status, 200, "{}", resp.body_str());
-    let entry = log_entry(&envoy, 1, "/tenants/acme/orders/1");
+    let entry = allowed_entry_at_level("keys", &token);
     assert_eq!(entry["authz_decision"], "allow", "{entry}");
     assert_eq!(entry["authz_reason"], "allowed");
     assert_eq!(entry["authz_action"], "orders.read");
@@ -290,30 +292,16 @@ fn the_keys_level_keeps_the_fifteen_plain_keys() {
     assert_eq!(record["decision"], "allow");
     assert_eq!(record["policy"], policy_hash.as_str());
     assert_eq!(record["scopes_unused"], json!(["orders:write:acme"]));
-    drop(envoy);
 
     // `compact`: decision, reason, action and the JSON record; `off`: nothing at all.
-    let envoy = start_envoy(&policy_with_record("enforce", "compact"));
-    let resp = send(
-        &envoy,
-        Request::get("/tenants/acme/orders/1").bearer(&token),
-    );
-    assert_eq!(resp.status, 200);
-    let entry = log_entry(&envoy, 1, "/tenants/acme/orders/1");
+    let entry = allowed_entry_at_level("compact", &token);
     assert_eq!(entry["authz_decision"], "allow", "{entry}");
     assert_eq!(entry["authz_action"], "orders.read");
     assert_eq!(entry["authz_subject"], Value::Null);
     let record: Value = serde_json::from_str(entry["authz_record"].as_str().unwrap()).unwrap();
     assert_eq!(record["subject"], "spiffe://prod.example/ns/shop/sa/web");
-    drop(envoy);
 
-    let envoy = start_envoy(&policy_with_record("enforce", "off"));
-    let resp = send(
-        &envoy,
-        Request::get("/tenants/acme/orders/1").bearer(&token),
-    );
-    assert_eq!(resp.status, 200);
-    let entry = log_entry(&envoy, 1, "/tenants/acme/orders/1");
+    let entry = allowed_entry_at_level("off", &token);
     assert_eq!(entry["authz_decision"], Value::Null, "{entry}");
     assert_eq!(entry["authz_record"], Value::Null);
     assert_eq!(entry["authz"], Value::Null);
