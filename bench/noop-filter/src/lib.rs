@@ -6,15 +6,21 @@
 //!   with `"decision_record": "off"`;
 //! - `record`: `headers`, the clock, two counter increments and the 15 filter-state writes of
 //!   the full decision record (fixed values of typical length), i.e. workload-authz's host
-//!   calls without any of its decision logic.
+//!   calls without any of its decision logic;
+//! - `struct`: `counters` plus the default typed record: `workload_authz.record` declared once as a
+//!   `google.protobuf.Struct` (foreign function `declare_property`) and one serialized `Struct`
+//!   of typical values written per request, i.e. the default record's host calls;
+//! - `values`: like `struct`, but the four headers a decision reads (`:method`, `:path`,
+//!   `:authority`, `authorization`) are fetched one by one instead of the whole header map.
 
 use proxy_wasm::hostcalls;
+use std::rc::Rc;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType};
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Warn);
-    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(NoopRoot { mode: Mode::Noop, counters: [0; 2] }) });
+    proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(NoopRoot { mode: Mode::Noop, counters: [0; 2], record: Rc::from(Vec::new()) }) });
 }}
 
 /// What the filter does per request.
@@ -24,11 +30,15 @@ enum Mode {
     Headers,
     Counters,
     Record,
+    Struct,
+    Values,
 }
 
 struct NoopRoot {
     mode: Mode,
     counters: [u32; 2],
+    /// The typed record's bytes, encoded once (the floor of the host call, not of encoding).
+    record: Rc<[u8]>,
 }
 
 impl Context for NoopRoot {}
@@ -42,8 +52,14 @@ impl RootContext for NoopRoot {
                 b"headers" => Mode::Headers,
                 b"counters" => Mode::Counters,
                 b"record" => Mode::Record,
+                b"struct" => Mode::Struct,
+                b"values" => Mode::Values,
                 _ => Mode::Noop,
             };
+        }
+        if matches!(self.mode, Mode::Struct | Mode::Values) {
+            let _ = hostcalls::call_foreign_function("declare_property", Some(&declare_arguments()));
+            self.record = Rc::from(typed_record());
         }
         for (slot, name) in self
             .counters
@@ -59,6 +75,7 @@ impl RootContext for NoopRoot {
         Some(Box::new(NoopHttp {
             mode: self.mode,
             counters: self.counters,
+            record: Rc::clone(&self.record),
         }))
     }
 
@@ -70,6 +87,7 @@ impl RootContext for NoopRoot {
 struct NoopHttp {
     mode: Mode,
     counters: [u32; 2],
+    record: Rc<[u8]>,
 }
 
 // The ABI calls themselves, as workload-authz makes them (filter/plugin/src/host.rs), not the
@@ -128,7 +146,15 @@ impl HttpContext for NoopHttp {
         if self.mode == Mode::Noop {
             return Action::Continue;
         }
-        std::hint::black_box(header_pairs());
+        if self.mode == Mode::Values {
+            for name in [":method", ":path", ":authority", "authorization"] {
+                std::hint::black_box(
+                    hostcalls::get_map_value(MapType::HttpRequestHeaders, name).ok(),
+                );
+            }
+        } else {
+            std::hint::black_box(header_pairs());
+        }
         if self.mode == Mode::Headers {
             return Action::Continue;
         }
@@ -136,11 +162,108 @@ impl HttpContext for NoopHttp {
         for id in self.counters {
             let _ = hostcalls::increment_metric(id, 1);
         }
-        if self.mode == Mode::Record {
-            for (key, value) in RECORD {
-                set_property(key, value);
+        match self.mode {
+            Mode::Record => {
+                for (key, value) in RECORD {
+                    set_property(key, value);
+                }
             }
+            Mode::Struct | Mode::Values => {
+                let record = &self.record;
+                // SAFETY: both slices are valid for the call; the host copies them.
+                unsafe {
+                    proxy_set_property(
+                        TYPED_RECORD.as_ptr(),
+                        TYPED_RECORD.len(),
+                        record.as_ptr(),
+                        record.len(),
+                    )
+                };
+            }
+            _ => {}
         }
         Action::Continue
     }
+}
+
+/// The typed record's filter-state name.
+const TYPED_RECORD: &str = "workload_authz.record";
+
+/// Envoy's `DeclarePropertyArguments`: name, type Protobuf (3), the `Struct` type URL, life
+/// span of the downstream request (1).
+fn declare_arguments() -> Vec<u8> {
+    let mut out = Vec::new();
+    put_bytes(&mut out, 1, TYPED_RECORD.as_bytes());
+    out.extend_from_slice(&[3 << 3, 3]);
+    put_bytes(&mut out, 4, b"type.googleapis.com/google.protobuf.Struct");
+    out.extend_from_slice(&[5 << 3, 1]);
+    out
+}
+
+fn put_varint(out: &mut Vec<u8>, mut value: usize) {
+    while value >= 0x80 {
+        out.push((value as u8 & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+fn put_bytes(out: &mut Vec<u8>, field: u8, value: &[u8]) {
+    out.push((field << 3) | 2);
+    put_varint(out, value.len());
+    out.extend_from_slice(value);
+}
+
+/// A `Value` holding a string (3), a number (2) or a list of strings (6).
+fn value_of(member: &Member) -> Vec<u8> {
+    let mut out = Vec::new();
+    match member {
+        Member::Text(text) => put_bytes(&mut out, 3, text.as_bytes()),
+        Member::Number(number) => {
+            out.push((2 << 3) | 1);
+            out.extend_from_slice(&number.to_le_bytes());
+        }
+        Member::List(items) => {
+            let mut list = Vec::new();
+            for item in *items {
+                let mut value = Vec::new();
+                put_bytes(&mut value, 3, item.as_bytes());
+                put_bytes(&mut list, 1, &value);
+            }
+            put_bytes(&mut out, 6, &list);
+        }
+    }
+    out
+}
+
+enum Member {
+    Text(&'static str),
+    Number(f64),
+    List(&'static [&'static str]),
+}
+
+/// The record's members with values of the length a `reuse` request produces.
+fn typed_record() -> Vec<u8> {
+    const MEMBERS: [(&str, Member); 12] = [
+        ("decision", Member::Text("allow")),
+        ("reason", Member::Text("allowed")),
+        ("action", Member::Text("orders.read")),
+        ("provider", Member::Text("mesh")),
+        ("subject", Member::Text("spiffe://bench.example/ns/bench/sa/client-07")),
+        ("issuer", Member::Text("https://issuer.bench.example")),
+        ("jti", Member::Text("bench-reuse-0007")),
+        ("token_ttl_remaining", Member::Number(14123.0)),
+        ("scopes_granted", Member::List(&["orders:read"])),
+        ("scopes_required", Member::List(&["orders:read"])),
+        ("scopes_unused", Member::List(&[])),
+        ("policy", Member::Text("sha256:0123456789abcdef")),
+    ];
+    let mut out = Vec::with_capacity(512);
+    for (name, member) in &MEMBERS {
+        let mut entry = Vec::new();
+        put_bytes(&mut entry, 1, name.as_bytes());
+        put_bytes(&mut entry, 2, &value_of(member));
+        put_bytes(&mut out, 1, &entry);
+    }
+    out
 }
