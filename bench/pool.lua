@@ -1,8 +1,10 @@
 -- wrk script of `make bench`: every request carries the next token of a pool file.
--- usage: wrk ... -s bench/pool.lua URL -- POOL_FILE [OFFSET [THREADS [BODIES_FILE]]]
+-- usage: wrk ... -s bench/pool.lua URL -- POOL_FILE [OFFSET [THREADS [BODIES_FILE|- [HEADERS_FILE|-]]]]
 -- Without BODIES_FILE each request is `GET /orders/42`. With it (the `mcp` workload) each is a
 -- `POST /mcp` whose body is the next line of BODIES_FILE (one JSON-RPC message per line, written
 -- by bench/run.py), token i with body i (tokens reused in turn when there are more bodies).
+-- HEADERS_FILE (bench/run.py writes it from BENCH_HEADERS) lists headers every request also
+-- carries, one `Name: value` per line (`client`: what a typical client and mesh add).
 -- Each wrk thread starts at its own place in the pool (OFFSET + thread index * pool/threads), so
 -- with the `fresh` pool no token is sent twice until the pool wraps around (the report says when).
 -- Requests are formatted once in init(), so that wrk spends as little as possible per request.
@@ -28,22 +30,41 @@ local function lines(file)
   return out
 end
 
+-- Each line of HEADERS_FILE is `Name: value`.
+local function extra_headers(file)
+  local out = {}
+  if file and file ~= "-" then
+    for line in io.lines(file) do
+      local name, value = line:match("^([^:]+):%s*(.*)$")
+      if name then out[name] = value end
+    end
+  end
+  return out
+end
+
+local function with_extra(headers, extra)
+  for name, value in pairs(extra) do headers[name] = value end
+  return headers
+end
+
 function init(args)
   local pool = lines(args[1])
-  if args[4] then
+  local extra = extra_headers(args[5])
+  if args[4] and args[4] ~= "-" then
     local bodies = lines(args[4])
     for i, body in ipairs(bodies) do
-      prepared[i] = wrk.format("POST", "/mcp", {
+      local headers = with_extra({
         ["Host"] = "crm.bench",
         ["Authorization"] = "Bearer " .. pool[(i - 1) % #pool + 1],
         ["Content-Type"] = "application/json",
-        ["Accept"] = "application/json, text/event-stream",
-      }, body)
+      }, extra)
+      headers["Accept"] = "application/json, text/event-stream"
+      prepared[i] = wrk.format("POST", "/mcp", headers, body)
     end
   else
     for i, token in ipairs(pool) do
-      prepared[i] = wrk.format("GET", "/orders/42",
-        { ["Host"] = "orders.bench", ["Authorization"] = "Bearer " .. token })
+      prepared[i] = wrk.format("GET", "/orders/42", with_extra(
+        { ["Host"] = "orders.bench", ["Authorization"] = "Bearer " .. token }, extra))
     end
   end
   local offset = tonumber(args[2] or "0")

@@ -25,6 +25,7 @@ Writes BENCH_OUT/report.md and BENCH_OUT/report.json. Settings (environment):
   BENCH_ALGS=ES256,RS256,EdDSA BENCH_WORKLOADS=reuse,fresh,deny (also: mcp)
   BENCH_VARIANTS=baseline,native,workload-authz BENCH_REFERENCE=native
   BENCH_VARIANTS_FILE=bench/variants.json BENCH_POOL=20000 BENCH_ENVOY_CPU=0 BENCH_WRK_CPU=1
+  BENCH_CLAIMS=minimal (or rich) BENCH_HEADERS=minimal (or client)
   BENCH_OUT=target/bench BENCH_POOL_DIR=target/bench/pool ENVOY_BIN WASM MINT_POOL
 """
 
@@ -65,6 +66,37 @@ VARIANTS = env_list("BENCH_VARIANTS", "baseline,native,workload-authz")
 REFERENCE = env("BENCH_REFERENCE", "native")
 VARIANTS_FILE = env("BENCH_VARIANTS_FILE", os.path.join(BENCH, "variants.json"))
 POOL_SIZE = int(env("BENCH_POOL", "20000"))
+# The request's shape, to compare with other load scripts: `rich` tokens carry ~700 bytes more
+# claims (groups, roles, kubernetes.io, ...); `client` requests carry the headers a typical
+# client and mesh add (user-agent, accept*, x-request-id, traceparent, x-forwarded-*).
+CLAIMS = env("BENCH_CLAIMS", "minimal")
+REQUEST_HEADERS = env("BENCH_HEADERS", "minimal")
+CLIENT_HEADERS = {
+    "User-Agent": "orders-client/3.14.2 (linux; amd64) grpc-gateway/2.19",
+    "Accept": "application/json, text/plain, */*",
+    "Accept-Encoding": "gzip, deflate, br",
+    "Accept-Language": "en-US,en;q=0.9",
+    "X-Request-Id": "3f2b8c1e-9d4a-4e7b-a6c5-0b1d2e3f4a5b",
+    "Traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    "X-Forwarded-For": "10.12.34.56, 10.0.0.7",
+    "X-Forwarded-Proto": "https",
+    "X-Envoy-Attempt-Count": "1",
+}
+
+
+def extra_headers():
+    """The headers BENCH_HEADERS adds to every request (besides Host, Authorization and the MCP
+    workload's own)."""
+    return CLIENT_HEADERS if REQUEST_HEADERS == "client" else {}
+
+
+def extra_headers_file():
+    """extra_headers() as `Name: value` lines for pool.lua (BENCH_OUT/extra-headers.txt)."""
+    path = os.path.join(OUT, "extra-headers.txt")
+    os.makedirs(OUT, exist_ok=True)
+    with open(path, "w") as f:
+        f.writelines(f"{name}: {value}\n" for name, value in extra_headers().items())
+    return path
 ENVOY_CPU = env("BENCH_ENVOY_CPU", "0")
 WRK_CPU = env("BENCH_WRK_CPU", "1")
 OUT = os.path.abspath(env("BENCH_OUT", os.path.join(ROOT, "target", "bench")))
@@ -164,6 +196,7 @@ def ensure_pool():
             and m["fresh"] >= POOL_SIZE
             and set(ALGS) <= set(m["algorithms"])
             and m["issuer"] == ISSUER
+            and m.get("claims", "minimal") == CLAIMS
             # Pools minted before the mcp workload existed have no mcp.txt.
             and ("mcp" not in WORKLOADS
                  or (m.get("mcp", 0) > 0 and m.get("mcp_scope") == MCP_SCOPE))
@@ -177,7 +210,7 @@ def ensure_pool():
     subprocess.run(
         [MINT_POOL, "--out", POOL_DIR, "--algs", ",".join(ALGS), "--fresh", str(POOL_SIZE),
          "--ttl", str(TOKEN_TTL), "--iss", ISSUER, "--aud", AUDIENCE,
-         "--scope", "orders:read orders:write", "--mcp-scope", MCP_SCOPE],
+         "--scope", "orders:read orders:write", "--mcp-scope", MCP_SCOPE, "--claims", CLAIMS],
         check=True,
     )
     with open(manifest_path) as f:
@@ -435,8 +468,9 @@ class Envoy:
         status."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
-            headers = {"Host": "orders.bench"} if body is None else dict(MCP_HEADERS,
-                                                                         Host="crm.bench")
+            headers = dict(extra_headers())
+            headers.update({"Host": "orders.bench"} if body is None
+                           else dict(MCP_HEADERS, Host="crm.bench"))
             if token is not None:
                 headers["Authorization"] = f"Bearer {token}"
             if body is None:
@@ -515,9 +549,8 @@ def run_wrk(envoy, workload, seconds, offset):
     cmd = ["taskset", "-c", WRK_CPU, "wrk", "-t", str(WRK_THREADS), "-c", str(CONNECTIONS),
            "-d", f"{seconds}s", "--timeout", "10s", "-s", os.path.join(BENCH, "pool.lua"),
            f"http://127.0.0.1:{envoy.port}{MCP_PATH if mcp else PATH}", "--",
-           pool_file(envoy.alg, workload), str(offset), str(WRK_THREADS)]
-    if mcp:
-        cmd.append(os.path.join(OUT, "mcp-bodies.jsonl"))
+           pool_file(envoy.alg, workload), str(offset), str(WRK_THREADS),
+           os.path.join(OUT, "mcp-bodies.jsonl") if mcp else "-", extra_headers_file()]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         if line.startswith("WRK_JSON "):
@@ -763,7 +796,8 @@ def report_md(results):
         f"built from {m['git']}",
         f"- load: {SECONDS} s x {REPEAT} runs per cell (median), {WARMUP} s warm-up, "
         f"{CONNECTIONS} connections, {WRK_THREADS} wrk thread(s), "
-        f"fresh pool {POOL_SIZE:,} tokens per algorithm",
+        f"fresh pool {POOL_SIZE:,} tokens per algorithm, {CLAIMS} claims, {REQUEST_HEADERS} "
+        "request headers",
         f"- load average before / after: {results['loadavg_before']} / {results['loadavg_after']}; "
         f"other build processes seen during runs: {', '.join(results['other_processes']) or 'none'}",
         "",

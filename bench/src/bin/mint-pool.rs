@@ -23,7 +23,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 const USAGE: &str = "usage: mint-pool --out DIR [--algs ES256,RS256,EdDSA] [--fresh 20000] \
 [--reuse 16] [--deny 64] [--mcp 16] [--ttl 14400] [--iss URL] [--aud AUD] [--scope \"orders:read\"] \
-[--mcp-scope \"crm:read\"]";
+[--mcp-scope \"crm:read\"] [--claims minimal|rich]";
 
 struct Options {
     out: PathBuf,
@@ -37,6 +37,9 @@ struct Options {
     aud: String,
     scope: String,
     mcp_scope: String,
+    /// `rich`: each token also carries the claims a typical identity provider adds (about
+    /// 700 bytes more payload), to see how claim size moves the costs.
+    rich_claims: bool,
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
@@ -52,6 +55,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         aud: "orders".into(),
         scope: "orders:read orders:write".into(),
         mcp_scope: "crm:read".into(),
+        rich_claims: false,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -74,6 +78,13 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             "--aud" => o.aud = value.clone(),
             "--scope" => o.scope = value.clone(),
             "--mcp-scope" => o.mcp_scope = value.clone(),
+            "--claims" => {
+                o.rich_claims = match value.as_str() {
+                    "minimal" => false,
+                    "rich" => true,
+                    other => return Err(format!("--claims: minimal or rich, not {other}")),
+                }
+            }
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
     }
@@ -174,7 +185,7 @@ fn sign_range(
 ) -> Result<Vec<String>, String> {
     range
         .map(|i| {
-            signer.sign(&json!({
+            let mut claims = json!({
                 "iss": o.iss,
                 "aud": o.aud,
                 "sub": format!("spiffe://bench.example/ns/load/sa/client-{}", i % 16),
@@ -182,9 +193,38 @@ fn sign_range(
                 "exp": now + o.ttl,
                 "jti": format!("{tag}-{i}"),
                 "scope": scope,
-            }))
+            });
+            if o.rich_claims {
+                add_rich_claims(&mut claims, i, now);
+            }
+            signer.sign(&claims)
         })
         .collect()
+}
+
+/// The claims a typical identity provider adds to a workload's access token.
+fn add_rich_claims(claims: &mut serde_json::Value, i: usize, now: u64) {
+    let extra = json!({
+        "nbf": now,
+        "azp": format!("client-{}", i % 16),
+        "client_id": format!("client-{}", i % 16),
+        "tenant": "tenant-0042",
+        "ver": "2.0",
+        "auth_time": now,
+        "acr": "urn:example:acr:workload",
+        "amr": ["mtls", "pop"],
+        "groups": (0..12).map(|g| format!("group-{g:02}-bench-platform")).collect::<Vec<_>>(),
+        "roles": ["reader", "writer", "auditor", "operator"],
+        "kubernetes.io": {
+            "namespace": "load",
+            "serviceaccount": { "name": format!("client-{}", i % 16), "uid": "7a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9" },
+            "pod": { "name": format!("client-{}-6d5f7c9b8-x2k4q", i % 16), "uid": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0" }
+        },
+        "sid": format!("session-{i:08}-bench"),
+    });
+    if let (Some(target), serde_json::Value::Object(more)) = (claims.as_object_mut(), extra) {
+        target.extend(more);
+    }
 }
 
 /// Signs `count` tokens with `scope`, split over the machine's cores.
@@ -277,6 +317,7 @@ fn run(o: &Options) -> Result<(), String> {
         "deny": o.deny,
         "mcp": o.mcp,
         "mcp_scope": o.mcp_scope,
+        "claims": if o.rich_claims { "rich" } else { "minimal" },
     });
     let path = o.out.join("manifest.json");
     fs::write(&path, format!("{manifest:#}\n")).map_err(|e| format!("{}: {e}", path.display()))
