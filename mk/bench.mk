@@ -5,7 +5,7 @@
 
 MINT_POOL := target/release/mint-pool
 
-.PHONY: bench bench-tools bench-micro
+.PHONY: bench bench-tools bench-micro bench-instructions
 
 ## bench-tools: Debian's wrk (the load generator) and the token-pool minter.
 bench-tools:
@@ -24,3 +24,11 @@ bench: build cli bench-tools
 ## bench-micro: criterion microbenchmarks of the core's phases (native code, not V8).
 bench-micro:
 	cargo bench -p workload-authz-core --bench decide
+
+## bench-instructions: instructions per request of each configuration, counted by callgrind
+## (valgrind, installed if missing): repeatable where CPU time is not. About 1 minute per
+## configuration and algorithm; settings as bench, plus BENCH_INSTR_WARM, BENCH_INSTR_COUNT.
+bench-instructions: build cli bench-tools
+	@command -v valgrind >/dev/null || { apt-get update && apt-get install -y valgrind; }
+	ENVOY_BIN="$(ENVOY_BIN)" WASM="$(CURDIR)/$(WASM)" MINT_POOL="$(CURDIR)/$(MINT_POOL)" \
+		$(VENV)/bin/python bench/instructions.py
