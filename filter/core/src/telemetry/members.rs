@@ -23,12 +23,15 @@ impl<'d> Field<'d> {
     }
 }
 
+/// How many members a record has at most (an MCP decision's): 5 + 3 + 11 below.
+pub(super) const MOST_MEMBERS: usize = 19;
+
 /// The record's members, sorted by name (the order `serde_json` writes [`super::record`] in).
 pub(super) fn members<'d>(
     decision: &'d Decision,
     policy: &'d Policy,
 ) -> Vec<(&'static str, Field<'d>)> {
-    let mut fields = Vec::with_capacity(19);
+    let mut fields = Vec::with_capacity(MOST_MEMBERS);
     fields.extend([
         ("action", Field::text(decision.action.as_deref())),
         ("actor_chain", Field::List(&decision.actor_chain)),

@@ -4,7 +4,7 @@
 //! Hand-encoded protobuf wire format (no protobuf crate in the module): every length is computed
 //! before anything is written, so one record is one allocation of exactly its size.
 
-use super::members::{members, Field};
+use super::members::{members, Field, MOST_MEMBERS};
 use crate::config::Policy;
 use crate::decision::Decision;
 
@@ -19,6 +19,10 @@ const WASM_TYPE_PROTOBUF: u64 = 3;
 
 /// `DeclarePropertyArguments.span`: `LifeSpan::DownstreamRequest`.
 const LIFE_SPAN_DOWNSTREAM_REQUEST: u64 = 1;
+
+/// Room for each member's sizes on the stack (checked against `members` at compile time).
+const MAX_MEMBERS: usize = 24;
+const _: () = assert!(MOST_MEMBERS <= MAX_MEMBERS);
 
 /// Wire types.
 const VARINT: u8 = 0;
@@ -74,10 +78,12 @@ fn list_size(items: &[String]) -> usize {
 }
 
 /// The size of a length-delimited field of `len` bytes with a one-byte key.
+#[inline(always)]
 fn delimited_size(len: usize) -> usize {
     1 + varint_size(len as u64) + len
 }
 
+#[inline(always)]
 fn varint_size(mut value: u64) -> usize {
     let mut size = 1;
     while value >= 0x80 {
@@ -87,6 +93,7 @@ fn varint_size(mut value: u64) -> usize {
     size
 }
 
+#[inline(always)]
 fn varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push((value as u8 & 0x7f) | 0x80);
@@ -96,10 +103,12 @@ fn varint(out: &mut Vec<u8>, mut value: u64) {
 }
 
 /// A field key (field numbers here are all below 16: one byte).
+#[inline(always)]
 fn key(out: &mut Vec<u8>, field: u8, wire_type: u8) {
     out.push((field << 3) | wire_type);
 }
 
+#[inline(always)]
 fn bytes(out: &mut Vec<u8>, field: u8, value: &[u8]) {
     key(out, field, LENGTH_DELIMITED);
     varint(out, value.len() as u64);
@@ -110,20 +119,23 @@ fn bytes(out: &mut Vec<u8>, field: u8, value: &[u8]) {
 /// `google.protobuf.Struct`: what the filter writes to `workload_authz.record` in one host call.
 pub fn record_struct(decision: &Decision, policy: &Policy) -> Vec<u8> {
     let fields = members(decision, policy);
-    // Struct.fields (1) is a map: each entry { key (1): string, value (2): Value }.
-    let entry_size =
-        |name: &str, value: &Field<'_>| delimited_size(name.len()) + delimited_size(value.size());
-    let total: usize = fields
-        .iter()
-        .map(|(name, value)| delimited_size(entry_size(name, value)))
-        .sum();
+    // Struct.fields (1) is a map: each entry { key (1): string, value (2): Value }. Each
+    // member's sizes are computed once (a function call costs more under V8 than natively).
+    let mut sizes = [(0usize, 0usize); MAX_MEMBERS];
+    let mut total = 0;
+    for ((name, value), slot) in fields.iter().zip(sizes.iter_mut()) {
+        let value_size = value.size();
+        let entry_size = delimited_size(name.len()) + delimited_size(value_size);
+        *slot = (entry_size, value_size);
+        total += delimited_size(entry_size);
+    }
     let mut out = Vec::with_capacity(total);
-    for (name, value) in &fields {
+    for ((name, value), (entry_size, value_size)) in fields.iter().zip(sizes) {
         key(&mut out, 1, LENGTH_DELIMITED);
-        varint(&mut out, entry_size(name, value) as u64);
+        varint(&mut out, entry_size as u64);
         bytes(&mut out, 1, name.as_bytes());
         key(&mut out, 2, LENGTH_DELIMITED);
-        varint(&mut out, value.size() as u64);
+        varint(&mut out, value_size as u64);
         value.write(&mut out);
     }
     out
