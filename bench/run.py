@@ -83,20 +83,6 @@ CLIENT_HEADERS = {
     "X-Envoy-Attempt-Count": "1",
 }
 
-
-def extra_headers():
-    """The headers BENCH_HEADERS adds to every request (besides Host, Authorization and the MCP
-    workload's own)."""
-    return CLIENT_HEADERS if REQUEST_HEADERS == "client" else {}
-
-
-def extra_headers_file():
-    """extra_headers() as `Name: value` lines for pool.lua (BENCH_OUT/extra-headers.txt)."""
-    path = os.path.join(OUT, "extra-headers.txt")
-    os.makedirs(OUT, exist_ok=True)
-    with open(path, "w") as f:
-        f.writelines(f"{name}: {value}\n" for name, value in extra_headers().items())
-    return path
 ENVOY_CPU = env("BENCH_ENVOY_CPU", "0")
 WRK_CPU = env("BENCH_WRK_CPU", "1")
 OUT = os.path.abspath(env("BENCH_OUT", os.path.join(ROOT, "target", "bench")))
@@ -236,6 +222,20 @@ def mcp_body(request_id, tool=MCP_TOOL):
                 "fields": ["id", "name", "region", "open_orders"], "padding": padding}},
         }, separators=(",", ":"))
     return text("x" * max(0, MCP_BODY_BYTES - len(text(""))))
+
+
+def extra_headers():
+    """The headers BENCH_HEADERS adds to every request (besides Host, Authorization and the MCP
+    workload's own)."""
+    return CLIENT_HEADERS if REQUEST_HEADERS == "client" else {}
+
+
+def extra_headers_file():
+    """Writes extra_headers() as `Name: value` lines for pool.lua; returns the path."""
+    path = os.path.join(OUT, "extra-headers.txt")
+    with open(path, "w") as f:
+        f.writelines(f"{name}: {value}\n" for name, value in extra_headers().items())
+    return path
 
 
 def mcp_bodies_file():
@@ -550,7 +550,8 @@ def run_wrk(envoy, workload, seconds, offset):
            "-d", f"{seconds}s", "--timeout", "10s", "-s", os.path.join(BENCH, "pool.lua"),
            f"http://127.0.0.1:{envoy.port}{MCP_PATH if mcp else PATH}", "--",
            pool_file(envoy.alg, workload), str(offset), str(WRK_THREADS),
-           os.path.join(OUT, "mcp-bodies.jsonl") if mcp else "-", extra_headers_file()]
+           os.path.join(OUT, "mcp-bodies.jsonl") if mcp else "-",
+           os.path.join(OUT, "extra-headers.txt")]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         if line.startswith("WRK_JSON "):
@@ -900,6 +901,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     snapshot_wasm(variants)
     ensure_pool()
+    extra_headers_file()
     if "mcp" in WORKLOADS:
         mcp_bodies_file()
     started = time.time()

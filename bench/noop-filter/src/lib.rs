@@ -14,9 +14,9 @@
 //!   `:authority`, `authorization`) are fetched one by one instead of the whole header map.
 
 use proxy_wasm::hostcalls;
-use std::rc::Rc;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{Action, BufferType, ContextType, LogLevel, MapType, MetricType};
+use std::rc::Rc;
 
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Warn);
@@ -58,7 +58,8 @@ impl RootContext for NoopRoot {
             };
         }
         if matches!(self.mode, Mode::Struct | Mode::Values) {
-            let _ = hostcalls::call_foreign_function("declare_property", Some(&declare_arguments()));
+            let _ =
+                hostcalls::call_foreign_function("declare_property", Some(&declare_arguments()));
             self.record = Rc::from(typed_record());
         }
         for (slot, name) in self
@@ -249,7 +250,10 @@ fn typed_record() -> Vec<u8> {
         ("reason", Member::Text("allowed")),
         ("action", Member::Text("orders.read")),
         ("provider", Member::Text("mesh")),
-        ("subject", Member::Text("spiffe://bench.example/ns/bench/sa/client-07")),
+        (
+            "subject",
+            Member::Text("spiffe://bench.example/ns/bench/sa/client-07"),
+        ),
         ("issuer", Member::Text("https://issuer.bench.example")),
         ("jti", Member::Text("bench-reuse-0007")),
         ("token_ttl_remaining", Member::Number(14123.0)),

@@ -66,5 +66,6 @@ pub(super) fn members<'d>(
         ),
         ("txn", Field::text(decision.txn.as_deref())),
     ]);
+    debug_assert!(fields.len() <= MOST_MEMBERS, "MOST_MEMBERS is out of date");
     fields
 }
