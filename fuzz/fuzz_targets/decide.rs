@@ -16,15 +16,18 @@
 //!   the authority uppercased, a trailing dot on a DNS host give the *same decision*; a trailing
 //!   slash appended to a routed path reaches the same route, or is `invalid_path` or `no_route`;
 //!   a routed path's trailing slash removed reaches the same route or `no_route`; `user@` in
-//!   front of the authority is `invalid_authority` (`invalid_path` if the path already was).
+//!   front of the authority is `invalid_authority` (`invalid_path` if the path already was);
+//! * the memo ([`DecisionMemo`]) answers as `decide` does, made and served, and the request
+//!   with every header its key does not hold changed decides the same (served and fresh).
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
+use workload_authz_core::memo::{DecisionMemo, KeyInputs};
 use workload_authz_core::routes::{canonical_authority, clean_path};
 use workload_authz_core::{
-    compile, decide, explain, Decision, GuestVerifier, Mode, Policy, Reason, RequestView,
-    RuntimeState, SignatureVerifier,
+    compile, decide, explain, Decision, GuestVerifier, Mode, NoConnection, Policy, Reason,
+    RequestView, RuntimeState, SignatureVerifier,
 };
 use workload_authz_fuzz::{
     escape_at, fixed_policies, genuine_signing_inputs, unreserved_positions, AcceptAll,
@@ -411,4 +414,46 @@ fuzz_target!(|input: Input<'_>| {
     let state = RuntimeState::new(policy);
     let d = judge(policy, &state, &req, now, &AcceptAll, false);
     canonical_forms(policy, &state, &req, now, &AcceptAll, &d, &input.variants);
+    memoised_equals_fresh(policy, &state, &req, now, &d);
 });
+
+/// The memo oracle: the memoised decision equals the fresh one `fresh`, made again and served;
+/// the same request with every header the policy does not read given another value is served
+/// the same decision, and so does a fresh decision of it.
+fn memoised_equals_fresh(
+    policy: &Policy,
+    state: &RuntimeState,
+    req: &RequestView<'_, String>,
+    now: u64,
+    fresh: &Decision,
+) {
+    let mut memo: DecisionMemo<()> = DecisionMemo::new(policy);
+    let first = memo.decide(policy, state, req, &NoConnection, now, &AcceptAll);
+    assert_eq!(first.decision, *fresh, "memoised decision (made) differs");
+    let again = memo.decide(policy, state, req, &NoConnection, now, &AcceptAll);
+    assert_eq!(again.decision, *fresh, "memoised decision (served) differs");
+    let inputs = KeyInputs::of(policy);
+    let other: Vec<(String, String)> = req
+        .headers
+        .iter()
+        .map(|(n, v)| {
+            let value = if inputs.reads_header(n) {
+                v.clone()
+            } else {
+                format!("{v}-other")
+            };
+            (n.clone(), value)
+        })
+        .collect();
+    let variant = RequestView {
+        headers: &other,
+        ..*req
+    };
+    let served = memo.decide(policy, state, &variant, &NoConnection, now, &AcceptAll);
+    assert_eq!(served.decision, *fresh, "memo serves another decision to a variant");
+    let direct = decide(policy, state, &variant, now, &AcceptAll);
+    assert_eq!(
+        direct, *fresh,
+        "a header the memo key does not hold changed the decision"
+    );
+}

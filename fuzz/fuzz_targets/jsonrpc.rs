@@ -36,7 +36,7 @@ use workload_authz_core::mcp::message::{parse, Message, MessageError, TargetKind
 use workload_authz_core::mcp::UriPattern;
 use workload_authz_core::{
     compile, decide_in, decide_with_body, explain_with_body, Decision, GuestVerifier, NoConnection,
-    Policy, Reason, RequestView, RuntimeState, SignatureVerifier,
+    Policy, Reason, RequestView, RouteId, RuntimeState, SignatureVerifier,
 };
 use workload_authz_fuzz::{
     template, AcceptAll, EncodingEdit, FJson, Key, MemberEdit, SigEdit, TokenRecipe, DEMO_JWKS, NOW,
@@ -426,7 +426,7 @@ fn check_invariants(
         "reason {:?} is not one of this route's",
         d.reason
     );
-    assert_eq!(d.route, Some(0), "the MCP route is the only route");
+    assert_eq!(d.route, Some(RouteId::new(0)), "the MCP route is the only route");
     let facts = d.mcp.as_deref();
     assert!(facts.is_some(), "an MCP route's decision has MCP facts");
     if repeated(plan) {

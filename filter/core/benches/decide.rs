@@ -30,11 +30,12 @@ use jwt_simple::prelude::*;
 use serde_json::{json, Map, Value};
 use std::hint::black_box;
 use workload_authz_core::keys::{parse_jwks, Algorithm, PublicKey};
+use workload_authz_core::memo::DecisionMemo;
 use workload_authz_core::routes::RouteIndex;
 use workload_authz_core::token::{self, Jws, VerifyError};
 use workload_authz_core::{
-    compile, decide, telemetry, Decision, GuestVerifier, Policy, Reason, RequestView, RuntimeState,
-    SignatureVerifier,
+    compile, decide, telemetry, Decision, GuestVerifier, NoConnection, Policy, Reason, RequestView,
+    RuntimeState, SignatureVerifier,
 };
 
 const NOW: u64 = 1_800_000_000;
@@ -421,6 +422,28 @@ fn benches(c: &mut Criterion) {
         g.bench_function(format!("allow/{name}"), |b| {
             b.iter(|| judge(&policy, &cached, black_box(&good), &GuestVerifier))
         });
+        // The same request again in the same second: served from the memo.
+        let mut memo: DecisionMemo<()> = DecisionMemo::new(&policy);
+        let request = RequestView {
+            method: "GET",
+            path: "/orders/42",
+            authority: "orders.bench",
+            headers: &good,
+        };
+        g.bench_function(format!("memoised/{name}"), |b| {
+            b.iter(|| {
+                let entry = memo.decide(
+                    &policy,
+                    &cached,
+                    black_box(&request),
+                    &NoConnection,
+                    NOW,
+                    &GuestVerifier,
+                );
+                entry.decision.reason == Reason::Allowed
+            })
+        });
+        assert!(memo.served() > 0);
     }
     g.finish();
 

@@ -72,7 +72,12 @@ impl PackedHeaders {
         }
         *at = end + 1;
         let start = self.text.len();
-        self.text.push_str(&String::from_utf8_lossy(raw));
+        // The validating fast path (a word at a time over ASCII) first; the lossy decoder, a
+        // byte at a time, only for a value that is not UTF-8.
+        match std::str::from_utf8(raw) {
+            Ok(text) => self.text.push_str(text),
+            Err(_) => self.text.push_str(&String::from_utf8_lossy(raw)),
+        }
         Some(start..self.text.len())
     }
 

@@ -23,6 +23,7 @@ pub mod headers;
 pub mod identity;
 pub mod keys;
 pub mod mcp;
+pub mod memo;
 pub mod require;
 pub mod revocation;
 pub mod routes;

@@ -61,6 +61,9 @@ pub struct RuntimeState {
     remote_keys: Vec<Option<FetchedKeys>>,
     revocations: Option<RevocationList>,
     cache: RefCell<TokenCache>,
+    /// Bumped by every change a decision can see (keys, revocations): memoised decisions of an
+    /// older generation are dropped.
+    generation: u64,
 }
 
 impl RuntimeState {
@@ -70,6 +73,7 @@ impl RuntimeState {
             remote_keys: vec![None; policy.providers.len()],
             revocations: None,
             cache: RefCell::new(TokenCache::new(policy.limits.token_cache_entries)),
+            generation: 0,
         }
     }
 
@@ -103,12 +107,20 @@ impl RuntimeState {
             *slot = Some(FetchedKeys { set, fetched_at });
         }
         self.cache.borrow_mut().clear();
+        self.generation = self.generation.wrapping_add(1);
     }
 
     /// Installs the revocation list fetched from the `revocation` endpoint.
     pub fn install_revocations(&mut self, list: RevocationList) {
         self.revocations = Some(list);
         self.cache.borrow_mut().clear();
+        self.generation = self.generation.wrapping_add(1);
+    }
+
+    /// The number of changes installed so far (key sets, revocation lists): a decision made at
+    /// one generation holds until the next.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// A token that verified before (and has not expired), parsed.

@@ -14,7 +14,10 @@ mod common;
 use common::*;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use workload_authz_core::{decide, telemetry, GuestVerifier, Reason, RequestView, RuntimeState};
+use workload_authz_core::memo::DecisionMemo;
+use workload_authz_core::{
+    decide, telemetry, GuestVerifier, NoConnection, Reason, RequestView, RuntimeState,
+};
 
 /// The system allocator, counting the allocations of the current thread.
 struct Counting;
@@ -118,3 +121,37 @@ const HIT_BUDGET: usize = 24;
 const RECORD_BUDGET: usize = 8;
 /// Allocations allowed for the default record: its member list and its exact-size bytes.
 const STRUCT_BUDGET: usize = 2;
+
+#[test]
+fn a_memoised_decision_is_served_without_allocating() {
+    let p = policy(&example_policy_json());
+    let state = RuntimeState::new(&p);
+    let token = es256(&good_claims());
+    let headers = vec![
+        ("authorization".to_string(), format!("Bearer {token}")),
+        ("user-agent".to_string(), "wrk".to_string()),
+        ("x-request-id".to_string(), "1".to_string()),
+    ];
+    let request = RequestView {
+        method: "GET",
+        path: "/tenants/acme/orders/7",
+        authority: "orders.example",
+        headers: &headers,
+    };
+    let mut memo: DecisionMemo<()> = DecisionMemo::new(&p);
+    let conn = NoConnection;
+    let first = memo.decide(&p, &state, &request, &conn, NOW, &GuestVerifier);
+    assert_eq!(first.decision.reason, Reason::Allowed);
+    let (served, served_allocations) =
+        allocations(|| memo.decide(&p, &state, &request, &conn, NOW, &GuestVerifier));
+    assert!(
+        std::rc::Rc::ptr_eq(&first, &served),
+        "not served from the memo"
+    );
+    assert_eq!(memo.served(), 1);
+    println!("memoised decision served: {served_allocations} allocations");
+    assert_eq!(
+        served_allocations, 0,
+        "serving a memoised decision allocates nothing (its key is built in a reused buffer)"
+    );
+}

@@ -6,6 +6,7 @@
 use crate::connection::HostConnection;
 use crate::host;
 use crate::plugin::Plugin;
+use crate::record::Encoded;
 use crate::sync;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
@@ -13,10 +14,11 @@ use std::rc::Rc;
 use workload_authz_core::config::RecordLevel;
 use workload_authz_core::headers::PackedHeaders;
 use workload_authz_core::mcp::discovery;
+use workload_authz_core::memo::Memoised;
 use workload_authz_core::sync::Call;
 use workload_authz_core::telemetry;
 use workload_authz_core::{
-    decide_in, decide_with_body, render_denial, Decision, Outcome, Reason, RequestView,
+    decide_with_body, render_denial, Decision, Outcome, Reason, RequestView,
 };
 
 /// The request body, as far as the filter has seen it.
@@ -54,46 +56,51 @@ impl AuthzHttp {
         }
     }
 
-    fn judge(&self, plugin: &Plugin, now: u64) -> Decision {
-        self.judge_body(plugin, now, None)
+    /// The header-time decision, served from the memo when every input it read is unchanged.
+    fn judge(&self, plugin: &Plugin, now: u64) -> Rc<Memoised<Encoded>> {
+        let pairs = self.headers.pairs();
+        let request = self.request_view(&pairs);
+        let state = plugin.state.borrow();
+        plugin.memo.borrow_mut().decide(
+            &plugin.policy,
+            &state,
+            &request,
+            &HostConnection::default(),
+            now,
+            &plugin.verifier,
+        )
     }
 
-    fn judge_body(&self, plugin: &Plugin, now: u64, body: Option<&[u8]>) -> Decision {
+    /// The decision with the whole body (MCP routes), made afresh.
+    fn judge_body(&self, plugin: &Plugin, now: u64, body: &[u8]) -> Decision {
         let pairs = self.headers.pairs();
-        let request = RequestView {
+        let request = self.request_view(&pairs);
+        let state = plugin.state.borrow();
+        decide_with_body(
+            &plugin.policy,
+            &state,
+            &request,
+            &HostConnection::default(),
+            body,
+            now,
+            &plugin.verifier,
+        )
+    }
+
+    fn request_view<'a>(&'a self, pairs: &'a [(&'a str, &'a str)]) -> RequestView<'a, &'a str> {
+        RequestView {
             method: self.headers.get(":method").unwrap_or(""),
             path: self.headers.get(":path").unwrap_or(""),
             authority: self.headers.get(":authority").unwrap_or(""),
-            headers: &pairs,
-        };
-        let state = plugin.state.borrow();
-        let connection = HostConnection::default();
-        match body {
-            None => decide_in(
-                &plugin.policy,
-                &state,
-                &request,
-                &connection,
-                now,
-                &plugin.verifier,
-            ),
-            Some(body) => decide_with_body(
-                &plugin.policy,
-                &state,
-                &request,
-                &connection,
-                body,
-                now,
-                &plugin.verifier,
-            ),
+            headers: pairs,
         }
     }
 
     /// A decision that waits for the body: pause until it is complete (or judge the empty body
     /// of a request that has none). Returns the action for the current callback.
-    fn await_body(&mut self, plugin: &Plugin, decision: Decision, now: u64) -> Action {
-        let Some(max) = decision.awaiting_body else {
-            return self.conclude(plugin, &decision);
+    fn await_body(&mut self, plugin: &Plugin, judged: &Memoised<Encoded>, now: u64) -> Action {
+        let Some(max) = judged.decision.awaiting_body else {
+            return self.conclude(plugin, &judged.decision, Some(&judged.value));
         };
         self.awaiting_body = Some(max);
         if self.body.complete || self.body.size > max {
@@ -115,16 +122,22 @@ impl AuthzHttp {
                 None => return fail_closed("the request body is unavailable"),
             }
         };
-        let decision = self.judge_body(plugin, now, Some(&body));
-        self.conclude(plugin, &decision)
+        let decision = self.judge_body(plugin, now, &body);
+        self.conclude(plugin, &decision, None)
     }
 
-    /// Records and applies a final decision; the action that lets the request go on or not.
-    fn conclude(&mut self, plugin: &Plugin, decision: &Decision) -> Action {
+    /// Records and applies a final decision (with its record, once encoded, when it is
+    /// memoised); the action that lets the request go on or not.
+    fn conclude(
+        &mut self,
+        plugin: &Plugin,
+        decision: &Decision,
+        encoded: Option<&Encoded>,
+    ) -> Action {
         if decision.outcome == Outcome::Allow {
             self.tools_list = crate::mcp::ToolsList::of(decision);
         }
-        if self.finish(plugin, decision) {
+        if self.finish(plugin, decision, encoded) {
             Action::Continue
         } else {
             Action::Pause
@@ -132,8 +145,8 @@ impl AuthzHttp {
     }
 
     /// Records the decision and applies it; returns whether the request goes on.
-    fn finish(&self, plugin: &Plugin, decision: &Decision) -> bool {
-        record(plugin, decision);
+    fn finish(&self, plugin: &Plugin, decision: &Decision, encoded: Option<&Encoded>) -> bool {
+        record(plugin, decision, encoded);
         match render_denial(decision, &plugin.policy.realm) {
             None => {
                 forward(decision);
@@ -169,12 +182,19 @@ fn fail_closed(why: &str) -> Action {
     Action::Pause
 }
 
-fn record(plugin: &Plugin, decision: &Decision) {
+fn record(plugin: &Plugin, decision: &Decision, encoded: Option<&Encoded>) {
     let policy = &plugin.policy;
     // `struct` only once the host accepted its declaration (else configure chose `compact`).
     if policy.decision_record == RecordLevel::Struct {
-        let value = telemetry::record_struct(decision, policy);
-        if let Err(status) = host::set_filter_state(telemetry::RECORD_PROPERTY, &value) {
+        let fresh;
+        let value = match encoded {
+            Some(encoded) => encoded.get_or_init(|| telemetry::record_struct(decision, policy)),
+            None => {
+                fresh = telemetry::record_struct(decision, policy);
+                &fresh
+            }
+        };
+        if let Err(status) = host::set_filter_state(telemetry::RECORD_PROPERTY, value) {
             log::debug!("workload-authz: cannot set the typed record: {status:?}");
         }
     }
@@ -234,9 +254,9 @@ impl Context for AuthzHttp {
             return;
         };
         sync::on_answer(&plugin, pending, body_size, now);
-        let decision = self.judge(&plugin, now);
+        let judged = self.judge(&plugin, now);
         // Allowed, or still waiting for an MCP body (then the body callback resumes it).
-        if self.await_body(&plugin, decision, now) == Action::Continue {
+        if self.await_body(&plugin, &judged, now) == Action::Continue {
             if let Err(status) = host::resume_request() {
                 log::warn!("workload-authz: cannot resume the request: {status:?}");
             }
@@ -264,21 +284,21 @@ impl HttpContext for AuthzHttp {
         let Some(now) = host::now_seconds() else {
             return fail_closed("the clock is unavailable");
         };
-        let mut decision = self.judge(&plugin, now);
+        let mut judged = self.judge(&plugin, now);
         if matches!(
-            decision.reason,
+            judged.decision.reason,
             Reason::KeysUnavailable | Reason::RevocationUnavailable
         ) {
             // Another worker may have fetched it since this one's last tick: look now.
             sync::pull_all(&plugin);
-            decision = self.judge(&plugin, now);
+            judged = self.judge(&plugin, now);
         }
-        if let Some(pending) = sync::early_refetch(&plugin, &decision, now) {
+        if let Some(pending) = sync::early_refetch(&plugin, &judged.decision, now) {
             log::debug!("workload-authz: unknown kid: pausing the request for a key-set refetch");
             self.pending = Some(pending);
             return Action::Pause;
         }
-        self.await_body(&plugin, decision, now)
+        self.await_body(&plugin, &judged, now)
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {

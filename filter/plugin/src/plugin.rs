@@ -6,6 +6,7 @@ use crate::sync::{HostHttp, HostSharedData, HostSyncer};
 use crate::verifier::FilterVerifier;
 use std::cell::RefCell;
 use workload_authz_core::config::VerifierChoice;
+use workload_authz_core::memo::DecisionMemo;
 use workload_authz_core::sync::Syncer;
 use workload_authz_core::{Policy, RuntimeState};
 
@@ -19,6 +20,8 @@ pub struct Plugin {
     pub sync: RefCell<HostSyncer>,
     /// Counters.
     pub metrics: RefCell<Metrics>,
+    /// Header-time decisions of the current second, with their encoded records.
+    pub memo: RefCell<DecisionMemo<crate::record::Encoded>>,
     /// Where signatures are verified.
     pub verifier: FilterVerifier,
 }
@@ -30,6 +33,7 @@ impl Plugin {
             sync: RefCell::new(Syncer::new(&policy, HostSharedData, HostHttp)),
             state: RefCell::new(RuntimeState::new(&policy)),
             metrics: RefCell::new(Metrics::default()),
+            memo: RefCell::new(DecisionMemo::new(&policy)),
             verifier: FilterVerifier {
                 host: host_verifier && policy.signature_verifier == VerifierChoice::Auto,
             },

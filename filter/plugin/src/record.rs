@@ -6,6 +6,10 @@ use crate::host;
 use proxy_wasm::types::Status;
 use workload_authz_core::telemetry::declare_record_arguments;
 
+/// The typed record of a memoised decision, encoded on its first use and written as it is by
+/// every request the decision is served to.
+pub type Encoded = std::cell::OnceCell<Vec<u8>>;
+
 /// Envoy's foreign function that gives a filter-state property a type.
 const DECLARE_PROPERTY: &str = "declare_property";
 

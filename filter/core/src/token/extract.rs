@@ -81,12 +81,11 @@ pub fn extract<'v, S: AsRef<HeaderSource>, H: AsRef<str>>(
     let mut matched_sources = Vec::new();
     for (header_index, (name, value)) in headers.iter().enumerate() {
         let name = name.as_ref();
-        let value = value.as_ref();
         for (source_index, source) in sources.iter().map(AsRef::as_ref).enumerate() {
             if !source.name.eq_ignore_ascii_case(name) {
                 continue;
             }
-            let Some(token) = source.token_in(value) else {
+            let Some(token) = source.token_in(value.as_ref()) else {
                 continue;
             };
             match found {

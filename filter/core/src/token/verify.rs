@@ -3,7 +3,14 @@
 
 use super::jws::Jws;
 use crate::keys::{Algorithm, PublicKey};
-use jwt_simple::prelude::*;
+use jwt_simple::prelude::{
+    Ed25519PublicKey, EdDSAPublicKeyLike, P256PublicKey, P384PublicKey, RSAPublicKey,
+};
+use p256::ecdsa::signature::DigestVerifier as _;
+use superboring::hash::MessageDigest;
+use superboring::pkey::PKey;
+use superboring::rsa::Padding;
+use superboring::sign::Verifier;
 
 /// Why a signature was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,30 +30,76 @@ pub trait SignatureVerifier {
     fn verify(&self, alg: Algorithm, key: &PublicKey, jws: &Jws<'_>) -> Result<(), VerifyError>;
 }
 
-/// Pure-Rust verification inside the guest, with `jwt-simple`.
-///
-/// `jwt-simple` verifies whole tokens and re-checks claims; every claim rule is ours, so its
-/// own time and claim checks are neutralised (time pinned to the epoch, future tokens accepted,
-/// `typ` pinned to the token's own). Only the signature decides.
+/// Pure-Rust verification inside the guest: the keys are `jwt-simple`'s (with its key checks:
+/// RSA modulus size and exponent, P-256/P-384 points on the curve, no weak Ed25519 keys), the
+/// signature is checked with the primitives `jwt-simple` itself calls (`superboring` RSA, the
+/// RustCrypto `p256`/`p384` ECDSA, `ed25519-compact`) over `signing_input`. Every claim rule is
+/// ours, so the token is not parsed again: only the signature decides.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GuestVerifier;
 
-impl GuestVerifier {
-    fn options(jws: &Jws<'_>) -> VerificationOptions {
-        VerificationOptions {
-            accept_future: true,
-            artificial_time: Some(Duration::from_secs(0)),
-            time_tolerance: Some(Duration::from_secs(0)),
-            required_signature_type: jws.header.typ.clone(),
-            // Our own limits ran first; this only has to admit every token they admit.
-            max_token_length: Some(MAX_TOKEN_LIMIT),
-            ..Default::default()
-        }
+fn mismatch<E>(_: E) -> VerifyError {
+    VerifyError::Mismatch
+}
+
+/// RSASSA-PKCS1-v1_5 or RSASSA-PSS over `message` with SHA-256/384/512.
+fn rsa(
+    n: &[u8],
+    e: &[u8],
+    digest: MessageDigest,
+    padding: Padding,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), VerifyError> {
+    let key = RSAPublicKey::from_components(n, e).map_err(mismatch)?;
+    let pkey = PKey::from_rsa(key.as_ref().clone()).map_err(mismatch)?;
+    let mut verifier = Verifier::new(digest, &pkey).map_err(mismatch)?;
+    verifier.set_rsa_padding(padding).map_err(mismatch)?;
+    verifier.update(message).map_err(mismatch)?;
+    match verifier.verify(signature) {
+        Ok(true) => Ok(()),
+        _ => Err(VerifyError::Mismatch),
     }
 }
 
-fn verdict<T>(result: Result<T, jwt_simple::Error>) -> Result<(), VerifyError> {
-    result.map(|_| ()).map_err(|_| VerifyError::Mismatch)
+/// ECDSA P-256 with SHA-256, the signature as JWS's fixed-size `r || s`.
+fn es256(point: &[u8], message: &[u8], signature: &[u8]) -> Result<(), VerifyError> {
+    let key = P256PublicKey::from_bytes(point).map_err(mismatch)?;
+    let signature = p256::ecdsa::Signature::try_from(signature).map_err(mismatch)?;
+    key.as_ref()
+        .verify_digest(
+            |digest: &mut hmac_sha256::Hash| {
+                digest.update(message);
+                Ok(())
+            },
+            &signature,
+        )
+        .map_err(mismatch)
+}
+
+/// ECDSA P-384 with SHA-384.
+fn es384(point: &[u8], message: &[u8], signature: &[u8]) -> Result<(), VerifyError> {
+    let key = P384PublicKey::from_bytes(point).map_err(mismatch)?;
+    let signature = p384::ecdsa::Signature::try_from(signature).map_err(mismatch)?;
+    key.as_ref()
+        .verify_digest(
+            |digest: &mut hmac_sha512::sha384::Hash| {
+                digest.update(message);
+                Ok(())
+            },
+            &signature,
+        )
+        .map_err(mismatch)
+}
+
+/// Ed25519 (RFC 8032, `EdDSA` in JWS).
+fn ed25519(bytes: &[u8], message: &[u8], signature: &[u8]) -> Result<(), VerifyError> {
+    let key = Ed25519PublicKey::from_bytes(bytes).map_err(mismatch)?;
+    let signature = ed25519_compact::Signature::from_slice(signature).map_err(mismatch)?;
+    key.public_key()
+        .as_ref()
+        .verify(message, &signature)
+        .map_err(mismatch)
 }
 
 impl SignatureVerifier for GuestVerifier {
@@ -54,46 +107,179 @@ impl SignatureVerifier for GuestVerifier {
         if jws.signature.is_empty() {
             return Err(VerifyError::Mismatch);
         }
-        let options = Some(Self::options(jws));
-        let token = jws.compact;
+        let message = jws.signing_input.as_bytes();
+        let signature = jws.signature.as_slice();
+        let pkcs1 = Padding::PKCS1;
+        let pss = Padding::PKCS1_PSS;
         match (alg, key) {
-            (Algorithm::Rs256, PublicKey::Rsa { n, e }) => verdict(
-                RS256PublicKey::from_components(n, e)
-                    .and_then(|k| k.verify_token::<NoCustomClaims>(token, options)),
-            ),
-            (Algorithm::Rs384, PublicKey::Rsa { n, e }) => verdict(
-                RS384PublicKey::from_components(n, e)
-                    .and_then(|k| k.verify_token::<NoCustomClaims>(token, options)),
-            ),
-            (Algorithm::Rs512, PublicKey::Rsa { n, e }) => verdict(
-                RS512PublicKey::from_components(n, e)
-                    .and_then(|k| k.verify_token::<NoCustomClaims>(token, options)),
-            ),
-            (Algorithm::Ps256, PublicKey::Rsa { n, e }) => verdict(
-                PS256PublicKey::from_components(n, e)
-                    .and_then(|k| k.verify_token::<NoCustomClaims>(token, options)),
-            ),
-            (Algorithm::Ps384, PublicKey::Rsa { n, e }) => verdict(
-                PS384PublicKey::from_components(n, e)
-                    .and_then(|k| k.verify_token::<NoCustomClaims>(token, options)),
-            ),
-            (Algorithm::Ps512, PublicKey::Rsa { n, e }) => verdict(
-                PS512PublicKey::from_components(n, e)
-                    .and_then(|k| k.verify_token::<NoCustomClaims>(token, options)),
-            ),
-            (Algorithm::Es256, PublicKey::EcP256(point)) => verdict(
-                ES256PublicKey::from_bytes(point)
-                    .and_then(|k| k.verify_token::<NoCustomClaims>(token, options)),
-            ),
-            (Algorithm::Es384, PublicKey::EcP384(point)) => verdict(
-                ES384PublicKey::from_bytes(point)
-                    .and_then(|k| k.verify_token::<NoCustomClaims>(token, options)),
-            ),
-            (Algorithm::EdDsa, PublicKey::Ed25519(bytes)) => verdict(
-                Ed25519PublicKey::from_bytes(bytes)
-                    .and_then(|k| k.verify_token::<NoCustomClaims>(token, options)),
-            ),
+            (Algorithm::Rs256, PublicKey::Rsa { n, e }) => {
+                rsa(n, e, MessageDigest::sha256(), pkcs1, message, signature)
+            }
+            (Algorithm::Rs384, PublicKey::Rsa { n, e }) => {
+                rsa(n, e, MessageDigest::sha384(), pkcs1, message, signature)
+            }
+            (Algorithm::Rs512, PublicKey::Rsa { n, e }) => {
+                rsa(n, e, MessageDigest::sha512(), pkcs1, message, signature)
+            }
+            (Algorithm::Ps256, PublicKey::Rsa { n, e }) => {
+                rsa(n, e, MessageDigest::sha256(), pss, message, signature)
+            }
+            (Algorithm::Ps384, PublicKey::Rsa { n, e }) => {
+                rsa(n, e, MessageDigest::sha384(), pss, message, signature)
+            }
+            (Algorithm::Ps512, PublicKey::Rsa { n, e }) => {
+                rsa(n, e, MessageDigest::sha512(), pss, message, signature)
+            }
+            (Algorithm::Es256, PublicKey::EcP256(point)) => es256(point, message, signature),
+            (Algorithm::Es384, PublicKey::EcP384(point)) => es384(point, message, signature),
+            (Algorithm::EdDsa, PublicKey::Ed25519(bytes)) => ed25519(bytes, message, signature),
             _ => Err(VerifyError::KeyMismatch),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::jws::parse;
+    use jwt_simple::prelude::{
+        Claims, Duration, ECDSAP256KeyPairLike, ECDSAP256PublicKeyLike, ECDSAP384KeyPairLike,
+        ECDSAP384PublicKeyLike, ES256KeyPair, ES384KeyPair, Ed25519KeyPair, EdDSAKeyPairLike,
+        PS256KeyPair, PS384KeyPair, PS512KeyPair, RS256KeyPair, RS384KeyPair, RS512KeyPair,
+        RSAKeyPairLike,
+    };
+
+    /// A signed token of each algorithm with the public key it verifies under.
+    fn signed() -> Vec<(Algorithm, PublicKey, String)> {
+        let claims = || Claims::create(Duration::from_secs(60)).with_subject("s");
+        let rsa = RS256KeyPair::generate(2048).unwrap();
+        let der = rsa.to_der().unwrap();
+        let c = rsa.public_key().to_components();
+        let rsa_key = PublicKey::Rsa { n: c.n, e: c.e };
+        let es256 = ES256KeyPair::generate();
+        let es384 = ES384KeyPair::generate();
+        let ed = Ed25519KeyPair::generate();
+        vec![
+            (
+                Algorithm::Rs256,
+                rsa_key.clone(),
+                rsa.sign(claims()).unwrap(),
+            ),
+            (
+                Algorithm::Rs384,
+                rsa_key.clone(),
+                RS384KeyPair::from_der(&der)
+                    .unwrap()
+                    .sign(claims())
+                    .unwrap(),
+            ),
+            (
+                Algorithm::Rs512,
+                rsa_key.clone(),
+                RS512KeyPair::from_der(&der)
+                    .unwrap()
+                    .sign(claims())
+                    .unwrap(),
+            ),
+            (
+                Algorithm::Ps256,
+                rsa_key.clone(),
+                PS256KeyPair::from_der(&der)
+                    .unwrap()
+                    .sign(claims())
+                    .unwrap(),
+            ),
+            (
+                Algorithm::Ps384,
+                rsa_key.clone(),
+                PS384KeyPair::from_der(&der)
+                    .unwrap()
+                    .sign(claims())
+                    .unwrap(),
+            ),
+            (
+                Algorithm::Ps512,
+                rsa_key,
+                PS512KeyPair::from_der(&der)
+                    .unwrap()
+                    .sign(claims())
+                    .unwrap(),
+            ),
+            (
+                Algorithm::Es256,
+                PublicKey::EcP256(es256.public_key().public_key().to_bytes_uncompressed()),
+                es256.sign(claims()).unwrap(),
+            ),
+            (
+                Algorithm::Es384,
+                PublicKey::EcP384(es384.public_key().public_key().to_bytes_uncompressed()),
+                es384.sign(claims()).unwrap(),
+            ),
+            (
+                Algorithm::EdDsa,
+                PublicKey::Ed25519(ed.public_key().to_bytes()),
+                ed.sign(claims()).unwrap(),
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_algorithm_verifies_its_signature_and_nothing_else() {
+        let all = signed();
+        for (alg, key, token) in &all {
+            let jws = parse(token).unwrap();
+            assert_eq!(GuestVerifier.verify(*alg, key, &jws), Ok(()), "{alg:?}");
+            // One bit of the signature flipped.
+            let mut bad = parse(token).unwrap();
+            if let Some(last) = bad.signature.last_mut() {
+                *last ^= 1;
+            }
+            assert_eq!(
+                GuestVerifier.verify(*alg, key, &bad),
+                Err(VerifyError::Mismatch),
+                "{alg:?} tampered signature"
+            );
+            // Another signing input under the same signature.
+            let other = format!("{}x", jws.signing_input);
+            let moved = Jws {
+                signing_input: &other,
+                ..parse(token).unwrap()
+            };
+            assert_eq!(
+                GuestVerifier.verify(*alg, key, &moved),
+                Err(VerifyError::Mismatch),
+                "{alg:?} other input"
+            );
+            // No signature, a truncated one.
+            let mut short = parse(token).unwrap();
+            short.signature.truncate(short.signature.len() / 2);
+            assert_eq!(
+                GuestVerifier.verify(*alg, key, &short),
+                Err(VerifyError::Mismatch),
+                "{alg:?} truncated"
+            );
+            let mut empty = parse(token).unwrap();
+            empty.signature.clear();
+            assert_eq!(
+                GuestVerifier.verify(*alg, key, &empty),
+                Err(VerifyError::Mismatch),
+                "{alg:?} empty"
+            );
+        }
+        // A signature of one algorithm never verifies under another with the same key.
+        let (_, rsa_key, rs256) = &all[0];
+        let jws = parse(rs256).unwrap();
+        for alg in [Algorithm::Rs384, Algorithm::Ps256] {
+            assert_eq!(
+                GuestVerifier.verify(alg, rsa_key, &jws),
+                Err(VerifyError::Mismatch)
+            );
+        }
+        // A key of another type.
+        let (_, ec_key, es256) = &all[6];
+        assert_eq!(
+            GuestVerifier.verify(Algorithm::Rs256, ec_key, &parse(es256).unwrap()),
+            Err(VerifyError::KeyMismatch)
+        );
     }
 }

@@ -1,0 +1,82 @@
+//! The memo key: every part of a request the engine can read, length-prefixed so that no two
+//! different requests share one.
+
+use crate::config::Policy;
+use crate::engine::RequestView;
+
+/// Longest key kept (a request with a larger one is decided afresh every time).
+pub const MAX_KEY_BYTES: usize = 16 * 1024;
+
+/// The header names a policy can read: every provider's token headers (access and transaction
+/// tokens) and every route's `headers_read` (templates, MCP headers). Lowercase, once each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInputs {
+    headers: Vec<String>,
+}
+
+impl KeyInputs {
+    /// The inputs of `policy`.
+    pub fn of(policy: &Policy) -> Self {
+        let mut headers: Vec<String> = Vec::new();
+        let provider_headers = policy
+            .providers
+            .iter()
+            .flat_map(|p| p.from_headers.iter().map(|h| h.name.as_str()));
+        let route_headers = policy
+            .routes
+            .iter()
+            .flat_map(|r| r.headers_read.iter().map(String::as_str));
+        for name in provider_headers.chain(route_headers) {
+            let name = name.to_ascii_lowercase();
+            if !headers.contains(&name) {
+                headers.push(name);
+            }
+        }
+        KeyInputs { headers }
+    }
+
+    /// Whether the engine may read header `name` (compared as the engine does, ignoring case).
+    pub fn reads_header(&self, name: &str) -> bool {
+        self.headers.iter().any(|h| h.eq_ignore_ascii_case(name))
+    }
+
+    /// The key of `request`; `None` when it would be over [`MAX_KEY_BYTES`].
+    pub fn key<H: AsRef<str>>(&self, request: &RequestView<'_, H>) -> Option<Vec<u8>> {
+        let mut key = Vec::new();
+        self.write_key(request, &mut key).then_some(key)
+    }
+
+    /// Writes the key of `request` into `key` (cleared first, its allocation reused); `false`
+    /// when it would be over [`MAX_KEY_BYTES`].
+    pub fn write_key<H: AsRef<str>>(
+        &self,
+        request: &RequestView<'_, H>,
+        key: &mut Vec<u8>,
+    ) -> bool {
+        key.clear();
+        push(key, request.method);
+        push(key, request.path);
+        push(key, request.authority);
+        key.extend_from_slice(&length(request.headers.len()));
+        for (name, value) in request.headers {
+            let name = name.as_ref();
+            if self.reads_header(name) {
+                push(key, name);
+                push(key, value.as_ref());
+                if key.len() > MAX_KEY_BYTES {
+                    return false;
+                }
+            }
+        }
+        key.len() <= MAX_KEY_BYTES
+    }
+}
+
+fn push(key: &mut Vec<u8>, part: &str) {
+    key.extend_from_slice(&length(part.len()));
+    key.extend_from_slice(part.as_bytes());
+}
+
+fn length(n: usize) -> [u8; 8] {
+    (n as u64).to_le_bytes()
+}
