@@ -282,16 +282,38 @@ def wasm_provider(alg, jwks, variant):
     return merge(provider, variant.get("provider", {}))
 
 
+def gateway_route(i):
+    """Route `i` of a gateway-like policy: the eight shapes of the core's criterion `routes` group
+    (literal paths, templates, `*` and `**`, methods, hosts), public, none of them reaching
+    `GET /orders/42`."""
+    shapes = [
+        {"path": f"/svc{i}/items", "methods": ["GET"]},
+        {"path": f"/svc{i}/items/{{id}}", "methods": ["GET", "PUT"]},
+        {"path": f"/api/v1/svc{i}/{{tenant}}/orders/{{id}}"},
+        {"path": f"/static/svc{i}/**"},
+        {"path": f"/svc{i}/*/status", "methods": ["POST"], "hosts": ["*.example.com"]},
+        {"path": f"/api/v2/{{tenant}}/svc{i}", "hosts": [f"svc{i}.example.com"]},
+        {"path": f"/svc{i}", "methods": ["DELETE"], "hosts": ["api.example.com:8443"]},
+        {"path": f"/svc{i}/{{a}}/{{b}}/**", "methods": ["GET", "POST"]},
+    ]
+    return {"action": f"r{i}", "match": shapes[i % len(shapes)], "public": True}
+
+
 def wasm_policy(alg, jwks, variant):
-    """The workload-authz policy equivalent to bench/envoy/native.yaml."""
+    """The workload-authz policy equivalent to bench/envoy/native.yaml. A variant with `routes`: N
+    gets N routes, the benchmark's own one first (`route_at`: "first") or last (the default), the
+    others gateway-like (`gateway_route`)."""
+    orders = {
+        "action": "orders.read",
+        "match": {"path": "/orders/{id}", "methods": ["GET"]},
+        "require": {"providers": ["mesh"], "scopes": [SCOPE]},
+    }
+    routes = [gateway_route(i) for i in range(max(int(variant.get("routes", 1)) - 1, 0))]
+    routes.insert(0 if variant.get("route_at") == "first" else len(routes), orders)
     policy = {
         "realm": "bench",
         "providers": {"mesh": wasm_provider(alg, jwks, variant)},
-        "routes": [{
-            "action": "orders.read",
-            "match": {"path": "/orders/{id}", "methods": ["GET"]},
-            "require": {"providers": ["mesh"], "scopes": [SCOPE]},
-        }],
+        "routes": routes,
     }
     return merge(policy, variant.get("policy", {}))
 

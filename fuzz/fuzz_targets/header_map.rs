@@ -26,6 +26,10 @@ fn encode(pairs: &[(&str, &str)]) -> Vec<u8> {
 fuzz_target!(|data: &[u8]| {
     let headers = PackedHeaders::decode(data);
     let pairs = headers.pairs();
+    // The zero-copy decoder the filter uses reads the same pairs.
+    let owned = PackedHeaders::decode_owned(data.to_vec());
+    assert_eq!(owned.pairs(), pairs, "decode_owned and decode disagree");
+    assert_eq!(owned.is_complete(), headers.is_complete());
     assert_eq!(pairs.len(), headers.len());
     for (index, (name, _)) in pairs.iter().enumerate() {
         let first = pairs.iter().position(|(n, _)| n == name);

@@ -10,12 +10,43 @@
 
 use std::ops::Range;
 
+/// Where one header's name and value are in the text.
+type Span = (Range<usize>, Range<usize>);
+
 /// Decoded header pairs: names and values as `&str` over one buffer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PackedHeaders {
     text: String,
-    spans: Vec<(Range<usize>, Range<usize>)>,
+    spans: Vec<Span>,
     complete: bool,
+}
+
+/// The spans of every name and value in a whole, consistent buffer, and where the data starts
+/// (`None`: empty, truncated or inconsistent).
+fn spans_of(bytes: &[u8]) -> Option<(Vec<Span>, usize)> {
+    let count = read_u32(bytes, 0)?;
+    let data_start = count.checked_mul(8)?.checked_add(4)?;
+    if data_start > bytes.len() {
+        return None;
+    }
+    let mut at = data_start;
+    let mut spans = Vec::with_capacity(count);
+    let span = |at: &mut usize, size: usize| -> Option<Range<usize>> {
+        let end = at.checked_add(size)?;
+        if bytes.get(end) != Some(&0) {
+            return None;
+        }
+        let range = *at..end;
+        *at = end + 1;
+        Some(range)
+    };
+    for index in 0..count {
+        let sizes = 4 + index * 8;
+        let key = span(&mut at, read_u32(bytes, sizes)?)?;
+        let value = span(&mut at, read_u32(bytes, sizes + 4)?)?;
+        spans.push((key, value));
+    }
+    Some((spans, data_start))
 }
 
 fn read_u32(bytes: &[u8], at: usize) -> Option<usize> {
@@ -24,6 +55,48 @@ fn read_u32(bytes: &[u8], at: usize) -> Option<usize> {
 }
 
 impl PackedHeaders {
+    /// Decodes the packed encoding the host handed over, without copying it: the buffer becomes
+    /// the text (its size words zeroed) when it is all UTF-8, which is one validation pass and
+    /// no copy; otherwise the pairs are copied as [`PackedHeaders::decode`] does.
+    pub fn decode_owned(mut bytes: Vec<u8>) -> Self {
+        let Some((spans, data_start)) = spans_of(&bytes) else {
+            return PackedHeaders::decode(&bytes);
+        };
+        if let Some(prefix) = bytes.get_mut(..data_start) {
+            prefix.fill(0);
+        }
+        match String::from_utf8(bytes) {
+            Ok(text) => PackedHeaders {
+                text,
+                spans,
+                complete: true,
+            },
+            Err(error) => PackedHeaders::lossy(error.as_bytes(), &spans),
+        }
+    }
+
+    /// The pairs at `spans` of `bytes`, each copied with U+FFFD for bytes that are not UTF-8.
+    fn lossy(bytes: &[u8], spans: &[Span]) -> Self {
+        let mut headers = PackedHeaders {
+            text: String::with_capacity(bytes.len()),
+            spans: Vec::with_capacity(spans.len()),
+            complete: true,
+        };
+        let copy = |range: &Range<usize>, text: &mut String| {
+            let start = text.len();
+            text.push_str(&String::from_utf8_lossy(
+                bytes.get(range.clone()).unwrap_or_default(),
+            ));
+            start..text.len()
+        };
+        for (key, value) in spans {
+            let key = copy(key, &mut headers.text);
+            let value = copy(value, &mut headers.text);
+            headers.spans.push((key, value));
+        }
+        headers
+    }
+
     /// Decodes the packed encoding (an empty buffer is an empty list).
     pub fn decode(bytes: &[u8]) -> Self {
         let mut headers = PackedHeaders {
@@ -111,11 +184,11 @@ impl PackedHeaders {
 
     /// The first value of `name` (compared exactly: hosts give lower-case names).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.spans.iter().find_map(|(key, value)| {
-            (self.text.get(key.clone()) == Some(name))
-                .then(|| self.text.get(value.clone()))
-                .flatten()
-        })
+        let bytes = self.text.as_bytes();
+        let (_, value) = self.spans.iter().find(|(key, _)| {
+            key.len() == name.len() && bytes.get(key.clone()) == Some(name.as_bytes())
+        })?;
+        self.text.get(value.clone())
     }
 }
 
@@ -172,6 +245,30 @@ mod tests {
         assert!(headers.is_complete());
         assert_eq!(headers.get("x-raw"), Some("caf\u{fffd} \u{fffd}"));
         assert_eq!(headers.get("after"), Some("ok"));
+    }
+
+    #[test]
+    fn the_zero_copy_decoder_reads_what_the_copying_one_reads() {
+        let good = encode(&[
+            (b":path", b"/a"),
+            (b"authorization", b"Bearer t"),
+            (b"e", b""),
+        ]);
+        let raw = encode(&[(b"x-raw", b"caf\xe9"), (b"after", b"ok")]);
+        let mut trailing = good.clone();
+        trailing.extend(b"\xff\xfe");
+        let mut inputs = vec![good.clone(), raw, trailing, Vec::new()];
+        inputs.extend((1..good.len()).map(|cut| good[..cut].to_vec()));
+        for bytes in inputs {
+            let copied = PackedHeaders::decode(&bytes);
+            let owned = PackedHeaders::decode_owned(bytes.clone());
+            assert_eq!(owned.pairs(), copied.pairs(), "{bytes:?}");
+            assert_eq!(owned.is_complete(), copied.is_complete(), "{bytes:?}");
+            assert_eq!(owned.get(":path"), copied.get(":path"));
+        }
+        let owned = PackedHeaders::decode_owned(good);
+        assert_eq!(owned.get("authorization"), Some("Bearer t"));
+        assert_eq!(owned.len(), 3);
     }
 
     #[test]

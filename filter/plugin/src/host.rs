@@ -52,7 +52,7 @@ pub fn request_headers() -> Result<PackedHeaders, u32> {
     }
     // SAFETY: see above: `data` is a `Box<[u8]>` of length `size` handed over to us.
     let bytes = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, size)) };
-    Ok(PackedHeaders::decode(&bytes))
+    Ok(PackedHeaders::decode_owned(bytes.into_vec()))
 }
 
 /// Removes every value of a request header.

@@ -188,7 +188,9 @@ fn record(plugin: &Plugin, decision: &Decision, encoded: Option<&Encoded>) {
     if policy.decision_record == RecordLevel::Struct {
         let fresh;
         let value = match encoded {
-            Some(encoded) => encoded.get_or_init(|| telemetry::record_struct(decision, policy)),
+            Some(encoded) => encoded
+                .record
+                .get_or_init(|| telemetry::record_struct(decision, policy)),
             None => {
                 fresh = telemetry::record_struct(decision, policy);
                 &fresh
@@ -198,12 +200,20 @@ fn record(plugin: &Plugin, decision: &Decision, encoded: Option<&Encoded>) {
             log::debug!("workload-authz: cannot set the typed record: {status:?}");
         }
     }
-    for (key, value) in telemetry::filter_state(decision, policy) {
-        if let Err(status) = host::set_filter_state(key, value.as_bytes()) {
-            log::debug!("workload-authz: cannot set filter state {key}: {status:?}");
+    if matches!(
+        policy.decision_record,
+        RecordLevel::Keys | RecordLevel::Compact
+    ) {
+        for (key, value) in telemetry::filter_state(decision, policy) {
+            if let Err(status) = host::set_filter_state(key, value.as_bytes()) {
+                log::debug!("workload-authz: cannot set filter state {key}: {status:?}");
+            }
         }
     }
-    plugin.metrics.borrow_mut().count(decision);
+    plugin
+        .metrics
+        .borrow_mut()
+        .count(decision, encoded.map(|e| &e.counters));
     log::debug!(
         "workload-authz: decision={} reason={} action={} provider={} subject={} jti={} policy={}",
         decision.outcome.as_str(),

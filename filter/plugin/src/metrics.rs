@@ -4,6 +4,7 @@
 //! decision's facts, without formatting a name (that happens once, on first use).
 
 use crate::host;
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use workload_authz_core::{telemetry, Decision, Outcome, Reason, RouteId};
 
@@ -37,18 +38,32 @@ impl Metrics {
         increment(id);
     }
 
-    /// Counts one decision, and the token validation it ran, if any. Host errors are logged.
-    pub fn count(&mut self, decision: &Decision) {
+    /// Counts one decision, and the token validation it ran, if any (`known`: the ids found for
+    /// this decision before, when it is memoised). Host errors are logged.
+    pub fn count(&mut self, decision: &Decision, known: Option<&OnceCell<CounterIds>>) {
+        let ids = match known {
+            Some(cell) => *cell.get_or_init(|| self.ids(decision)),
+            None => self.ids(decision),
+        };
+        increment(ids.decision);
+        increment(ids.validation);
+        let key = (decision.outcome, decision.reason, decision.route);
+        self.count_mcp_call(key, decision);
+    }
+
+    /// The ids of the counters `decision` increments, defining them on first use.
+    fn ids(&mut self, decision: &Decision) -> CounterIds {
         let key = (decision.outcome, decision.reason, decision.route);
         let known = self.decisions.get(&key).copied();
         let name = || Some(telemetry::decisions_metric(decision));
-        let id = known_or_defined(known, name, |id| {
+        let decision_id = known_or_defined(known, name, |id| {
             self.decisions.insert(key, id);
         });
-        increment(id);
-        self.count_mcp_call(key, decision);
         let Some(result) = decision.token_result else {
-            return;
+            return CounterIds {
+                decision: decision_id,
+                validation: None,
+            };
         };
         let provider = decision.provider.as_deref();
         let known = self
@@ -57,12 +72,22 @@ impl Metrics {
             .find(|((p, r), _)| p.as_deref() == provider && *r == result)
             .map(|(_, id)| *id);
         let name = || telemetry::validations_metric(decision);
-        let id = known_or_defined(known, name, |id| {
+        let validation = known_or_defined(known, name, |id| {
             self.validations
                 .push(((decision.provider.clone(), result), id));
         });
-        increment(id);
+        CounterIds {
+            decision: decision_id,
+            validation,
+        }
     }
+}
+
+/// The counters one decision increments: its decisions counter and its token validation's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CounterIds {
+    decision: Option<u32>,
+    validation: Option<u32>,
 }
 
 impl Metrics {

@@ -6,9 +6,15 @@ use crate::host;
 use proxy_wasm::types::Status;
 use workload_authz_core::telemetry::declare_record_arguments;
 
-/// The typed record of a memoised decision, encoded on its first use and written as it is by
-/// every request the decision is served to.
-pub type Encoded = std::cell::OnceCell<Vec<u8>>;
+/// What the filter keeps beside a memoised decision, made on its first use and reused by every
+/// request the decision is served to: its typed record, encoded, and its counters' ids.
+#[derive(Debug, Default)]
+pub struct Encoded {
+    /// The `google.protobuf.Struct` bytes of the record.
+    pub record: std::cell::OnceCell<Vec<u8>>,
+    /// The counters the decision increments.
+    pub counters: std::cell::OnceCell<crate::metrics::CounterIds>,
+}
 
 /// Envoy's foreign function that gives a filter-state property a type.
 const DECLARE_PROPERTY: &str = "declare_property";

@@ -20,6 +20,8 @@ pub struct Limits {
     pub max_authorization_details: usize,
     /// Verified tokens kept per worker (0 disables the cache).
     pub token_cache_entries: usize,
+    /// Decisions memoised per worker for the current second (0 disables the memo).
+    pub decision_memo_entries: usize,
 }
 
 impl Default for Limits {
@@ -31,6 +33,7 @@ impl Default for Limits {
             max_actor_hops: 8,
             max_authorization_details: 16,
             token_cache_entries: crate::token::cache::DEFAULT_ENTRIES,
+            decision_memo_entries: crate::memo::DEFAULT_ENTRIES,
         }
     }
 }
@@ -46,6 +49,7 @@ pub const FIELDS: &[&str] = &[
     "max_actor_hops",
     "max_authorization_details",
     "token_cache_entries",
+    "decision_memo_entries",
 ];
 
 fn size(
@@ -130,6 +134,14 @@ pub fn compile(obj: Option<&serde_json::Value>, errors: &mut Errors) -> Limits {
             0,
             65_536,
             defaults.token_cache_entries,
+            errors,
+        ),
+        decision_memo_entries: size(
+            &fields,
+            "decision_memo_entries",
+            0,
+            65_536,
+            defaults.decision_memo_entries,
             errors,
         ),
         max_actor_hops: size(

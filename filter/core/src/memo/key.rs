@@ -5,13 +5,16 @@ use crate::config::Policy;
 use crate::engine::RequestView;
 
 /// Longest key kept (a request with a larger one is decided afresh every time).
-pub const MAX_KEY_BYTES: usize = 16 * 1024;
+pub const MAX_KEY_BYTES: usize = 8 * 1024;
 
 /// The header names a policy can read: every provider's token headers (access and transaction
 /// tokens) and every route's `headers_read` (templates, MCP headers). Lowercase, once each.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyInputs {
     headers: Vec<String>,
+    /// Bit `n` set: some name in `headers` is `n` bytes long (`n` < 64); a quick "no" for most
+    /// request headers.
+    lengths: u64,
 }
 
 impl KeyInputs {
@@ -32,12 +35,16 @@ impl KeyInputs {
                 headers.push(name);
             }
         }
-        KeyInputs { headers }
+        let lengths = headers
+            .iter()
+            .fold(0u64, |bits, h| bits | length_bit(h.len()));
+        KeyInputs { headers, lengths }
     }
 
     /// Whether the engine may read header `name` (compared as the engine does, ignoring case).
     pub fn reads_header(&self, name: &str) -> bool {
-        self.headers.iter().any(|h| h.eq_ignore_ascii_case(name))
+        self.lengths & length_bit(name.len()) != 0
+            && self.headers.iter().any(|h| h.eq_ignore_ascii_case(name))
     }
 
     /// The key of `request`; `None` when it would be over [`MAX_KEY_BYTES`].
@@ -70,6 +77,12 @@ impl KeyInputs {
         }
         key.len() <= MAX_KEY_BYTES
     }
+}
+
+/// The bit of a name length in [`KeyInputs::lengths`] (every length of 63 and over shares bit
+/// 63, so a long name is never ruled out by length alone).
+fn length_bit(len: usize) -> u64 {
+    1u64 << len.min(63)
 }
 
 fn push(key: &mut Vec<u8>, part: &str) {

@@ -34,6 +34,9 @@ pub use key::{KeyInputs, MAX_KEY_BYTES};
 use std::rc::Rc;
 use table::KeyTable;
 
+/// Decisions kept per worker by default (`limits.decision_memo_entries`).
+pub const DEFAULT_ENTRIES: usize = 512;
+
 /// A decision made once and served again, with what the host keeps beside it (`V`: for the
 /// plugin, the encoded record).
 #[derive(Debug)]
@@ -62,13 +65,13 @@ pub struct DecisionMemo<V> {
 }
 
 impl<V: Default> DecisionMemo<V> {
-    /// A memo for `policy`, holding at most `policy.limits.token_cache_entries` decisions (`0`:
-    /// memoisation off).
+    /// A memo for `policy`, holding at most `policy.limits.decision_memo_entries` decisions
+    /// (`0`: memoisation off).
     pub fn new(policy: &Policy) -> Self {
         DecisionMemo {
             inputs: KeyInputs::of(policy),
             policy_hash: policy.hash.clone(),
-            capacity: policy.limits.token_cache_entries,
+            capacity: policy.limits.decision_memo_entries,
             second: 0,
             generation: 0,
             entries: KeyTable::new(),
@@ -130,10 +133,11 @@ impl<V: Default> DecisionMemo<V> {
     /// Drops every entry made in another second, under another state or another policy.
     fn forget_stale(&mut self, policy: &Policy, state: &RuntimeState, now: u64) {
         let generation = state.generation();
-        if self.second == now && self.generation == generation && self.policy_hash == policy.hash {
+        let same_policy = table::same_bytes(self.policy_hash.as_bytes(), policy.hash.as_bytes());
+        if self.second == now && self.generation == generation && same_policy {
             return;
         }
-        if self.policy_hash != policy.hash {
+        if !same_policy {
             *self = DecisionMemo::new(policy);
         }
         self.entries.clear();
