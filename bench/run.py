@@ -10,7 +10,7 @@ moment of the machine hits every variant alike); each cell reports the median of
 Envoy CPU time per request = (utime + stime of the Envoy process after - before) / requests Envoy
 completed in between (its `downstream_rq_completed` counter): robust when the machine is shared.
 
-Workloads: `reuse` (16 valid tokens in turn), `fresh` (a new token per request), `deny` (tampered
+Workloads: `reuse` (BENCH_REUSE_TOKENS [16] valid tokens in turn), `fresh` (a new token per request), `deny` (tampered
 signatures, 401), all `GET /orders/42`; and, only when BENCH_WORKLOADS names it, `mcp`: an MCP tool
 call, `POST /mcp` with a 1 KiB JSON-RPC `tools/call` of `search_customers` and 16 reused tokens with
 the scope crm:read. `mcp` runs in Envoys of its own (bench/envoy/*-mcp.yaml: the MCP policy, and
@@ -24,7 +24,8 @@ Writes BENCH_OUT/report.md and BENCH_OUT/report.json. Settings (environment):
   BENCH_SECONDS=8 BENCH_WARMUP=2 BENCH_REPEAT=5 BENCH_CONNECTIONS=16 BENCH_WRK_THREADS=1
   BENCH_ALGS=ES256,RS256,EdDSA BENCH_WORKLOADS=reuse,fresh,deny (also: mcp)
   BENCH_VARIANTS=baseline,native,workload-authz BENCH_REFERENCE=native
-  BENCH_VARIANTS_FILE=bench/variants.json BENCH_POOL=20000 BENCH_ENVOY_CPU=0 BENCH_WRK_CPU=1
+  BENCH_VARIANTS_FILE=bench/variants.json BENCH_POOL=20000 BENCH_REUSE_TOKENS=16
+  BENCH_ENVOY_CPU=0 BENCH_WRK_CPU=1
   BENCH_CLAIMS=minimal (or rich) BENCH_HEADERS=minimal (or client)
   BENCH_OUT=target/bench BENCH_POOL_DIR=target/bench/pool ENVOY_BIN WASM MINT_POOL
 """
@@ -66,6 +67,9 @@ VARIANTS = env_list("BENCH_VARIANTS", "baseline,native,workload-authz")
 REFERENCE = env("BENCH_REFERENCE", "native")
 VARIANTS_FILE = env("BENCH_VARIANTS_FILE", os.path.join(BENCH, "variants.json"))
 POOL_SIZE = int(env("BENCH_POOL", "20000"))
+# Tokens the reuse workload sends in turn: over limits.token_cache_entries (1024) or
+# decision_memo_entries (512) a "reuse" load misses the caches, like native's jwt_cache_size.
+REUSE_TOKENS = int(env("BENCH_REUSE_TOKENS", "16"))
 # The request's shape, to compare with other load scripts: `rich` tokens carry ~700 bytes more
 # claims (groups, roles, kubernetes.io, ...); `client` requests carry the headers a typical
 # client and mesh add (user-agent, accept*, x-request-id, traceparent, x-forwarded-*).
@@ -180,6 +184,7 @@ def ensure_pool():
         good = (
             m["exp"] - time.time() > 2 * 3600
             and m["fresh"] >= POOL_SIZE
+            and m.get("reuse", 16) == REUSE_TOKENS
             and set(ALGS) <= set(m["algorithms"])
             and m["issuer"] == ISSUER
             and m.get("claims", "minimal") == CLAIMS
@@ -195,7 +200,7 @@ def ensure_pool():
     log(f"minting token pools ({POOL_SIZE} fresh tokens per algorithm) into {POOL_DIR}")
     subprocess.run(
         [MINT_POOL, "--out", POOL_DIR, "--algs", ",".join(ALGS), "--fresh", str(POOL_SIZE),
-         "--ttl", str(TOKEN_TTL), "--iss", ISSUER, "--aud", AUDIENCE,
+         "--reuse", str(REUSE_TOKENS), "--ttl", str(TOKEN_TTL), "--iss", ISSUER, "--aud", AUDIENCE,
          "--scope", "orders:read orders:write", "--mcp-scope", MCP_SCOPE, "--claims", CLAIMS],
         check=True,
     )

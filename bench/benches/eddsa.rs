@@ -1,9 +1,10 @@
-//! EdDSA (Ed25519) verification, natively: the filter's guest verifier (ed25519-compact behind
-//! `GuestVerifier`, the key checked and decoded per call as in the filter) beside the
-//! primitives of the two maintained pure-Rust implementations, ed25519-compact and
-//! ed25519-dalek (curve25519-dalek, precomputed tables). Envoy has no host path for EdDSA, so
-//! the guest's verifier is what an EdDSA token costs. `cargo bench -p workload-authz-bench
-//! --bench eddsa`; docs/benchmark.md has the figures.
+//! EdDSA (Ed25519) verification, natively: the filter's guest verifier (`GuestVerifier`:
+//! ed25519-dalek, strict, the key decoded per call as in the filter) beside the primitives of
+//! the two maintained pure-Rust implementations, ed25519-compact (jwt-simple's) and
+//! ed25519-dalek (curve25519-dalek). Envoy has no host path for EdDSA, so the guest's verifier
+//! is what an EdDSA token costs; under V8 (`make bench-instructions`, `BENCH_ALGS=EdDSA`) the
+//! figures that count are in docs/benchmark.md. `cargo bench -p workload-authz-bench --bench
+//! eddsa` (the bench profile is the release one: `opt-level = "z"`, curve25519-dalek at 3).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};

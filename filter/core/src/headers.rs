@@ -171,15 +171,17 @@ impl PackedHeaders {
 
     /// The pairs, in order.
     pub fn pairs(&self) -> Vec<(&str, &str)> {
-        self.spans
-            .iter()
-            .map(|(key, value)| {
-                (
-                    self.text.get(key.clone()).unwrap_or(""),
-                    self.text.get(value.clone()).unwrap_or(""),
-                )
-            })
-            .collect()
+        self.iter().collect()
+    }
+
+    /// The pairs, in order, without collecting them.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + Clone + '_ {
+        self.spans.iter().map(|(key, value)| {
+            (
+                self.text.get(key.clone()).unwrap_or(""),
+                self.text.get(value.clone()).unwrap_or(""),
+            )
+        })
     }
 
     /// The first value of `name` (compared exactly: hosts give lower-case names).

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use workload_authz_core::config::RecordLevel;
 use workload_authz_core::headers::PackedHeaders;
 use workload_authz_core::mcp::discovery;
-use workload_authz_core::memo::Memoised;
+use workload_authz_core::memo::{Memoised, RequestParts};
 use workload_authz_core::sync::Call;
 use workload_authz_core::telemetry;
 use workload_authz_core::{
@@ -58,13 +58,17 @@ impl AuthzHttp {
 
     /// The header-time decision, served from the memo when every input it read is unchanged.
     fn judge(&self, plugin: &Plugin, now: u64) -> Rc<Memoised<Encoded>> {
-        let pairs = self.headers.pairs();
-        let request = self.request_view(&pairs);
+        let request = RequestParts {
+            method: self.headers.get(":method").unwrap_or(""),
+            path: self.headers.get(":path").unwrap_or(""),
+            authority: self.headers.get(":authority").unwrap_or(""),
+            headers: self.headers.iter(),
+        };
         let state = plugin.state.borrow();
-        plugin.memo.borrow_mut().decide(
+        plugin.memo.borrow_mut().decide_parts(
             &plugin.policy,
             &state,
-            &request,
+            request,
             &HostConnection::default(),
             now,
             &plugin.verifier,

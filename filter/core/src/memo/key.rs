@@ -4,6 +4,37 @@
 use crate::config::Policy;
 use crate::engine::RequestView;
 
+/// A request as the memo reads it: its line and its headers in order, from any container (the
+/// plugin's packed header buffer, without collecting it, or a [`RequestView`]).
+#[derive(Debug, Clone)]
+pub struct RequestParts<'a, I> {
+    /// `:method`.
+    pub method: &'a str,
+    /// `:path`.
+    pub path: &'a str,
+    /// `:authority`.
+    pub authority: &'a str,
+    /// The headers, names and values, in order.
+    pub headers: I,
+}
+
+impl<'a> RequestParts<'a, ()> {
+    /// The parts of a [`RequestView`].
+    pub fn of<H: AsRef<str>>(
+        request: &RequestView<'a, H>,
+    ) -> RequestParts<'a, impl ExactSizeIterator<Item = (&'a str, &'a str)> + Clone> {
+        RequestParts {
+            method: request.method,
+            path: request.path,
+            authority: request.authority,
+            headers: request
+                .headers
+                .iter()
+                .map(|(name, value)| (name.as_ref(), value.as_ref())),
+        }
+    }
+}
+
 /// Longest key kept (a request with a larger one is decided afresh every time).
 pub const MAX_KEY_BYTES: usize = 8 * 1024;
 
@@ -50,26 +81,25 @@ impl KeyInputs {
     /// The key of `request`; `None` when it would be over [`MAX_KEY_BYTES`].
     pub fn key<H: AsRef<str>>(&self, request: &RequestView<'_, H>) -> Option<Vec<u8>> {
         let mut key = Vec::new();
-        self.write_key(request, &mut key).then_some(key)
+        let parts = RequestParts::of(request);
+        self.write_key(&parts, &mut key).then_some(key)
     }
 
     /// Writes the key of `request` into `key` (cleared first, its allocation reused); `false`
     /// when it would be over [`MAX_KEY_BYTES`].
-    pub fn write_key<H: AsRef<str>>(
-        &self,
-        request: &RequestView<'_, H>,
-        key: &mut Vec<u8>,
-    ) -> bool {
+    pub fn write_key<'a, I>(&self, request: &RequestParts<'a, I>, key: &mut Vec<u8>) -> bool
+    where
+        I: ExactSizeIterator<Item = (&'a str, &'a str)> + Clone,
+    {
         key.clear();
         push(key, request.method);
         push(key, request.path);
         push(key, request.authority);
         key.extend_from_slice(&length(request.headers.len()));
-        for (name, value) in request.headers {
-            let name = name.as_ref();
+        for (name, value) in request.headers.clone() {
             if self.reads_header(name) {
                 push(key, name);
-                push(key, value.as_ref());
+                push(key, value);
                 if key.len() > MAX_KEY_BYTES {
                     return false;
                 }

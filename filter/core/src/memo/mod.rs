@@ -30,7 +30,7 @@ use crate::identity::ConnectionInfo;
 use crate::state::RuntimeState;
 use crate::token::SignatureVerifier;
 use facts::{ConnectionFacts, Recording};
-pub use key::{KeyInputs, MAX_KEY_BYTES};
+pub use key::{KeyInputs, RequestParts, MAX_KEY_BYTES};
 use std::rc::Rc;
 use table::KeyTable;
 
@@ -91,8 +91,26 @@ impl<V: Default> DecisionMemo<V> {
         now: u64,
         verifier: &dyn SignatureVerifier,
     ) -> Rc<Memoised<V>> {
+        let parts = RequestParts::of(request);
+        self.decide_parts(policy, state, parts, connection, now, verifier)
+    }
+
+    /// [`DecisionMemo::decide`] for a request given by its parts: a served decision reads the
+    /// headers once, for the key, and collects nothing.
+    pub fn decide_parts<'a, I>(
+        &mut self,
+        policy: &Policy,
+        state: &RuntimeState,
+        request: RequestParts<'a, I>,
+        connection: &dyn ConnectionInfo,
+        now: u64,
+        verifier: &dyn SignatureVerifier,
+    ) -> Rc<Memoised<V>>
+    where
+        I: ExactSizeIterator<Item = (&'a str, &'a str)> + Clone,
+    {
         self.forget_stale(policy, state, now);
-        let keyed = self.capacity > 0 && self.inputs.write_key(request, &mut self.scratch);
+        let keyed = self.capacity > 0 && self.inputs.write_key(&request, &mut self.scratch);
         if let Some(found) = keyed
             .then(|| self.entries.get(self.scratch.as_slice()))
             .flatten()
@@ -102,8 +120,15 @@ impl<V: Default> DecisionMemo<V> {
                 return Rc::clone(found);
             }
         }
+        let headers: Vec<(&str, &str)> = request.headers.collect();
+        let view = RequestView {
+            method: request.method,
+            path: request.path,
+            authority: request.authority,
+            headers: &headers,
+        };
         let recording = Recording::new(connection);
-        let decision = decide_in(policy, state, request, &recording, now, verifier);
+        let decision = decide_in(policy, state, &view, &recording, now, verifier);
         let memoised = Rc::new(Memoised {
             facts: recording.facts(),
             decision,

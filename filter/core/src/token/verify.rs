@@ -3,9 +3,7 @@
 
 use super::jws::Jws;
 use crate::keys::{Algorithm, PublicKey};
-use jwt_simple::prelude::{
-    Ed25519PublicKey, EdDSAPublicKeyLike, P256PublicKey, P384PublicKey, RSAPublicKey,
-};
+use jwt_simple::prelude::{P256PublicKey, P384PublicKey, RSAPublicKey};
 use p256::ecdsa::signature::DigestVerifier as _;
 use superboring::hash::MessageDigest;
 use superboring::pkey::PKey;
@@ -30,11 +28,12 @@ pub trait SignatureVerifier {
     fn verify(&self, alg: Algorithm, key: &PublicKey, jws: &Jws<'_>) -> Result<(), VerifyError>;
 }
 
-/// Pure-Rust verification inside the guest: the keys are `jwt-simple`'s (with its key checks:
-/// RSA modulus size and exponent, P-256/P-384 points on the curve, no weak Ed25519 keys), the
-/// signature is checked with the primitives `jwt-simple` itself calls (`superboring` RSA, the
-/// RustCrypto `p256`/`p384` ECDSA, `ed25519-compact`) over `signing_input`. Every claim rule is
-/// ours, so the token is not parsed again: only the signature decides.
+/// Pure-Rust verification inside the guest: RSA and ECDSA keys are `jwt-simple`'s (with its key
+/// checks: RSA modulus size and exponent, P-256/P-384 points on the curve), the signature
+/// checked with the primitives `jwt-simple` itself calls (`superboring` RSA, the RustCrypto
+/// `p256`/`p384` ECDSA) over `signing_input`; Ed25519 with `ed25519-dalek` (strict), twice as
+/// fast under V8 as `jwt-simple`'s `ed25519-compact`. Every claim rule is ours, so the token is
+/// not parsed again: only the signature decides.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GuestVerifier;
 
@@ -92,14 +91,13 @@ fn es384(point: &[u8], message: &[u8], signature: &[u8]) -> Result<(), VerifyErr
         .map_err(mismatch)
 }
 
-/// Ed25519 (RFC 8032, `EdDSA` in JWS).
+/// Ed25519 (RFC 8032, `EdDSA` in JWS), with ed25519-dalek's strict rules: canonical `S`, no
+/// small-order `R` or key (weak keys are refused when the key set is read, too).
 fn ed25519(bytes: &[u8], message: &[u8], signature: &[u8]) -> Result<(), VerifyError> {
-    let key = Ed25519PublicKey::from_bytes(bytes).map_err(mismatch)?;
-    let signature = ed25519_compact::Signature::from_slice(signature).map_err(mismatch)?;
-    key.public_key()
-        .as_ref()
-        .verify(message, &signature)
-        .map_err(mismatch)
+    let raw: [u8; 32] = bytes.try_into().map_err(mismatch)?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&raw).map_err(mismatch)?;
+    let signature = ed25519_dalek::Signature::from_slice(signature).map_err(mismatch)?;
+    key.verify_strict(message, &signature).map_err(mismatch)
 }
 
 impl SignatureVerifier for GuestVerifier {
