@@ -2,8 +2,9 @@
 //! hand to a filter (little-endian `u32` count, then a `u32` key size and value size per pair,
 //! then each key and value followed by a NUL byte).
 //!
-//! Decoding copies the bytes once into one `String` and keeps spans: no allocation per header,
-//! and no failure on any input. A header value that is not UTF-8 (HTTP allows obs-text bytes)
+//! Decoding keeps one `String` and spans into it, no allocation per header and no failure on
+//! any input: the host's own buffer when it is whole and UTF-8 ([`PackedHeaders::decode_owned`]),
+//! else one copy of the pairs. A header value that is not UTF-8 (HTTP allows obs-text bytes)
 //! is kept with U+FFFD in place of the invalid bytes, so it can never make a token or name
 //! match that the client did not send; a truncated or inconsistent buffer yields the pairs
 //! decoded before the inconsistency and is reported by [`PackedHeaders::is_complete`].
@@ -21,14 +22,18 @@ pub struct PackedHeaders {
     complete: bool,
 }
 
-/// The spans of every name and value in a whole, consistent buffer, and where the data starts
-/// (`None`: empty, truncated or inconsistent).
-fn spans_of(bytes: &[u8]) -> Option<(Vec<Span>, usize)> {
-    let count = read_u32(bytes, 0)?;
-    let data_start = count.checked_mul(8)?.checked_add(4)?;
-    if data_start > bytes.len() {
-        return None;
+/// The spans of the names and values of `bytes` as far as it is consistent, where the data
+/// starts, and whether the whole buffer was (an empty buffer is a whole, empty list).
+fn spans_of(bytes: &[u8]) -> (Vec<Span>, usize, bool) {
+    if bytes.is_empty() {
+        return (Vec::new(), 0, true);
     }
+    let Some((count, data_start)) = read_u32(bytes, 0).and_then(|count| {
+        let data_start = count.checked_mul(8)?.checked_add(4)?;
+        (data_start <= bytes.len()).then_some((count, data_start))
+    }) else {
+        return (Vec::new(), 0, false);
+    };
     let mut at = data_start;
     let mut spans = Vec::with_capacity(count);
     let span = |at: &mut usize, size: usize| -> Option<Range<usize>> {
@@ -42,11 +47,17 @@ fn spans_of(bytes: &[u8]) -> Option<(Vec<Span>, usize)> {
     };
     for index in 0..count {
         let sizes = 4 + index * 8;
-        let key = span(&mut at, read_u32(bytes, sizes)?)?;
-        let value = span(&mut at, read_u32(bytes, sizes + 4)?)?;
-        spans.push((key, value));
+        let mut pair = || {
+            let key = span(&mut at, read_u32(bytes, sizes)?)?;
+            let value = span(&mut at, read_u32(bytes, sizes + 4)?)?;
+            Some((key, value))
+        };
+        match pair() {
+            Some(pair) => spans.push(pair),
+            None => return (spans, data_start, false),
+        }
     }
-    Some((spans, data_start))
+    (spans, data_start, true)
 }
 
 fn read_u32(bytes: &[u8], at: usize) -> Option<usize> {
@@ -56,12 +67,13 @@ fn read_u32(bytes: &[u8], at: usize) -> Option<usize> {
 
 impl PackedHeaders {
     /// Decodes the packed encoding the host handed over, without copying it: the buffer becomes
-    /// the text (its size words zeroed) when it is all UTF-8, which is one validation pass and
-    /// no copy; otherwise the pairs are copied as [`PackedHeaders::decode`] does.
+    /// the text (its size words zeroed) when it is whole and all UTF-8, which is one validation
+    /// pass and no copy; otherwise the pairs are copied as [`PackedHeaders::decode`] does.
     pub fn decode_owned(mut bytes: Vec<u8>) -> Self {
-        let Some((spans, data_start)) = spans_of(&bytes) else {
-            return PackedHeaders::decode(&bytes);
-        };
+        let (spans, data_start, complete) = spans_of(&bytes);
+        if !complete {
+            return PackedHeaders::copied(&bytes, &spans, false);
+        }
         if let Some(prefix) = bytes.get_mut(..data_start) {
             prefix.fill(0);
         }
@@ -69,24 +81,34 @@ impl PackedHeaders {
             Ok(text) => PackedHeaders {
                 text,
                 spans,
-                complete: true,
+                complete,
             },
-            Err(error) => PackedHeaders::lossy(error.as_bytes(), &spans),
+            Err(error) => PackedHeaders::copied(error.as_bytes(), &spans, complete),
         }
     }
 
-    /// The pairs at `spans` of `bytes`, each copied with U+FFFD for bytes that are not UTF-8.
-    fn lossy(bytes: &[u8], spans: &[Span]) -> Self {
+    /// Decodes the packed encoding (an empty buffer is an empty list).
+    pub fn decode(bytes: &[u8]) -> Self {
+        let (spans, _, complete) = spans_of(bytes);
+        PackedHeaders::copied(bytes, &spans, complete)
+    }
+
+    /// The pairs at `spans` of `bytes`, each copied, with U+FFFD for bytes that are not UTF-8.
+    fn copied(bytes: &[u8], spans: &[Span], complete: bool) -> Self {
         let mut headers = PackedHeaders {
             text: String::with_capacity(bytes.len()),
             spans: Vec::with_capacity(spans.len()),
-            complete: true,
+            complete,
         };
         let copy = |range: &Range<usize>, text: &mut String| {
+            let raw = bytes.get(range.clone()).unwrap_or_default();
             let start = text.len();
-            text.push_str(&String::from_utf8_lossy(
-                bytes.get(range.clone()).unwrap_or_default(),
-            ));
+            // The validating fast path (a word at a time over ASCII) first; the lossy decoder,
+            // a byte at a time, only for a value that is not UTF-8.
+            match std::str::from_utf8(raw) {
+                Ok(valid) => text.push_str(valid),
+                Err(_) => text.push_str(&String::from_utf8_lossy(raw)),
+            }
             start..text.len()
         };
         for (key, value) in spans {
@@ -95,63 +117,6 @@ impl PackedHeaders {
             headers.spans.push((key, value));
         }
         headers
-    }
-
-    /// Decodes the packed encoding (an empty buffer is an empty list).
-    pub fn decode(bytes: &[u8]) -> Self {
-        let mut headers = PackedHeaders {
-            text: String::with_capacity(bytes.len()),
-            spans: Vec::new(),
-            complete: bytes.is_empty(),
-        };
-        if bytes.is_empty() {
-            return headers;
-        }
-        let Some(count) = read_u32(bytes, 0) else {
-            return headers;
-        };
-        let Some(mut data) = count.checked_mul(8).and_then(|n| n.checked_add(4)) else {
-            return headers;
-        };
-        if data > bytes.len() {
-            return headers;
-        }
-        headers.spans.reserve(count);
-        for index in 0..count {
-            let sizes = 4 + index * 8;
-            let (Some(key_size), Some(value_size)) =
-                (read_u32(bytes, sizes), read_u32(bytes, sizes + 4))
-            else {
-                return headers;
-            };
-            let Some(key) = headers.take(bytes, &mut data, key_size) else {
-                return headers;
-            };
-            let Some(value) = headers.take(bytes, &mut data, value_size) else {
-                return headers;
-            };
-            headers.spans.push((key, value));
-        }
-        headers.complete = true;
-        headers
-    }
-
-    /// Copies `size` bytes at `*at` (then skips the NUL) into the text; returns their span.
-    fn take(&mut self, bytes: &[u8], at: &mut usize, size: usize) -> Option<Range<usize>> {
-        let end = at.checked_add(size)?;
-        let raw = bytes.get(*at..end)?;
-        if bytes.get(end) != Some(&0) {
-            return None;
-        }
-        *at = end + 1;
-        let start = self.text.len();
-        // The validating fast path (a word at a time over ASCII) first; the lossy decoder, a
-        // byte at a time, only for a value that is not UTF-8.
-        match std::str::from_utf8(raw) {
-            Ok(text) => self.text.push_str(text),
-            Err(_) => self.text.push_str(&String::from_utf8_lossy(raw)),
-        }
-        Some(start..self.text.len())
     }
 
     /// Whether the whole buffer decoded (else only the pairs before the inconsistency are here).
