@@ -6,7 +6,7 @@
 use crate::connection::HostConnection;
 use crate::host;
 use crate::plugin::Plugin;
-use crate::record::Encoded;
+use crate::record::Companion;
 use crate::sync;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::Action;
@@ -57,13 +57,8 @@ impl AuthzHttp {
     }
 
     /// The header-time decision, served from the memo when every input it read is unchanged.
-    fn judge(&self, plugin: &Plugin, now: u64) -> Rc<Memoised<Encoded>> {
-        let request = RequestParts {
-            method: self.headers.get(":method").unwrap_or(""),
-            path: self.headers.get(":path").unwrap_or(""),
-            authority: self.headers.get(":authority").unwrap_or(""),
-            headers: self.headers.iter(),
-        };
+    fn judge(&self, plugin: &Plugin, now: u64) -> Rc<Memoised<Companion>> {
+        let request = self.request_parts();
         let state = plugin.state.borrow();
         plugin.memo.borrow_mut().decide_parts(
             &plugin.policy,
@@ -77,8 +72,14 @@ impl AuthzHttp {
 
     /// The decision with the whole body (MCP routes), made afresh.
     fn judge_body(&self, plugin: &Plugin, now: u64, body: &[u8]) -> Decision {
-        let pairs = self.headers.pairs();
-        let request = self.request_view(&pairs);
+        let parts = self.request_parts();
+        let pairs: Vec<(&str, &str)> = parts.headers.collect();
+        let request = RequestView {
+            method: parts.method,
+            path: parts.path,
+            authority: parts.authority,
+            headers: &pairs,
+        };
         let state = plugin.state.borrow();
         decide_with_body(
             &plugin.policy,
@@ -91,18 +92,21 @@ impl AuthzHttp {
         )
     }
 
-    fn request_view<'a>(&'a self, pairs: &'a [(&'a str, &'a str)]) -> RequestView<'a, &'a str> {
-        RequestView {
+    /// The request line and headers, read from the header buffer without collecting it.
+    fn request_parts(
+        &self,
+    ) -> RequestParts<'_, impl ExactSizeIterator<Item = (&str, &str)> + Clone + '_> {
+        RequestParts {
             method: self.headers.get(":method").unwrap_or(""),
             path: self.headers.get(":path").unwrap_or(""),
             authority: self.headers.get(":authority").unwrap_or(""),
-            headers: pairs,
+            headers: self.headers.iter(),
         }
     }
 
     /// A decision that waits for the body: pause until it is complete (or judge the empty body
     /// of a request that has none). Returns the action for the current callback.
-    fn await_body(&mut self, plugin: &Plugin, judged: &Memoised<Encoded>, now: u64) -> Action {
+    fn await_body(&mut self, plugin: &Plugin, judged: &Memoised<Companion>, now: u64) -> Action {
         let Some(max) = judged.decision.awaiting_body else {
             return self.conclude(plugin, &judged.decision, Some(&judged.value));
         };
@@ -130,18 +134,18 @@ impl AuthzHttp {
         self.conclude(plugin, &decision, None)
     }
 
-    /// Records and applies a final decision (with its record, once encoded, when it is
+    /// Records and applies a final decision (with what is kept beside it, when it is
     /// memoised); the action that lets the request go on or not.
     fn conclude(
         &mut self,
         plugin: &Plugin,
         decision: &Decision,
-        encoded: Option<&Encoded>,
+        kept: Option<&Companion>,
     ) -> Action {
         if decision.outcome == Outcome::Allow {
             self.tools_list = crate::mcp::ToolsList::of(decision);
         }
-        if self.finish(plugin, decision, encoded) {
+        if self.finish(plugin, decision, kept) {
             Action::Continue
         } else {
             Action::Pause
@@ -149,8 +153,8 @@ impl AuthzHttp {
     }
 
     /// Records the decision and applies it; returns whether the request goes on.
-    fn finish(&self, plugin: &Plugin, decision: &Decision, encoded: Option<&Encoded>) -> bool {
-        record(plugin, decision, encoded);
+    fn finish(&self, plugin: &Plugin, decision: &Decision, kept: Option<&Companion>) -> bool {
+        record(plugin, decision, kept);
         match render_denial(decision, &plugin.policy.realm) {
             None => {
                 forward(decision);
@@ -186,13 +190,13 @@ fn fail_closed(why: &str) -> Action {
     Action::Pause
 }
 
-fn record(plugin: &Plugin, decision: &Decision, encoded: Option<&Encoded>) {
+fn record(plugin: &Plugin, decision: &Decision, kept: Option<&Companion>) {
     let policy = &plugin.policy;
     // `struct` only once the host accepted its declaration (else configure chose `compact`).
     if policy.decision_record == RecordLevel::Struct {
         let fresh;
-        let value = match encoded {
-            Some(encoded) => encoded
+        let value = match kept {
+            Some(kept) => kept
                 .record
                 .get_or_init(|| telemetry::record_struct(decision, policy)),
             None => {
@@ -204,20 +208,15 @@ fn record(plugin: &Plugin, decision: &Decision, encoded: Option<&Encoded>) {
             log::debug!("workload-authz: cannot set the typed record: {status:?}");
         }
     }
-    if matches!(
-        policy.decision_record,
-        RecordLevel::Keys | RecordLevel::Compact
-    ) {
-        for (key, value) in telemetry::filter_state(decision, policy) {
-            if let Err(status) = host::set_filter_state(key, value.as_bytes()) {
-                log::debug!("workload-authz: cannot set filter state {key}: {status:?}");
-            }
+    for (key, value) in telemetry::filter_state(decision, policy) {
+        if let Err(status) = host::set_filter_state(key, value.as_bytes()) {
+            log::debug!("workload-authz: cannot set filter state {key}: {status:?}");
         }
     }
     plugin
         .metrics
         .borrow_mut()
-        .count(decision, encoded.map(|e| &e.counters));
+        .count(decision, kept.map(|k| &k.counters));
     log::debug!(
         "workload-authz: decision={} reason={} action={} provider={} subject={} jti={} policy={}",
         decision.outcome.as_str(),

@@ -21,7 +21,7 @@ pub struct Plugin {
     /// Counters.
     pub metrics: RefCell<Metrics>,
     /// Header-time decisions of the current second, with their encoded records.
-    pub memo: RefCell<DecisionMemo<crate::record::Encoded>>,
+    pub memo: RefCell<DecisionMemo<crate::record::Companion>>,
     /// Where signatures are verified.
     pub verifier: FilterVerifier,
 }

@@ -9,7 +9,7 @@ use workload_authz_core::telemetry::declare_record_arguments;
 /// What the filter keeps beside a memoised decision, made on its first use and reused by every
 /// request the decision is served to: its typed record, encoded, and its counters' ids.
 #[derive(Debug, Default)]
-pub struct Encoded {
+pub struct Companion {
     /// The `google.protobuf.Struct` bytes of the record.
     pub record: std::cell::OnceCell<Vec<u8>>,
     /// The counters the decision increments.

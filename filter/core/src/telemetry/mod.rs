@@ -78,22 +78,25 @@ pub fn filter_state<'d>(
     decision: &'d Decision,
     policy: &'d Policy,
 ) -> Vec<(&'static str, Cow<'d, str>)> {
-    let decision_and_reason = [
-        (
-            "workload_authz.decision",
-            Cow::Borrowed(decision.outcome.as_str()),
-        ),
-        (
-            "workload_authz.reason",
-            Cow::Borrowed(decision.reason.as_str()),
-        ),
-        ("workload_authz.action", or_dash(&decision.action)),
-    ];
+    // Built only for the levels that write text entries (this runs on every request).
+    let decision_and_reason = || {
+        [
+            (
+                "workload_authz.decision",
+                Cow::Borrowed(decision.outcome.as_str()),
+            ),
+            (
+                "workload_authz.reason",
+                Cow::Borrowed(decision.reason.as_str()),
+            ),
+            ("workload_authz.action", or_dash(&decision.action)),
+        ]
+    };
     match policy.decision_record {
         RecordLevel::Off | RecordLevel::Struct => Vec::new(),
         RecordLevel::Compact => {
             let mut entries = Vec::with_capacity(4);
-            entries.extend(decision_and_reason);
+            entries.extend(decision_and_reason());
             entries.push((
                 "workload_authz.record",
                 Cow::Owned(record_json(decision, policy)),
@@ -102,7 +105,7 @@ pub fn filter_state<'d>(
         }
         RecordLevel::Keys => {
             let mut entries = Vec::with_capacity(15);
-            entries.extend(decision_and_reason);
+            entries.extend(decision_and_reason());
             entries.extend([
                 ("workload_authz.provider", or_dash(&decision.provider)),
                 ("workload_authz.subject", or_dash(&decision.subject)),
