@@ -17,9 +17,7 @@ use workload_authz_core::mcp::discovery;
 use workload_authz_core::memo::{Memoised, RequestParts};
 use workload_authz_core::sync::Call;
 use workload_authz_core::telemetry;
-use workload_authz_core::{
-    decide_with_body, render_denial, Decision, Outcome, Reason, RequestView,
-};
+use workload_authz_core::{decide_with_body, render_denial, Decision, Outcome, Reason};
 
 /// The request body, as far as the filter has seen it.
 #[derive(Debug, Default, Clone, Copy)]
@@ -72,24 +70,18 @@ impl AuthzHttp {
 
     /// The decision with the whole body (MCP routes), made afresh.
     fn judge_body(&self, plugin: &Plugin, now: u64, body: &[u8]) -> Decision {
-        let parts = self.request_parts();
-        let pairs: Vec<(&str, &str)> = parts.headers.collect();
-        let request = RequestView {
-            method: parts.method,
-            path: parts.path,
-            authority: parts.authority,
-            headers: &pairs,
-        };
         let state = plugin.state.borrow();
-        decide_with_body(
-            &plugin.policy,
-            &state,
-            &request,
-            &HostConnection::default(),
-            body,
-            now,
-            &plugin.verifier,
-        )
+        self.request_parts().with_view(|request| {
+            decide_with_body(
+                &plugin.policy,
+                &state,
+                request,
+                &HostConnection::default(),
+                body,
+                now,
+                &plugin.verifier,
+            )
+        })
     }
 
     /// The request line and headers, read from the header buffer without collecting it.

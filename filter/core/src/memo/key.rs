@@ -35,6 +35,19 @@ impl<'a> RequestParts<'a, ()> {
     }
 }
 
+impl<'a, I: Iterator<Item = (&'a str, &'a str)>> RequestParts<'a, I> {
+    /// `f` over the [`RequestView`] of this request (its headers collected once).
+    pub fn with_view<T>(self, f: impl FnOnce(&RequestView<'_, &'a str>) -> T) -> T {
+        let headers: Vec<(&str, &str)> = self.headers.collect();
+        f(&RequestView {
+            method: self.method,
+            path: self.path,
+            authority: self.authority,
+            headers: &headers,
+        })
+    }
+}
+
 /// Longest key kept (a request with a larger one is decided afresh every time).
 pub const MAX_KEY_BYTES: usize = 8 * 1024;
 

@@ -120,15 +120,9 @@ impl<V: Default> DecisionMemo<V> {
                 return Rc::clone(found);
             }
         }
-        let headers: Vec<(&str, &str)> = request.headers.collect();
-        let view = RequestView {
-            method: request.method,
-            path: request.path,
-            authority: request.authority,
-            headers: &headers,
-        };
         let recording = Recording::new(connection);
-        let decision = decide_in(policy, state, &view, &recording, now, verifier);
+        let decision =
+            request.with_view(|view| decide_in(policy, state, view, &recording, now, verifier));
         let memoised = Rc::new(Memoised {
             facts: recording.facts(),
             decision,
