@@ -153,7 +153,7 @@ fn jwt_svid_rules() {
 }
 
 #[test]
-fn jwt_svid_needs_a_kid_and_a_jwt_svid_bundle_key() {
+fn jwt_svid_needs_a_kid_and_a_signing_bundle_key() {
     let pair = ES256KeyPair::generate();
     let point = pair.public_key().public_key().to_bytes_uncompressed();
     let jwk = |usage: &str| {
@@ -166,11 +166,21 @@ fn jwt_svid_needs_a_kid_and_a_jwt_svid_bundle_key() {
     for (usage, token, expected) in [
         ("jwt-svid", &with_kid, Reason::Allowed),
         ("jwt-svid", &without_kid, Reason::InvalidSvid),
-        ("sig", &with_kid, Reason::UnknownKey),
+        // SPIRE's OIDC Discovery Provider (`set_key_use`) and most JWKS endpoints say `sig`.
+        ("sig", &with_kid, Reason::Allowed),
+        ("sig", &without_kid, Reason::InvalidSvid),
+        // Keys for another purpose are set aside, never used for a JWT-SVID.
+        ("x509-svid", &with_kid, Reason::UnknownKey),
+        ("enc", &with_kid, Reason::UnknownKey),
     ] {
         let mut value = agent_policy();
+        // A bundle as SPIRE serves it: an X.509 authority beside the JWT ones.
+        let x509 = json!({"kty": "EC", "crv": "P-256", "use": "x509-svid", "kid": "x1",
+            "x": b64(&point[1..33]), "y": b64(&point[33..65])});
+        let mut other = jwk("jwt-svid");
+        other["kid"] = json!("b2");
         value["providers"]["spire"]["local_jwks"]["inline_string"] =
-            json!(json!({"keys": [jwk(usage)]}).to_string());
+            json!(json!({"keys": [jwk(usage), x509, other]}).to_string());
         let p = policy(&value);
         assert_eq!(
             bearer(&p, "GET", "/direct/1", token).reason,

@@ -180,7 +180,13 @@ pub struct ParsedJwks {
     pub keys: Vec<Jwk>,
     /// `(index in "keys", problem)` for each entry that was not usable.
     pub rejected: Vec<(usize, JwkError)>,
+    /// `(index in "keys", use)` of entries set aside without complaint: keys for another
+    /// purpose (`use: x509-svid` in a SPIFFE bundle, `use: enc`), which a JWKS may rightly hold.
+    pub ignored: Vec<(usize, String)>,
 }
+
+/// `use` values of keys that are not for JWT signatures but belong in a key set: ignored.
+pub const OTHER_PURPOSE_USES: [&str; 2] = ["x509-svid", "enc"];
 
 /// Parses a JWKS document with the default limits.
 pub fn parse_jwks(text: &str) -> Result<ParsedJwks, JwksError> {
@@ -205,6 +211,11 @@ pub fn parse_jwks_limited(text: &str, limits: &JwksLimits) -> Result<ParsedJwks,
     for (index, entry) in entries.iter().enumerate() {
         match parse_jwk(entry) {
             Ok(jwk) => parsed.keys.push(jwk),
+            Err(JwkError::NotForSignatures(usage))
+                if OTHER_PURPOSE_USES.contains(&usage.as_str()) =>
+            {
+                parsed.ignored.push((index, usage))
+            }
             Err(error) => parsed.rejected.push((index, error)),
         }
     }

@@ -32,18 +32,21 @@ impl KeySet {
 
     /// The keys that may verify a token with this `kid` (if any) and `alg`.
     /// With a `kid`, only keys carrying that exact `kid`; without, every key whose type fits.
-    /// Keys marked `use: jwt-svid` serve SPIFFE providers only, `use: sig` the others.
+    /// Keys marked `use: jwt-svid` serve SPIFFE providers only; `use: sig` (what SPIRE's OIDC
+    /// Discovery Provider and most JWKS endpoints publish) and no `use` serve every provider.
+    /// `x509-svid` and `enc` keys never get here: parsing sets them aside.
     pub fn candidates<'a>(
         &'a self,
         kid: Option<&'a str>,
         alg: Algorithm,
         spiffe: bool,
     ) -> impl Iterator<Item = &'a Jwk> + 'a {
-        let wanted = if spiffe { "jwt-svid" } else { "sig" };
         self.keys.iter().filter(move |k| {
             kid.is_none_or(|kid| k.kid.as_deref() == Some(kid))
                 && k.fits(alg)
-                && k.usage.as_deref().is_none_or(|u| u == wanted)
+                && k.usage
+                    .as_deref()
+                    .is_none_or(|u| u == "sig" || (spiffe && u == "jwt-svid"))
         })
     }
 }

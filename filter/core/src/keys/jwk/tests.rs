@@ -150,3 +150,33 @@ fn a_document_without_keys_is_refused() {
     assert_eq!(parse_jwks("{}"), Err(JwksError::NoKeysArray));
     assert!(matches!(parse_jwks("nope"), Err(JwksError::NotJson(_))));
 }
+
+#[test]
+fn keys_for_another_purpose_are_set_aside_not_refused() {
+    let point = |kid: &str, usage: &str| {
+        use jwt_simple::prelude::{ECDSAP256KeyPairLike, ECDSAP256PublicKeyLike};
+        let pair = jwt_simple::prelude::ES256KeyPair::generate();
+        let p = pair.public_key().public_key().to_bytes_uncompressed();
+        serde_json::json!({"kty": "EC", "crv": "P-256", "kid": kid, "use": usage,
+            "x": URL_SAFE_NO_PAD.encode(&p[1..33]), "y": URL_SAFE_NO_PAD.encode(&p[33..65])})
+    };
+    let doc = serde_json::json!({"keys": [
+        point("a", "sig"), point("b", "x509-svid"), point("c", "enc"), point("d", "jwt-svid"),
+        point("e", "other"),
+    ]});
+    let parsed = parse_jwks(&doc.to_string()).unwrap();
+    let kids: Vec<_> = parsed
+        .keys
+        .iter()
+        .map(|k| k.kid.as_deref().unwrap())
+        .collect();
+    assert_eq!(kids, ["a", "d"]);
+    assert_eq!(
+        parsed.ignored,
+        vec![(1, "x509-svid".to_string()), (2, "enc".to_string())]
+    );
+    assert_eq!(
+        parsed.rejected,
+        vec![(4, JwkError::NotForSignatures("other".to_string()))]
+    );
+}
