@@ -18,6 +18,7 @@
 
 pub mod config;
 pub mod decision;
+pub mod dpop;
 pub mod engine;
 pub mod headers;
 pub mod identity;

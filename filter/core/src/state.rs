@@ -4,11 +4,14 @@
 
 use crate::config::{KeySource, Policy, ProviderId};
 use crate::decision::Reason;
+use crate::dpop::ReplayCache;
 use crate::keys::{parse_jwks_limited, JwkError, JwksLimits, KeySet};
 use crate::revocation::RevocationList;
+use crate::sync::SharedData;
 use crate::token::cache::TokenCache;
 use crate::token::Jws;
 use std::cell::RefCell;
+use std::rc::Rc;
 
 /// A key set fetched from a provider's `remote_jwks`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +67,8 @@ pub struct RuntimeState {
     /// Bumped by every change a decision can see (keys, revocations): memoised decisions of an
     /// older generation are dropped.
     generation: u64,
+    /// DPoP proofs seen (in memory until the plugin puts it over the host's shared data).
+    replay: ReplayCache,
 }
 
 impl RuntimeState {
@@ -74,7 +79,19 @@ impl RuntimeState {
             revocations: None,
             cache: RefCell::new(TokenCache::new(policy.limits.token_cache_entries)),
             generation: 0,
+            replay: ReplayCache::in_memory(policy.limits.dpop_replay_entries),
         }
+    }
+
+    /// Keeps DPoP proofs seen in `store` (the host's shared data: every worker VM sees every
+    /// proof), at most `capacity` live ones.
+    pub fn share_replay_cache(&mut self, store: Rc<dyn SharedData>, capacity: usize) {
+        self.replay = ReplayCache::new(store, capacity);
+    }
+
+    /// The DPoP proof replay cache.
+    pub fn replay_cache(&self) -> &ReplayCache {
+        &self.replay
     }
 
     /// The keys provider `id` verifies with at `now`: its `local_jwks`, or the last fetched

@@ -22,7 +22,13 @@ pub struct Limits {
     pub token_cache_entries: usize,
     /// Decisions memoised per worker for the current second (0 disables the memo).
     pub decision_memo_entries: usize,
+    /// DPoP proofs remembered against replay, across all workers (live entries; when full,
+    /// new proofs are refused until entries expire).
+    pub dpop_replay_entries: usize,
 }
+
+/// The default `limits.dpop_replay_entries`.
+pub const DEFAULT_DPOP_REPLAY_ENTRIES: usize = 8192;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -34,6 +40,7 @@ impl Default for Limits {
             max_authorization_details: 16,
             token_cache_entries: crate::token::cache::DEFAULT_ENTRIES,
             decision_memo_entries: crate::memo::DEFAULT_ENTRIES,
+            dpop_replay_entries: DEFAULT_DPOP_REPLAY_ENTRIES,
         }
     }
 }
@@ -50,6 +57,7 @@ pub const FIELDS: &[&str] = &[
     "max_authorization_details",
     "token_cache_entries",
     "decision_memo_entries",
+    "dpop_replay_entries",
 ];
 
 fn size(
@@ -142,6 +150,14 @@ pub fn compile(obj: Option<&serde_json::Value>, errors: &mut Errors) -> Limits {
             0,
             65_536,
             defaults.decision_memo_entries,
+            errors,
+        ),
+        dpop_replay_entries: size(
+            &fields,
+            "dpop_replay_entries",
+            16,
+            1_000_000,
+            defaults.dpop_replay_entries,
             errors,
         ),
         max_actor_hops: size(

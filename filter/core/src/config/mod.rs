@@ -1,5 +1,6 @@
 //! Configuration: raw JSON → [`compile`] → [`Policy`], every error with its JSON path.
 
+pub mod dpop;
 pub mod error;
 pub mod ids;
 pub mod limits;
@@ -31,8 +32,8 @@ pub use error::{Choice, ConfigError, ConfigErrorKind, ConfigErrors, ListOf};
 pub use ids::{ProviderId, RouteId};
 pub use limits::Limits;
 pub use policy::{
-    ClaimHeader, KeySource, Mode, Policy, Provider, RecordLevel, Route, TokenKind, VerifierChoice,
-    IDENTITY_HEADERS,
+    ClaimHeader, KeySource, Mode, Policy, Provider, RecordLevel, Route, RouteDpop, TokenKind,
+    VerifierChoice, IDENTITY_HEADERS,
 };
 pub use remote::{HttpUri, RemoteJwks, RevocationSource};
 

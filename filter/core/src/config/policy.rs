@@ -41,6 +41,8 @@ pub struct Provider {
     pub spiffe_trust_domain: Option<String>,
     /// What the provider's tokens are: access tokens, or transaction tokens.
     pub kind: TokenKind,
+    /// DPoP (RFC 9449): the `dpop` block, its defaults when absent.
+    pub dpop: super::dpop::DpopConfig,
 }
 
 impl Provider {
@@ -160,6 +162,18 @@ pub struct Route {
     /// The `mcp` block: each JSON-RPC message is judged by its method's, tool's, resource's or
     /// prompt's rule too.
     pub mcp: Option<Box<McpRoute>>,
+    /// DPoP on this route: whether every token needs a proof, and the algorithms challenges name.
+    pub dpop: RouteDpop,
+}
+
+/// What a route knows of DPoP, from its `require.dpop` and its providers' `dpop` blocks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteDpop {
+    /// `require.dpop`, or every provider accepted here has `dpop.required`.
+    pub required: bool,
+    /// The proof algorithms of the providers accepted here, space-separated, in the order of
+    /// [`Algorithm::DEFAULT`]: the `algs` of `DPoP` challenges.
+    pub algs: String,
 }
 
 /// A compiled configuration.
@@ -327,14 +341,18 @@ mod tests {
             vec!["a", "b"],
             "provider order, no txn_token"
         );
-        assert_eq!(headers(&any), vec!["authorization", "x-b"]);
+        // `Authorization` twice: its `Bearer` and its `DPoP` schemes.
+        assert_eq!(headers(&any), vec!["authorization", "authorization", "x-b"]);
         let named = policy(json!({"providers": ["b", "a"]}));
         assert_eq!(
             accepted(&named),
             vec!["b", "a"],
             "the order the route names them"
         );
-        assert_eq!(headers(&named), vec!["x-b", "authorization"]);
+        assert_eq!(
+            headers(&named),
+            vec!["x-b", "authorization", "authorization"]
+        );
         // A `txn_token` provider named in `require.providers` is refused at load: it would
         // authenticate callers with transaction tokens.
         let config = json!({

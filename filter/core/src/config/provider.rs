@@ -23,6 +23,7 @@ pub const PROVIDER_FIELDS: &[&str] = &[
     "remote_jwks",
     "spiffe",
     "token_type",
+    "dpop",
 ];
 
 /// Headers a `claim_to_headers` entry may never write.
@@ -108,6 +109,7 @@ pub fn compile(
     } else {
         from_headers
     };
+    let dpop = super::dpop::compile(&obj, errors);
     let spiffe_trust_domain = spiffe(&obj, errors);
     if spiffe_trust_domain.is_some() {
         if !require_expiration {
@@ -145,6 +147,7 @@ pub fn compile(
         forward,
         spiffe_trust_domain,
         kind,
+        dpop,
     })
 }
 
@@ -308,7 +311,7 @@ fn local_jwks(
     (parsed.rejected.is_empty() && !parsed.keys.is_empty()).then(|| KeySet::new(parsed.keys))
 }
 
-fn algorithms(obj: &Obj<'_>, errors: &mut Errors) -> Vec<Algorithm> {
+pub(super) fn algorithms(obj: &Obj<'_>, errors: &mut Errors) -> Vec<Algorithm> {
     let Some(names) = obj.opt_str_list("algorithms", errors) else {
         return Algorithm::DEFAULT.to_vec();
     };

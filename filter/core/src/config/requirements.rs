@@ -253,6 +253,9 @@ fn compile_identity(
         }
         require.typ = Some(typ.to_string());
     }
+    if let Some(dpop) = obj.opt_bool("dpop", errors) {
+        require.dpop = dpop;
+    }
 }
 
 fn detail_requirement(

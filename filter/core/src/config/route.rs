@@ -2,13 +2,14 @@
 
 use super::error::{Choice, ConfigErrorKind as Kind, ListOf};
 use super::ids::ProviderId;
-use super::policy::{accepted_provider_ids, Mode, Provider, Route};
+use super::policy::{accepted_provider_ids, Mode, Provider, Route, RouteDpop};
 use super::provider::{is_name, MAX_LIFETIME_LIMIT};
 use super::reader::{item, Errors, Obj};
 use super::requirements::{compile_require, PathScope};
+use crate::keys::Algorithm;
 use crate::require::Requirements;
 use crate::routes::{HostPattern, PathPattern, RouteMatch};
-use crate::token::TokenSource;
+use crate::token::{HeaderSource, TokenSource};
 use serde_json::Value;
 
 /// The fields of a route.
@@ -37,6 +38,7 @@ pub const REQUIRE_FIELDS: &[&str] = &[
     "transaction",
     "bind_peer",
     "typ",
+    "dpop",
 ];
 
 /// Compiles one route; `providers` are the compiled providers (by name lookup).
@@ -100,6 +102,7 @@ pub fn compile(
     }
     let require = require?;
     let token_sources = token_sources(&require, providers);
+    let dpop = route_dpop(&require, providers);
     let mut headers_read = require.headers_read();
     if let Some(mcp) = &mcp {
         for name in mcp.headers_read() {
@@ -118,7 +121,29 @@ pub fn compile(
         token_sources,
         headers_read,
         mcp: mcp.map(Box::new),
+        dpop,
     })
+}
+
+/// The route's DPoP facts: required by `require.dpop` or by every accepted provider; the
+/// union of their proof algorithms.
+fn route_dpop(require: &Requirements, providers: &[(String, Option<Provider>)]) -> RouteDpop {
+    let declared = |id: ProviderId| providers.get(id.index()).and_then(|(_, p)| p.as_ref());
+    let accepted: Vec<&Provider> = accepted_provider_ids(require, providers.len(), declared)
+        .into_iter()
+        .filter_map(declared)
+        .collect();
+    let required =
+        require.dpop || (!accepted.is_empty() && accepted.iter().all(|p| p.dpop.required));
+    let algs: Vec<&str> = Algorithm::DEFAULT
+        .iter()
+        .filter(|alg| accepted.iter().any(|p| p.dpop.algorithms.contains(alg)))
+        .map(|alg| alg.as_str())
+        .collect();
+    RouteDpop {
+        required,
+        algs: algs.join(" "),
+    }
 }
 
 /// Parses a `mode` value.
@@ -208,11 +233,19 @@ fn token_sources(
         let Some(provider) = declared(id) else {
             continue;
         };
-        for header in &provider.from_headers {
-            match sources.iter_mut().find(|s| &s.header == header) {
+        // `Authorization: Bearer` is read as `Authorization: DPoP` too (RFC 9449 section 7.1).
+        let dpop = provider
+            .from_headers
+            .iter()
+            .filter(|h| h.is_authorization_bearer())
+            .map(|_| HeaderSource::dpop());
+        let headers: Vec<HeaderSource> =
+            provider.from_headers.iter().cloned().chain(dpop).collect();
+        for header in headers {
+            match sources.iter_mut().find(|s| s.header == header) {
                 Some(source) => source.providers.push(id),
                 None => sources.push(TokenSource {
-                    header: header.clone(),
+                    header,
                     providers: vec![id],
                 }),
             }

@@ -103,6 +103,20 @@ pub struct Decision {
     /// and the request judged again with it. The decision is `invalid_mcp_request` meanwhile,
     /// so a host that ignores this field refuses the request.
     pub awaiting_body: Option<usize>,
+    /// On a DPoP route, or once the request used the `DPoP` scheme: what challenges name and
+    /// whether a proof was checked.
+    pub dpop: Option<Box<DpopFacts>>,
+}
+
+/// What a decision knows of DPoP (RFC 9449).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DpopFacts {
+    /// The proof algorithms accepted, space-separated: `algs` of the `DPoP` challenge.
+    pub algs: String,
+    /// A proof was checked (each is used once: such a decision is never memoised).
+    pub proof_checked: bool,
+    /// The RFC 7638 thumbprint of a verified proof's key (the token's `cnf.jkt`).
+    pub jkt: Option<String>,
 }
 
 /// What an MCP route's decision knows of the message.
@@ -151,6 +165,7 @@ impl Decision {
             txn: None,
             mcp: None,
             awaiting_body: None,
+            dpop: None,
         }
     }
 

@@ -86,11 +86,43 @@ pub enum Reason {
     McpMethodNotAllowed,
     /// A tool's or prompt's `arguments` condition does not hold.
     ArgumentNotAllowed,
+    /// A DPoP route (or provider, or a DPoP-scheme token) and no `DPoP` proof header: 401 with a bare `DPoP algs=...` challenge.
+    DpopProofMissing,
+    /// More than one `DPoP` header.
+    DpopMultipleProofs,
+    /// The proof is not a compact JWS with JSON parts, or lacks `htm`, `htu`, `iat`, `jti` or `ath`.
+    DpopMalformedProof,
+    /// The proof's `typ` is not `dpop+jwt`.
+    DpopWrongType,
+    /// The proof's `alg` is `none`, symmetric, or not in `dpop.algorithms`.
+    DpopDisallowedAlgorithm,
+    /// The proof's `jwk` is missing, private, unusable, or does not fit its `alg`.
+    DpopBadKey,
+    /// The proof's signature does not verify with its own `jwk`.
+    DpopBadSignature,
+    /// The proof's `htm` is not the request method.
+    DpopMethodMismatch,
+    /// The proof's `htu` is not the request URI (normalised, without query).
+    DpopUrlMismatch,
+    /// The proof's `iat` is outside `dpop.iat_window_seconds` of now (past or future).
+    DpopStaleProof,
+    /// The proof's `ath` is not the hash of the access token sent with it.
+    DpopTokenHashMismatch,
+    /// The token's `cnf.jkt` is not the thumbprint of the proof's key.
+    DpopKeyMismatch,
+    /// The proof's `jti` was used before (by any worker) within its window.
+    DpopReplayed,
+    /// The proof could not be recorded against replay (the cache is full of live proofs, or shared data failed): refused, fail closed.
+    DpopReplayCacheFull,
+    /// A DPoP-bound token (`cnf.jkt`) sent with another scheme than `DPoP`.
+    DpopBoundTokenAsBearer,
+    /// A token sent with the `DPoP` scheme, or on a route requiring DPoP, that is not bound to a key (no `cnf.jkt`).
+    DpopTokenNotBound,
 }
 
 impl Reason {
     /// Every reason, in a fixed order (used to pre-declare metrics and in tests).
-    pub const ALL: [Reason; 39] = [
+    pub const ALL: [Reason; 55] = [
         Reason::Allowed,
         Reason::Public,
         Reason::MissingToken,
@@ -130,6 +162,22 @@ impl Reason {
         Reason::ToolNotAllowed,
         Reason::McpMethodNotAllowed,
         Reason::ArgumentNotAllowed,
+        Reason::DpopProofMissing,
+        Reason::DpopMultipleProofs,
+        Reason::DpopMalformedProof,
+        Reason::DpopWrongType,
+        Reason::DpopDisallowedAlgorithm,
+        Reason::DpopBadKey,
+        Reason::DpopBadSignature,
+        Reason::DpopMethodMismatch,
+        Reason::DpopUrlMismatch,
+        Reason::DpopStaleProof,
+        Reason::DpopTokenHashMismatch,
+        Reason::DpopKeyMismatch,
+        Reason::DpopReplayed,
+        Reason::DpopReplayCacheFull,
+        Reason::DpopBoundTokenAsBearer,
+        Reason::DpopTokenNotBound,
     ];
 
     /// The stable string code.
@@ -174,6 +222,22 @@ impl Reason {
             Reason::ToolNotAllowed => "tool_not_allowed",
             Reason::McpMethodNotAllowed => "mcp_method_not_allowed",
             Reason::ArgumentNotAllowed => "argument_not_allowed",
+            Reason::DpopProofMissing => "dpop_proof_missing",
+            Reason::DpopMultipleProofs => "dpop_multiple_proofs",
+            Reason::DpopMalformedProof => "dpop_malformed_proof",
+            Reason::DpopWrongType => "dpop_wrong_type",
+            Reason::DpopDisallowedAlgorithm => "dpop_disallowed_algorithm",
+            Reason::DpopBadKey => "dpop_bad_key",
+            Reason::DpopBadSignature => "dpop_bad_signature",
+            Reason::DpopMethodMismatch => "dpop_method_mismatch",
+            Reason::DpopUrlMismatch => "dpop_url_mismatch",
+            Reason::DpopStaleProof => "dpop_stale_proof",
+            Reason::DpopTokenHashMismatch => "dpop_token_hash_mismatch",
+            Reason::DpopKeyMismatch => "dpop_key_mismatch",
+            Reason::DpopReplayed => "dpop_replayed",
+            Reason::DpopReplayCacheFull => "dpop_replay_cache_full",
+            Reason::DpopBoundTokenAsBearer => "dpop_bound_token_as_bearer",
+            Reason::DpopTokenNotBound => "dpop_token_not_bound",
         }
     }
 
@@ -218,6 +282,23 @@ impl Reason {
             | Reason::AmbiguousHeader
             | Reason::InvalidMcpRequest
             | Reason::McpHeaderMismatch => ReasonClass::BadRequest,
+            Reason::DpopProofMissing => ReasonClass::DpopMissing,
+            Reason::DpopMultipleProofs
+            | Reason::DpopMalformedProof
+            | Reason::DpopWrongType
+            | Reason::DpopDisallowedAlgorithm
+            | Reason::DpopBadKey
+            | Reason::DpopBadSignature
+            | Reason::DpopMethodMismatch
+            | Reason::DpopUrlMismatch
+            | Reason::DpopStaleProof
+            | Reason::DpopTokenHashMismatch
+            | Reason::DpopKeyMismatch
+            | Reason::DpopReplayed
+            | Reason::DpopReplayCacheFull => ReasonClass::InvalidDpopProof,
+            Reason::DpopBoundTokenAsBearer | Reason::DpopTokenNotBound => {
+                ReasonClass::DpopInvalidToken
+            }
         }
     }
 
@@ -267,6 +348,26 @@ impl Reason {
             Reason::ToolNotAllowed => "this tool, resource or prompt is not allowed here",
             Reason::McpMethodNotAllowed => "this MCP method is not allowed here",
             Reason::ArgumentNotAllowed => "an argument of this call is not allowed",
+            Reason::DpopProofMissing => "a DPoP proof is required",
+            Reason::DpopMultipleProofs => "exactly one DPoP proof is allowed",
+            Reason::DpopMalformedProof => "the DPoP proof is malformed",
+            Reason::DpopWrongType => "the DPoP proof type is not dpop+jwt",
+            Reason::DpopDisallowedAlgorithm => "the DPoP proof algorithm is not allowed",
+            Reason::DpopBadKey => "the DPoP proof key is missing or not a public key",
+            Reason::DpopBadSignature => "the DPoP proof signature is invalid",
+            Reason::DpopMethodMismatch => "the DPoP proof is for another method",
+            Reason::DpopUrlMismatch => "the DPoP proof is for another URL",
+            Reason::DpopStaleProof => "the DPoP proof is too old or too far in the future",
+            Reason::DpopTokenHashMismatch => "the DPoP proof is for another access token",
+            Reason::DpopKeyMismatch => "the DPoP proof key is not the key the token is bound to",
+            Reason::DpopReplayed => "the DPoP proof was already used",
+            Reason::DpopReplayCacheFull => {
+                "the DPoP proof could not be recorded; retry with a new proof"
+            }
+            Reason::DpopBoundTokenAsBearer => {
+                "a DPoP-bound token must be sent with the DPoP scheme"
+            }
+            Reason::DpopTokenNotBound => "the token is not bound to a DPoP key",
         }
     }
 }
@@ -296,6 +397,12 @@ pub enum ReasonClass {
     BodyTooLarge,
     /// 400 with `error="invalid_request"`: the request itself cannot be read one way.
     BadRequest,
+    /// 401 with a bare `DPoP algs="..."` challenge (RFC 9449 section 7.1): a proof is needed.
+    DpopMissing,
+    /// 401 with `DPoP error="invalid_dpop_proof"` (RFC 9449 section 7.1).
+    InvalidDpopProof,
+    /// 401 with `DPoP error="invalid_token"`: the token is used against its DPoP binding.
+    DpopInvalidToken,
 }
 
 #[cfg(test)]

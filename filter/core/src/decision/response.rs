@@ -20,26 +20,37 @@ pub fn render_denial(decision: &Decision, realm: &str) -> Option<DenyResponse> {
         return None;
     }
     let reason = decision.reason;
+    // A DPoP route, or a request that used the DPoP scheme, is challenged with `DPoP` and the
+    // accepted proof algorithms (RFC 9449 section 7.1).
+    let dpop = decision.dpop.as_deref();
+    let scheme = if dpop.is_some() { "DPoP" } else { "Bearer" };
+    let algs = dpop.map_or(String::new(), |d| format!(", algs=\"{}\"", d.algs));
+    let token_error = |error: &str| {
+        format!(
+            "{scheme} realm=\"{realm}\", error=\"{error}\", error_description=\"{}\"{algs}",
+            reason.description()
+        )
+    };
     let (status, error, challenge) = match reason.class() {
         ReasonClass::Allow => return None,
-        ReasonClass::MissingCredentials => (
+        ReasonClass::MissingCredentials | ReasonClass::DpopMissing => (
             401,
             "unauthorized",
-            Some(format!("Bearer realm=\"{realm}\"")),
+            Some(format!("{scheme} realm=\"{realm}\"{algs}")),
         ),
-        ReasonClass::InvalidToken => (
+        ReasonClass::InvalidToken | ReasonClass::DpopInvalidToken => {
+            (401, "invalid_token", Some(token_error("invalid_token")))
+        }
+        ReasonClass::InvalidDpopProof => (
             401,
-            "invalid_token",
-            Some(format!(
-                "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{}\"",
-                reason.description()
-            )),
+            "invalid_dpop_proof",
+            Some(token_error("invalid_dpop_proof")),
         ),
         ReasonClass::InsufficientScope => (
             403,
             "insufficient_scope",
             Some(format!(
-                "Bearer realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{}\"",
+                "{scheme} realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{}\"{algs}",
                 decision.scopes_required.join(" ")
             )),
         ),

@@ -16,6 +16,7 @@
 //! | 6. JOSE checks, 7. issuer | access_token | [`access_token::identify`], [`access_token::allowed_algorithm`] | `malformed_token`, `disallowed_algorithm`, `bad_issuer` |
 //! | 8. key and signature, 9. time, lifetime, audience, revocation | authenticate | [`authenticate::authenticate`] | `invalid_svid`, `keys_unavailable`, `unknown_key`, `bad_signature`, `expired`, `not_yet_valid`, `issued_in_future`, `lifetime_exceeded`, `bad_audience`, `revoked`, `revocation_unavailable` |
 //! | claim shape, `typ` | access_token | [`access_token::claim_shape`], [`access_token::token_type`] | `malformed_token`, `wrong_token_type` |
+//! | proof of possession (RFC 9449) | dpop | [`dpop::possession`] | `dpop_proof_missing`, `dpop_multiple_proofs`, `dpop_bound_token_as_bearer`, `dpop_token_not_bound`, `dpop_malformed_proof`, `dpop_wrong_type`, `dpop_disallowed_algorithm`, `dpop_bad_key`, `dpop_bad_signature`, `dpop_method_mismatch`, `dpop_url_mismatch`, `dpop_stale_proof`, `dpop_token_hash_mismatch`, `dpop_key_mismatch`, `dpop_replayed`, `dpop_replay_cache_full` |
 //! | transport binding | binding | [`binding::transport`] | `binding_mismatch` |
 //! | transaction token | transaction | [`transaction::transaction`] | `missing_transaction_token`, `invalid_transaction_token`, `transaction_purpose_mismatch` |
 //! | 10. requirements | requirements | [`requirements::requirements`] | `subject_not_allowed`, `delegation_too_deep`, `actor_not_allowed`, `claim_mismatch`, `insufficient_scope`, `authorization_details_mismatch` |
@@ -30,6 +31,7 @@ mod access_token;
 mod authenticate;
 mod binding;
 mod checks;
+mod dpop;
 mod effects;
 mod mcp;
 mod producers;
@@ -218,6 +220,9 @@ fn decide_traced<H: AsRef<str>>(
     decision.route = Some(matched.id);
     decision.action = Some(route.action.clone());
     decision.mcp = route.mcp.as_deref().map(mcp::facts_of);
+    if route.dpop.required {
+        decision.dpop = Some(dpop::route_facts(route));
+    }
     let early = route::headers_read_once(route, request.headers, &mut checks)
         .err()
         .or_else(|| route::public(route, &mut checks));
@@ -274,6 +279,7 @@ fn verified<H: AsRef<str>>(
         decision.token_result = Some(reason);
         reason
     };
+    let dpop_scheme = dpop::note_scheme(route, presented, decision);
     let token = access_token::identify(ctx, route, presented, checks)
         .map_err(|r| token_failed(decision, r))?;
     effects::drop_token_header(decision, route, token.provider, &presented.sources);
@@ -289,6 +295,18 @@ fn verified<H: AsRef<str>>(
         token.alg,
         jws,
         role,
+        checks,
+    )
+    .map_err(|r| token_failed(decision, r))?;
+    dpop::possession(
+        ctx,
+        route,
+        token.provider,
+        request,
+        presented,
+        dpop_scheme,
+        jws,
+        decision,
         checks,
     )
     .map_err(|r| token_failed(decision, r))?;

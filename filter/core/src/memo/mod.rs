@@ -165,11 +165,13 @@ impl<V: Default> DecisionMemo<V> {
     }
 }
 
-/// Whether a decision may be served again: not one waiting for a body (its body decides) or
-/// for a fetch (the next request may find the keys or list installed).
+/// Whether a decision may be served again: not one waiting for a body (its body decides), for
+/// a fetch (the next request may find the keys or list installed), or one that checked a DPoP
+/// proof (each proof is used once; its header is not in the key).
 fn keeps(decision: &Decision) -> bool {
     decision.awaiting_body.is_none()
         && decision.mcp.is_none()
+        && !decision.dpop.as_ref().is_some_and(|d| d.proof_checked)
         && !waits_for_fetch(decision.reason)
         && !decision.token_result.is_some_and(waits_for_fetch)
 }

@@ -41,6 +41,8 @@ pub struct Requirements {
     pub bind_peer: bool,
     /// A required JOSE `typ` (compared case-insensitively; an `application/` prefix is ignored).
     pub typ: Option<String>,
+    /// `dpop: true`: the token must be DPoP-bound and come with a valid proof (RFC 9449).
+    pub dpop: bool,
 }
 
 /// `require.transaction`: a transaction token of `provider` whose purpose (`scope`) is listed.

@@ -20,6 +20,26 @@ impl HeaderSource {
         }
     }
 
+    /// `Authorization: DPoP <token>` (RFC 9449 section 7.1), read beside every `Bearer` source.
+    pub fn dpop() -> Self {
+        HeaderSource {
+            name: "authorization".to_string(),
+            value_prefix: "DPoP ".to_string(),
+        }
+    }
+
+    /// Whether this is `Authorization` with the `Bearer` scheme.
+    pub fn is_authorization_bearer(&self) -> bool {
+        self.name.eq_ignore_ascii_case("authorization")
+            && self.value_prefix.eq_ignore_ascii_case("bearer ")
+    }
+
+    /// Whether this is `Authorization` with the `DPoP` scheme.
+    pub fn is_dpop_scheme(&self) -> bool {
+        self.name.eq_ignore_ascii_case("authorization")
+            && self.value_prefix.eq_ignore_ascii_case("dpop ")
+    }
+
     /// The token in `value`, if the value carries this source's prefix.
     pub fn token_in<'v>(&self, value: &'v str) -> Option<&'v str> {
         let prefix_len = self.value_prefix.len();

@@ -141,7 +141,10 @@ fn decode(part: &str) -> Result<Vec<u8>, ParseError> {
         .map_err(|_| ParseError::BadBase64)
 }
 
-fn decode_object(part: &str, limits: &TokenLimits) -> Result<Map<String, Value>, ParseError> {
+pub(crate) fn decode_object(
+    part: &str,
+    limits: &TokenLimits,
+) -> Result<Map<String, Value>, ParseError> {
     let bytes = decode(part)?;
     if bytes.len() > limits.max_json_bytes {
         return Err(ParseError::OverLimit);

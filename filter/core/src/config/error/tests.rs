@@ -221,7 +221,7 @@ fn every_kind_has_its_message_and_hint() {
          s("`audiences` must be a list of strings, for example: [\"orders\"]")),
         ("routes[1].require.scope", K::UnknownField { suggestion: Some("scopes") },
          "routes[1].require.scope: unknown field (did you mean `scopes`?)",
-         s("rename it to `scopes` (unknown fields are refused so a typo cannot weaken a policy); the fields here are: providers, scopes, scopes_any, subjects, claims, actor, max_delegation_depth, allow_delegation, authorization_details, transaction, bind_peer, typ")),
+         s("rename it to `scopes` (unknown fields are refused so a typo cannot weaken a policy); the fields here are: providers, scopes, scopes_any, subjects, claims, actor, max_delegation_depth, allow_delegation, authorization_details, transaction, bind_peer, typ, dpop")),
         ("routes[0].require.typ", K::Empty, "routes[0].require.typ: must not be empty",
          format!("give `typ` a value, or remove it to get the default; {route}")),
         ("routes[0].match.methods", K::EmptyList(ListOf::Methods),

@@ -154,7 +154,7 @@ fn a_document_without_keys_is_refused() {
 #[test]
 fn keys_for_another_purpose_are_set_aside_not_refused() {
     let point = |kid: &str, usage: &str| {
-        use jwt_simple::prelude::{ECDSAP256KeyPairLike, ECDSAP256PublicKeyLike};
+        use jwt_simple::prelude::ECDSAP256PublicKeyLike;
         let pair = jwt_simple::prelude::ES256KeyPair::generate();
         let p = pair.public_key().public_key().to_bytes_uncompressed();
         serde_json::json!({"kty": "EC", "crv": "P-256", "kid": kid, "use": usage,
