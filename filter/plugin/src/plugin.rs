@@ -5,6 +5,7 @@ use crate::metrics::Metrics;
 use crate::sync::{HostHttp, HostSharedData, HostSyncer};
 use crate::verifier::FilterVerifier;
 use std::cell::RefCell;
+use std::rc::Rc;
 use workload_authz_core::config::VerifierChoice;
 use workload_authz_core::memo::DecisionMemo;
 use workload_authz_core::sync::Syncer;
@@ -29,9 +30,14 @@ pub struct Plugin {
 impl Plugin {
     /// A VM's state for `policy`.
     pub fn new(policy: Policy, host_verifier: bool) -> Self {
+        let mut state = RuntimeState::new(&policy);
+        // DPoP proofs are recorded where every worker VM sees them; the shards exist before
+        // the first request (see `ReplayCache::create_shards`).
+        state.share_replay_cache(Rc::new(HostSharedData), policy.limits.dpop_replay_entries);
+        state.replay_cache().create_shards();
         Plugin {
             sync: RefCell::new(Syncer::new(&policy, HostSharedData, HostHttp)),
-            state: RefCell::new(RuntimeState::new(&policy)),
+            state: RefCell::new(state),
             metrics: RefCell::new(Metrics::default()),
             memo: RefCell::new(DecisionMemo::new(&policy)),
             verifier: FilterVerifier {

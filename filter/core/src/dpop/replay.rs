@@ -106,11 +106,13 @@ impl ReplayCache {
         now: u64,
     ) -> Result<Replay, Retry> {
         let (value, cas) = self.store.get(key).map_err(|_: HostStatus| Retry::Failed)?;
-        let (Some(value), Some(cas)) = (value, cas) else {
+        let Some(cas) = cas else {
             // Never created (see `create_shards`): create it, then read it again for a token.
             self.store.set(key, &[], None).map_err(|_| Retry::Failed)?;
             return Err(Retry::Conflict);
         };
+        // The host hands an empty value back as no value (with its token).
+        let value = value.unwrap_or_default();
         let mut live = Vec::with_capacity(value.len() + ENTRY_BYTES);
         for entry in value.chunks_exact(ENTRY_BYTES) {
             let (expiry, entry_id) = entry.split_at(8);

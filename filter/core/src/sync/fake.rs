@@ -104,6 +104,8 @@ impl SharedData for FakeSharedData {
             return Err(internal_failure());
         }
         Ok(match shared.entries.get(key) {
+            // As the proxy-wasm SDK reads Envoy's answer: an empty value comes back as none.
+            Some((value, cas)) if value.is_empty() => (None, Some(*cas)),
             Some((value, cas)) => (Some(value.clone()), Some(*cas)),
             None => (None, None),
         })

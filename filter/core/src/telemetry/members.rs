@@ -23,8 +23,9 @@ impl<'d> Field<'d> {
     }
 }
 
-/// How many members a record has at most (an MCP decision's): 5 + 3 + 11 below.
-pub(super) const MOST_MEMBERS: usize = 19;
+/// How many members a record has at most (a DPoP decision on an MCP route): 3 + 1 + 2 + 3 +
+/// 11 below.
+pub(super) const MOST_MEMBERS: usize = 20;
 
 /// The record's members, sorted by name (the order `serde_json` writes [`super::record`] in).
 pub(super) fn members<'d>(
@@ -36,6 +37,11 @@ pub(super) fn members<'d>(
         ("action", Field::text(decision.action.as_deref())),
         ("actor_chain", Field::List(&decision.actor_chain)),
         ("decision", Field::Text(decision.outcome.as_str())),
+    ]);
+    if let Some(dpop) = decision.dpop.as_deref() {
+        fields.push(("dpop_jkt", Field::text(dpop.jkt.as_deref())));
+    }
+    fields.extend([
         ("issuer", Field::text(decision.issuer.as_deref())),
         ("jti", Field::text(decision.token_id.as_deref())),
     ]);

@@ -137,6 +137,9 @@ pub fn filter_state<'d>(
                     Cow::Owned(record_json(decision, policy)),
                 ),
             ]);
+            if let Some(dpop) = decision.dpop.as_deref() {
+                entries.push(("workload_authz.dpop_jkt", or_dash(&dpop.jkt)));
+            }
             if let Some(mcp) = decision.mcp.as_deref() {
                 entries.extend([
                     ("workload_authz.mcp_method", or_dash(&mcp.method)),
@@ -172,6 +175,9 @@ pub fn record(decision: &Decision, policy: &Policy) -> Value {
         "txn": decision.txn,
         "policy": policy.hash,
     });
+    if let (Some(dpop), Some(fields)) = (decision.dpop.as_deref(), record.as_object_mut()) {
+        fields.insert("dpop_jkt".into(), json!(dpop.jkt));
+    }
     if let (Some(mcp), Some(fields)) = (decision.mcp.as_deref(), record.as_object_mut()) {
         fields.insert("mcp_method".into(), json!(mcp.method));
         fields.insert("mcp_name".into(), json!(mcp.name));
@@ -292,7 +298,17 @@ mod tests {
         full.scopes_unused = vec!["b\"c".into()];
         full.actor_chain = vec!["spiffe://x/y".into()];
         full.txn = Some("t-1".into());
-        for decision in [&empty, &full] {
+        let mut bound = full.clone();
+        bound.dpop = Some(Box::new(crate::decision::DpopFacts {
+            algs: "ES256".into(),
+            proof_checked: true,
+            jkt: Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".into()),
+        }));
+        let mut unproven = empty.clone();
+        unproven.dpop = Some(Box::default());
+        assert!(record(&bound, &policy)["dpop_jkt"].is_string());
+        assert!(record(&unproven, &policy)["dpop_jkt"].is_null());
+        for decision in [&empty, &full, &bound, &unproven] {
             assert_eq!(
                 record_json(decision, &policy),
                 record(decision, &policy).to_string()
