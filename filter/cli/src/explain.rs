@@ -43,6 +43,13 @@ pub struct ExplainArgs {
     /// A file holding the token.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<String>,
+    /// A DPoP proof (RFC 9449; `mint --dpop-key ... --htu URL` makes one): sent as the `DPoP`
+    /// header, and the token with the `DPoP` scheme (`authorization: DPoP ...`).
+    #[arg(long, value_name = "PROOF")]
+    pub dpop: Option<String>,
+    /// `:scheme` of the request (what a proof's `htu` is compared with, with --host and --path).
+    #[arg(long, default_value = "https")]
+    pub scheme: String,
     /// The request body (`-` reads standard input): on a route with an `mcp` block, the
     /// JSON-RPC message the filter reads before deciding. Other routes never read it.
     #[arg(long, value_name = "FILE")]
@@ -123,10 +130,19 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
         (None, None) => None,
     };
     if let Some(token) = &token {
-        let (name, prefix) = token_header(policy, token);
+        let (name, prefix) = match &args.dpop {
+            Some(_) => ("authorization".to_string(), "DPoP ".to_string()),
+            None => token_header(policy, token),
+        };
         notes.push(format!("the token is sent as `{name}: {}<token>`", prefix));
         headers.push((name, format!("{prefix}{token}")));
     }
+    if let Some(proof) = &args.dpop {
+        notes.push("the proof is sent as `dpop: <proof>`".to_string());
+        headers.push(("dpop".to_string(), proof.trim().to_string()));
+    }
+    headers.retain(|(n, _)| n != ":scheme");
+    headers.insert(0, (":scheme".to_string(), args.scheme.clone()));
     coalesce_authorization(&mut headers);
     let body = match &args.body {
         Some(file) => {

@@ -13,6 +13,7 @@
 
 mod check;
 mod deploy;
+mod dpop;
 mod explain;
 mod keys;
 mod lint;
@@ -59,6 +60,8 @@ enum Command {
     Keygen(mint::KeygenArgs),
     /// Print a signed development JWT.
     Mint(mint::MintArgs),
+    /// Print a DPoP proof (RFC 9449) for a request with an existing token.
+    Proof(dpop::ProofArgs),
     /// Print an Envoy HTTP filter (envoy.filters.http.wasm) with the policy embedded.
     Envoy(deploy::EnvoyArgs),
     /// Print an Istio WasmPlugin manifest with the policy as pluginConfig.
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => explain::run(&args),
         Command::Keygen(args) => mint::keygen(&args),
         Command::Mint(args) => mint::mint(&args),
+        Command::Proof(args) => dpop::run(&args),
         Command::Envoy(args) => deploy::envoy(&args),
         Command::Istio(args) => deploy::istio(&args),
     };

@@ -77,6 +77,24 @@ pub struct MintArgs {
     /// A JOSE header field: `typ=VALUE` or `cty=VALUE` (repeatable).
     #[arg(long, value_name = "typ=VALUE|cty=VALUE")]
     pub header: Vec<String>,
+    /// Binds the token to this DPoP key (PKCS#8 PEM: ES256, ES384 or EdDSA): `cnf.jkt` is
+    /// its RFC 7638 thumbprint, and the token is then accepted only with a proof by that key.
+    #[arg(long, value_name = "KEY.pem")]
+    pub dpop_key: Option<String>,
+    /// With --dpop-key: also print, on a second line, a DPoP proof for a request to URL.
+    #[arg(long, value_name = "URL", requires = "dpop_key")]
+    pub htu: Option<String>,
+    /// The method of that request (`htm`).
+    #[arg(long, default_value = "GET", requires = "htu")]
+    pub htm: String,
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> Result<u64, String> {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .map_err(|e| e.to_string())
 }
 
 /// Runs `keygen`.
@@ -166,6 +184,14 @@ pub fn mint(args: &MintArgs) -> Result<ExitCode, String> {
             .unwrap_or_else(|| format!("{:x}", jti_seed(now)));
         claims.insert("jti".into(), json!(jti));
     }
+    let dpop_key = match &args.dpop_key {
+        Some(path) => {
+            let dpop_key = crate::dpop::load_key(path)?;
+            claims.insert("cnf".into(), json!({"jkt": crate::dpop::jkt(&dpop_key)?}));
+            Some(dpop_key)
+        }
+        None => None,
+    };
     for pair in &args.claim {
         let Some((name, value)) = pair.split_once('=') else {
             return Err(format!("`--claim {pair}`: expected NAME=VALUE"));
@@ -190,11 +216,18 @@ pub fn mint(args: &MintArgs) -> Result<ExitCode, String> {
         .sign(args.kid.as_deref(), &claims, typ, cty)
         .map_err(|e| e.to_string())?;
     println!("{token}");
+    if let (Some(dpop_key), Some(htu)) = (&dpop_key, &args.htu) {
+        let jti = crate::dpop::fresh_jti(now);
+        println!(
+            "{}",
+            crate::dpop::proof(dpop_key, &args.htm, htu, &token, now, &jti)?
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 /// A unique-enough token id for development tokens (time and process based, not secret).
-fn jti_seed(now: u64) -> u64 {
+pub(crate) fn jti_seed(now: u64) -> u64 {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::from(d.subsec_nanos()));

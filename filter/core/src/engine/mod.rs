@@ -298,6 +298,17 @@ fn verified<H: AsRef<str>>(
         checks,
     )
     .map_err(|r| token_failed(decision, r))?;
+    let granted = scopes::granted(&jws.claims.all);
+    effects::record_verified(
+        ctx,
+        decision,
+        route,
+        token.provider,
+        jws,
+        &granted,
+        bindings,
+    );
+    // After the record names the authentic token: a refused proof still says whose it was.
     dpop::possession(
         ctx,
         route,
@@ -310,16 +321,6 @@ fn verified<H: AsRef<str>>(
         checks,
     )
     .map_err(|r| token_failed(decision, r))?;
-    let granted = scopes::granted(&jws.claims.all);
-    effects::record_verified(
-        ctx,
-        decision,
-        route,
-        token.provider,
-        jws,
-        &granted,
-        bindings,
-    );
     let actor_chain = access_token::claim_shape(ctx, route, jws, checks)
         .and_then(|chain| access_token::token_type(route, jws, checks).map(|()| chain))
         .and_then(|chain| binding::transport(ctx, route, jws, &chain, checks).map(|()| chain))
