@@ -120,8 +120,13 @@ impl Worker {
     /// Ticks and returns the one call sent.
     fn tick_sending(&mut self, now: u64) -> Dispatched {
         self.tick(now);
+        self.sent_one()
+    }
+
+    /// The one call sent since the last look.
+    fn sent_one(&mut self) -> Dispatched {
         let sent = self.http.take_sent();
-        assert_eq!(sent.len(), 1, "one fetch expected at {now}: {sent:?}");
+        assert_eq!(sent.len(), 1, "one fetch expected: {sent:?}");
         sent.into_iter().next().unwrap()
     }
 
@@ -141,7 +146,7 @@ impl Worker {
         let call = self.tick_sending(now);
         assert_eq!(call.uri.uri, DISCOVERY_URI);
         self.answer(&call, Answer::ok(doc(ISS, JWKS_URI)), now);
-        let call = self.tick_sending(now + 1);
+        let call = self.sent_one();
         assert_eq!(call.uri.uri, JWKS_URI);
         self.answer(&call, Answer::ok(jwks()), now + 1);
         assert_eq!(self.judge(&token_at(now + 1), now + 1), Reason::Allowed);
@@ -255,6 +260,9 @@ fn a_good_document_leads_to_its_key_set() {
             &EventKind::JwksUriFound {
                 from: None,
                 to: JWKS_URI.into()
+            },
+            &EventKind::Fetching {
+                uri: JWKS_URI.into()
             }
         ]
     );
@@ -266,8 +274,8 @@ fn a_good_document_leads_to_its_key_set() {
         events[0].fetches_metric().as_deref(),
         Some("source=.=discovery:mesh;.;result=.=ok;.;workload_authz_fetches_total")
     );
-    // The key set is fetched at the next tick, on the document's host: its cluster.
-    let call = a.tick_sending(NOW + 1);
+    // The key set is fetched at once, on the document's host: through its cluster.
+    let call = a.sent_one();
     assert_eq!(
         (
             call.uri.uri.as_str(),
@@ -279,6 +287,8 @@ fn a_good_document_leads_to_its_key_set() {
     assert_eq!(call.uri.timeout_ms, 500);
     a.answer(&call, Answer::ok(jwks()), NOW + 1);
     assert_eq!(a.judge(&token_at(NOW + 1), NOW + 1), Reason::Allowed);
+    a.tick(NOW + 2);
+    assert!(a.http.take_sent().is_empty(), "nothing due");
 
     // Another worker installs both shared documents without fetching either.
     let mut b = Worker::new(&p, &shared);
@@ -368,25 +378,32 @@ fn a_moved_jwks_uri_is_followed_and_the_old_keys_serve_until_the_new_ones_come()
     );
     assert_eq!(a.judge(&token_at(t), t), Reason::Allowed, "old keys serve");
 
-    // The other worker follows the shared document; one of the two fetches the new key set at
-    // once (not at the key set's own refresh), through the `jwks_clusters` entry of its host.
-    b.tick(t + 1);
-    a.tick(t + 1);
-    let mut sent = b.http.take_sent();
-    sent.extend(a.http.take_sent());
-    assert_eq!(sent.len(), 1, "{sent:?}");
+    // The new key set is fetched at once (not at the key set's own refresh), through the
+    // `jwks_clusters` entry of its host; the other worker follows the shared document and
+    // leaves the fetch to the lease holder.
     assert_eq!(
-        (sent[0].uri.uri.as_str(), sent[0].uri.cluster.as_str()),
+        events[2].kind,
+        EventKind::Fetching {
+            uri: MOVED_URI.into()
+        }
+    );
+    let call = a.sent_one();
+    assert_eq!(
+        (call.uri.uri.as_str(), call.uri.cluster.as_str()),
         (MOVED_URI, "keys")
     );
-    assert_eq!(sent[0].uri.authority, "keys.example");
-    assert_eq!(sent[0].uri.path, "/v2/jwks.json");
-    let fetcher = if b.sync.calls().is_empty() {
-        &mut a
-    } else {
-        &mut b
-    };
-    fetcher.answer(&sent[0], Answer::ok(rotated_jwks()), t + 1);
+    assert_eq!(call.uri.authority, "keys.example");
+    assert_eq!(call.uri.path, "/v2/jwks.json");
+    let events = b.tick(t + 1);
+    assert!(b.http.take_sent().is_empty(), "{events:?}");
+    assert_eq!(
+        b.sync.resources()[1]
+            .http_uri
+            .as_ref()
+            .map(|u| u.uri.as_str()),
+        Some(MOVED_URI)
+    );
+    a.answer(&call, Answer::ok(rotated_jwks()), t + 1);
     a.tick(t + 2);
     b.tick(t + 2);
     for w in [&a, &b] {
@@ -490,4 +507,33 @@ fn an_unknown_kid_refetches_the_discovered_key_set_early() {
         a.judge(&rotated_token_at(NOW + 20), NOW + 20),
         Reason::Allowed
     );
+}
+
+#[test]
+fn a_key_set_call_still_asking_the_old_place_is_forgotten_when_the_document_moves_it() {
+    let p = discovery_policy();
+    let mut a = Worker::new(&p, &FakeSharedData::new());
+    a.start(NOW);
+    // Both are due: the document and the key set are asked in one tick.
+    let t = NOW + 1 + 270;
+    a.tick(t);
+    let sent = a.http.take_sent();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    let (doc_call, old_call) = (&sent[0], &sent[1]);
+    assert_eq!(
+        (doc_call.uri.uri.as_str(), old_call.uri.uri.as_str()),
+        (DISCOVERY_URI, JWKS_URI)
+    );
+    a.answer(doc_call, Answer::ok(doc(ISS, MOVED_URI)), t);
+    // The old call's lease is held until it expires: the new place is asked after that.
+    assert!(a.http.take_sent().is_empty());
+    assert!(
+        !a.sync
+            .on_response(old_call.token, &Answer::ok(jwks()), &mut a.state, t + 1),
+        "the answer from the old place is ignored"
+    );
+    let call = a.tick_sending(t + 2);
+    assert_eq!(call.uri.uri, MOVED_URI);
+    a.answer(&call, Answer::ok(rotated_jwks()), t + 2);
+    assert_eq!(a.judge(&rotated_token_at(t + 2), t + 2), Reason::Allowed);
 }

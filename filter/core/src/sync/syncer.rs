@@ -148,7 +148,10 @@ impl<S: SharedData, H: HttpFetch> Syncer<S, H> {
         };
         slot.fetched_at = Some(doc.fetched_at);
         match install(state, resource, &doc) {
-            Ok(jwks_uri) => self.follow(resource.kind, jwks_uri),
+            Ok(jwks_uri) => {
+                // Fetched by this tick, if it is one (the key set comes after its document).
+                self.follow(resource.kind, jwks_uri);
+            }
             Err(error) => {
                 let source = resource.label.clone();
                 self.report(source, EventKind::Refused(error));
@@ -158,31 +161,29 @@ impl<S: SharedData, H: HttpFetch> Syncer<S, H> {
 
     /// After a discovery document of `kind` was installed: makes its `jwks_uri` the place the
     /// provider's key set is fetched from. When that place changed, the key set is due at once
-    /// (its last good keys keep serving until the new ones are installed).
-    fn follow(&mut self, kind: ResourceKind, jwks_uri: Option<HttpUri>) {
+    /// (its last good keys keep serving until the new ones are installed) and a tick call still
+    /// asking the old place is forgotten (its answer is ignored; its lease expires by itself).
+    /// Returns the key set's index when it changed.
+    fn follow(&mut self, kind: ResourceKind, jwks_uri: Option<HttpUri>) -> Option<usize> {
         let (ResourceKind::Discovery(provider), Some(jwks_uri)) = (kind, jwks_uri) else {
-            return;
+            return None;
         };
-        let Some(index) = self
+        let index = self
             .resources
             .iter()
-            .position(|r| r.kind == ResourceKind::Jwks(provider))
-        else {
-            return;
-        };
-        let (Some(resource), Some(slot)) =
-            (self.resources.get_mut(index), self.slots.get_mut(index))
-        else {
-            return;
-        };
+            .position(|r| r.kind == ResourceKind::Jwks(provider))?;
+        let resource = self.resources.get_mut(index)?;
+        let slot = self.slots.get_mut(index)?;
         if resource.http_uri.as_ref() == Some(&jwks_uri) {
-            return;
+            return None;
         }
         let to = jwks_uri.uri.clone();
         let from = resource.http_uri.replace(jwks_uri).map(|u| u.uri);
         slot.fetched_at = None;
         let source = resource.label.clone();
+        self.calls.retain(|c| c.resource != index);
         self.report(source, EventKind::JwksUriFound { from, to });
+        Some(index)
     }
 
     /// Asks for an early refetch of the key set of provider `provider` (a token carried a `kid`
@@ -272,7 +273,15 @@ impl<S: SharedData, H: HttpFetch> Syncer<S, H> {
                     slot.fetched_at = Some(now);
                 }
                 self.report(source, EventKind::Updated { uri });
-                self.follow(kind, jwks_uri);
+                // A new place for the key set: fetched now rather than at the next tick.
+                if let Some(index) = self.follow(kind, jwks_uri) {
+                    if let Some(token) = self.fetch_if_leased(index, now) {
+                        self.calls.push(Call {
+                            token,
+                            resource: index,
+                        });
+                    }
+                }
             }
             Err(error) => self.fetch_failed(source, uri, FetchFailure::Answer(error)),
         }
