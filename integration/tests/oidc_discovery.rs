@@ -274,3 +274,19 @@ fn rfc8414_metadata_and_an_outage_of_the_issuer_keep_the_stale_keys() {
     }
     assert_eq!(call(&envoy, &good).0, 200);
 }
+
+#[test]
+fn envoy_refuses_a_block_with_both_timeouts_or_a_bad_cluster_host_naming_each_field() {
+    let _serial = serial();
+    let mut p: serde_json::Value = serde_json::from_str(&policy(OIDC_PATH, 60, 300)).unwrap();
+    let block = &mut p["providers"]["mesh"]["oidc_discovery"];
+    block["http_uri"]["timeout_ms"] = json!(500);
+    block["jwks_clusters"] = json!({"keys internal": "keys"});
+    let log = Envoy::start_expect_failure(&p.to_string());
+    for needle in [
+        "invalid configuration: providers.mesh.oidc_discovery.http_uri.timeout: set either `timeout` or `timeout_ms`, not both",
+        "invalid configuration: providers.mesh.oidc_discovery.jwks_clusters.keys internal: `keys internal` is not a host or host:port",
+    ] {
+        assert!(log.contains(needle), "log lacks {needle:?}");
+    }
+}

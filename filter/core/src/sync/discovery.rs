@@ -305,4 +305,27 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn no_prefix_or_byte_flip_of_a_document_panics() {
+        let c = check();
+        let good = doc(ISS, "https://[::1]:8443/k?x=%41#f");
+        let bytes = good.as_bytes();
+        for end in 0..=bytes.len() {
+            let text = String::from_utf8_lossy(&bytes[..end]);
+            let _ = resolve(&c, &text);
+        }
+        for at in 0..bytes.len() {
+            for flip in [b'"', b'\\', b':', b'/', b'[', b']', b'@', b'#', 0xff, b' '] {
+                let mut mutated = bytes.to_vec();
+                mutated[at] = flip;
+                let _ = resolve(&c, &String::from_utf8_lossy(&mutated));
+            }
+        }
+        let uri = resolve(&c, &good);
+        assert!(
+            matches!(uri, Err(DiscoveryError::NoCluster { .. })),
+            "{uri:?}"
+        );
+    }
 }
