@@ -9,7 +9,7 @@
 //! | stale-if-error: a failed or invalid fetch changes nothing but a log line and a counter | [`Syncer::on_answer`] |
 //! | unknown `kid`: one early refetch per provider per [`EARLY_REFETCH_SECONDS`], whole proxy | [`Syncer::request_early_refetch`] |
 //! | an answer to a call this configuration did not send is ignored | [`Syncer::on_response`] |
-//! | a discovery document's `jwks_uri` is where its key set is fetched; a moved one at once | [`Syncer::follow`] |
+//! | a discovery document's `jwks_uri` is where its key set is fetched; a moved one at once | `Syncer::follow` (from [`Syncer::pull`], [`Syncer::on_answer`]) |
 //!
 //! Every method takes `now` (seconds since the Unix epoch) when it needs time; none reads a clock.
 //! What happened is queued as [`SyncEvent`]s, taken with [`Syncer::take_events`].
