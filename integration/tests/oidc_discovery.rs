@@ -140,8 +140,12 @@ fn a_good_document_gives_keys_and_a_moved_jwks_uri_is_followed_by_every_worker()
 
     let took = wait_for(&envoy, &token(&k1), 200, "", Duration::from_secs(10));
     eprintln!("keys through discovery after {took:?}");
-    assert!(log(&envoy)
-        .contains("jwks:mesh: the discovery document names jwks_uri http://issuer.internal/keys"));
+    // Envoy writes its log file asynchronously: wait for the line rather than read once.
+    wait_log(
+        &envoy,
+        "jwks:mesh: the discovery document names jwks_uri http://issuer.internal/keys",
+        Duration::from_secs(5),
+    );
     assert!(fetches(&envoy, "discovery:mesh", "ok") > 0);
     assert_eq!(keys.served(), 0, "the other host is not asked yet");
     // k2 is not in the set the document names (an early refetch finds it absent too).
