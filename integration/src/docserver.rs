@@ -1,6 +1,8 @@
 //! A controllable document server on 127.0.0.1 for JWKS and revocation endpoints: it serves a
 //! body with a status, can return garbage, hang past the caller's timeout, or be down (stopped,
-//! then started again on the same port). It counts the requests it answered.
+//! then started again on the same port). It counts the requests it answered. A path can be
+//! given its own behaviour ([`DocServer::set_path`]), so one server can serve a discovery
+//! document and the key set it names.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -22,6 +24,7 @@ pub enum Behaviour {
 
 struct Shared {
     behaviour: Mutex<Behaviour>,
+    paths: Mutex<Vec<(String, Behaviour)>>,
     served: AtomicUsize,
     stop: AtomicBool,
 }
@@ -49,6 +52,7 @@ impl DocServer {
         listener.set_nonblocking(true)?;
         let shared = Arc::new(Shared {
             behaviour: Mutex::new(behaviour),
+            paths: Mutex::new(Vec::new()),
             served: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
         });
@@ -77,6 +81,15 @@ impl DocServer {
     pub fn set(&self, behaviour: Behaviour) {
         if let Ok(mut b) = self.shared.behaviour.lock() {
             *b = behaviour;
+        }
+    }
+
+    /// Changes what it answers for requests whose path (with the query) is `path`; other paths
+    /// get the behaviour of [`DocServer::set`].
+    pub fn set_path(&self, path: &str, behaviour: Behaviour) {
+        if let Ok(mut paths) = self.shared.paths.lock() {
+            paths.retain(|(p, _)| p != path);
+            paths.push((path.to_string(), behaviour));
         }
     }
 
@@ -130,6 +143,7 @@ fn serve(stream: TcpStream, shared: Arc<Shared>) {
         // Read one request head (GET, no body); keep the connection alive.
         let mut head_done = false;
         let mut saw_any = false;
+        let mut target = String::new();
         while !head_done {
             if shared.stop.load(Ordering::SeqCst) {
                 return;
@@ -138,6 +152,9 @@ fn serve(stream: TcpStream, shared: Arc<Shared>) {
             match reader.read_line(&mut line) {
                 Ok(0) => return,
                 Ok(_) => {
+                    if !saw_any {
+                        target = line.split(' ').nth(1).unwrap_or_default().to_string();
+                    }
                     saw_any = true;
                     head_done = line == "\r\n" || line == "\n";
                 }
@@ -153,11 +170,19 @@ fn serve(stream: TcpStream, shared: Arc<Shared>) {
         if !saw_any {
             return;
         }
-        let behaviour = shared
-            .behaviour
-            .lock()
-            .map(|b| b.clone())
-            .unwrap_or(Behaviour::Status(500, String::new()));
+        let for_path = shared.paths.lock().ok().and_then(|paths| {
+            paths
+                .iter()
+                .find(|(p, _)| *p == target)
+                .map(|(_, b)| b.clone())
+        });
+        let behaviour = for_path.unwrap_or_else(|| {
+            shared
+                .behaviour
+                .lock()
+                .map(|b| b.clone())
+                .unwrap_or(Behaviour::Status(500, String::new()))
+        });
         let (status, body) = match behaviour {
             Behaviour::Serve(body) => (200, body),
             Behaviour::Status(code, body) => (code, body),

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use std::io::Read;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
-use workload_authz_core::config::{KeySource, ProviderId, RecordLevel};
+use workload_authz_core::config::{ProviderId, RecordLevel};
 use workload_authz_core::revocation::RevocationList;
 use workload_authz_core::state::parse_fetched_jwks;
 use workload_authz_core::{
@@ -57,8 +57,8 @@ pub struct ExplainArgs {
     /// The time of the decision, in seconds since the Unix epoch (default: now).
     #[arg(long, value_name = "UNIX_SECONDS")]
     pub now: Option<u64>,
-    /// A JWKS for a provider with `remote_jwks`, as if fetched at --now: `FILE` (when one provider
-    /// has remote_jwks) or `PROVIDER=FILE` (repeatable).
+    /// A JWKS for a provider with `remote_jwks` or `oidc_discovery`, as if fetched at --now:
+    /// `FILE` (when one provider fetches its keys) or `PROVIDER=FILE` (repeatable).
     #[arg(long, value_name = "[PROVIDER=]FILE")]
     pub jwks: Vec<String>,
     /// A revocation document (`{"jti": [...], "subjects_revoked_before": {...}}`) as if fetched
@@ -254,7 +254,8 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Key sets for `remote_jwks` providers (from --jwks) and the revocation list (from --revoked).
+/// Key sets for `remote_jwks` and `oidc_discovery` providers (from --jwks) and the revocation
+/// list (from --revoked).
 fn runtime_state(
     policy: &Policy,
     args: &ExplainArgs,
@@ -264,7 +265,7 @@ fn runtime_state(
     let mut state = RuntimeState::new(policy);
     let remote: Vec<ProviderId> = policy
         .providers_with_ids()
-        .filter(|(_, p)| matches!(p.key_source, KeySource::Remote(_)))
+        .filter(|(_, p)| p.key_source.fetched_lifetime().is_some())
         .map(|(id, _)| id)
         .collect();
     let mut installed = Vec::new();
@@ -277,19 +278,19 @@ fn runtime_state(
             (None, [only]) => (*only, spec.as_str()),
             (None, []) => {
                 return Err(format!(
-                    "`--jwks {spec}`: no provider of this policy uses remote_jwks"
+                    "`--jwks {spec}`: no provider of this policy uses remote_jwks or oidc_discovery"
                 ))
             }
             (None, _) => {
                 return Err(format!(
-                    "`--jwks {spec}`: several providers use remote_jwks; write PROVIDER=FILE"
+                    "`--jwks {spec}`: several providers fetch their keys; write PROVIDER=FILE"
                 ))
             }
         };
         let name = policy.provider(id).map_or("", |p| p.name.as_str());
         if !remote.contains(&id) {
             return Err(format!(
-                "`--jwks {spec}`: provider `{name}` uses local_jwks, not remote_jwks"
+                "`--jwks {spec}`: provider `{name}` uses local_jwks, not remote_jwks or oidc_discovery"
             ));
         }
         let text = std::fs::read_to_string(file).map_err(|e| format!("{file}: {e}"))?;
@@ -305,7 +306,7 @@ fn runtime_state(
     for id in remote.iter().filter(|id| !installed.contains(id)) {
         if let Some(p) = policy.provider(*id) {
             notes.push(format!(
-                "provider `{}` uses remote_jwks and no --jwks was given: its tokens are denied keys_unavailable",
+                "provider `{}` fetches its keys and no --jwks was given: its tokens are denied keys_unavailable",
                 p.name
             ));
         }

@@ -95,19 +95,20 @@ impl RuntimeState {
     }
 
     /// The keys provider `id` verifies with at `now`: its `local_jwks`, or the last fetched
-    /// set while it is younger than `cache_duration_seconds + max_stale_seconds`.
+    /// set (`remote_jwks`, `oidc_discovery`) while it is younger than
+    /// `cache_duration_seconds + max_stale_seconds`.
     pub fn keys<'a>(&'a self, policy: &'a Policy, id: ProviderId, now: u64) -> Option<&'a KeySet> {
-        match &policy.provider(id)?.key_source {
-            KeySource::Local(set) => Some(set),
-            KeySource::Remote(remote) => {
-                let fetched = self.remote_keys.get(id.index())?.as_ref()?;
-                let usable_until = fetched
-                    .fetched_at
-                    .saturating_add(remote.cache_duration_seconds)
-                    .saturating_add(remote.max_stale_seconds);
-                (now <= usable_until).then_some(&fetched.set)
-            }
+        let source = &policy.provider(id)?.key_source;
+        if let KeySource::Local(set) = source {
+            return Some(set);
         }
+        let (cache, stale) = source.fetched_lifetime()?;
+        let fetched = self.remote_keys.get(id.index())?.as_ref()?;
+        let usable_until = fetched
+            .fetched_at
+            .saturating_add(cache)
+            .saturating_add(stale);
+        (now <= usable_until).then_some(&fetched.set)
     }
 
     /// When provider `id`'s key set was fetched, if it was.

@@ -92,7 +92,7 @@ fn provider_rules() {
         ("clock_skew_seconds", json!(100000), "providers.mesh.clock_skew_seconds: must be between 0 and 600"),
         ("max_lifetime_seconds", json!(0), "providers.mesh.max_lifetime_seconds: must be between 1 and 31622400"),
         ("require_expiration", json!("yes"), "providers.mesh.require_expiration: must be true or false"),
-        ("local_jwks", Value::Null, "providers.mesh: needs `local_jwks` or `remote_jwks`"),
+        ("local_jwks", Value::Null, "providers.mesh: needs `local_jwks`, `remote_jwks` or `oidc_discovery`"),
         ("local_jwks", json!({"inline_string": "nope"}), "providers.mesh.local_jwks.inline_string: not valid JSON: expected ident at line 1 column 2"),
         ("local_jwks", json!({"inline_string": "{\"keys\":[]}"}), "providers.mesh.local_jwks.inline_string: holds no usable signing key"),
         ("from_headers", json!([{"name": ":path"}]), "providers.mesh.from_headers[0].name: `:path` is not a header name"),

@@ -48,7 +48,7 @@ fn remote_jwks_configuration() {
     both["providers"]["mesh"]["local_jwks"] = json!({"inline_string": jwks()});
     let errors = compile(&both.to_string()).unwrap_err().to_string();
     assert!(
-        errors.contains("providers.mesh: set either `local_jwks` or `remote_jwks`, not both"),
+        errors.contains("providers.mesh: set one of `local_jwks`, `remote_jwks` or `oidc_discovery`, not several"),
         "{errors}"
     );
     let mut bad = remote_policy();

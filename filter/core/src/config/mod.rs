@@ -5,6 +5,7 @@ pub mod error;
 pub mod ids;
 pub mod limits;
 pub mod mcp;
+pub mod oidc;
 pub mod policy;
 pub mod provider;
 pub mod reader;
@@ -17,6 +18,7 @@ pub mod scope;
 /// from what the compiler accepts.
 pub mod fields {
     pub use super::limits::FIELDS as LIMITS;
+    pub use super::oidc::OIDC_DISCOVERY_FIELDS as OIDC_DISCOVERY;
     pub use super::provider::PROVIDER_FIELDS as PROVIDER;
     pub use super::remote::{
         HTTP_URI_FIELDS as HTTP_URI, REMOTE_JWKS_FIELDS as REMOTE_JWKS,
@@ -31,6 +33,7 @@ pub mod fields {
 pub use error::{Choice, ConfigError, ConfigErrorKind, ConfigErrors, ListOf};
 pub use ids::{ProviderId, RouteId};
 pub use limits::Limits;
+pub use oidc::OidcDiscovery;
 pub use policy::{
     ClaimHeader, KeySource, Mode, Policy, Provider, RecordLevel, Route, RouteDpop, TokenKind,
     VerifierChoice, IDENTITY_HEADERS,

@@ -2,6 +2,7 @@
 
 use super::ids::{ProviderId, RouteId};
 use super::limits::Limits;
+use super::oidc::OidcDiscovery;
 use super::remote::{RemoteJwks, RevocationSource};
 use crate::keys::{Algorithm, KeySet};
 use crate::mcp::McpRoute;
@@ -126,6 +127,21 @@ pub enum KeySource {
     Local(KeySet),
     /// `remote_jwks`: fetched by the plugin and kept in [`crate::state::RuntimeState`].
     Remote(RemoteJwks),
+    /// `oidc_discovery`: the `jwks_uri` of the issuer's discovery document, fetched and kept as
+    /// a `remote_jwks` key set is.
+    Discovery(OidcDiscovery),
+}
+
+impl KeySource {
+    /// `(cache_duration_seconds, max_stale_seconds)` of a key set fetched at run time; `None`
+    /// for `local_jwks`.
+    pub fn fetched_lifetime(&self) -> Option<(u64, u64)> {
+        match self {
+            KeySource::Local(_) => None,
+            KeySource::Remote(r) => Some((r.cache_duration_seconds, r.max_stale_seconds)),
+            KeySource::Discovery(d) => Some((d.cache_duration_seconds, d.max_stale_seconds)),
+        }
+    }
 }
 
 /// One `claim_to_headers` entry: a claim (dotted path) copied into a request header.

@@ -21,6 +21,7 @@ pub const PROVIDER_FIELDS: &[&str] = &[
     "claim_to_headers",
     "forward",
     "remote_jwks",
+    "oidc_discovery",
     "spiffe",
     "token_type",
     "dpop",
@@ -263,21 +264,27 @@ pub fn is_name(name: &str) -> bool {
 }
 
 fn key_source(obj: &Obj<'_>, jwks_limits: &JwksLimits, errors: &mut Errors) -> Option<KeySource> {
-    match (obj.get("local_jwks"), obj.get("remote_jwks")) {
-        (Some(_), Some(_)) => {
-            errors.add(&obj.path, Kind::KeySourceConflict);
-            None
-        }
-        (None, None) => {
+    let given: Vec<(&str, &Value)> = ["local_jwks", "remote_jwks", "oidc_discovery"]
+        .into_iter()
+        .filter_map(|name| obj.get(name).map(|value| (name, value)))
+        .collect();
+    match given.as_slice() {
+        [] => {
             errors.add(&obj.path, Kind::MissingKeySource);
             None
         }
-        (Some(value), None) => {
+        [("local_jwks", value)] => {
             local_jwks(value, &obj.path_of("local_jwks"), jwks_limits, errors).map(KeySource::Local)
         }
-        (None, Some(value)) => {
+        [("remote_jwks", value)] => {
             super::remote::remote_jwks(value, &obj.path_of("remote_jwks"), errors)
                 .map(KeySource::Remote)
+        }
+        [(_, value)] => super::oidc::oidc_discovery(value, &obj.path_of("oidc_discovery"), errors)
+            .map(KeySource::Discovery),
+        _ => {
+            errors.add(&obj.path, Kind::KeySourceConflict);
+            None
         }
     }
 }

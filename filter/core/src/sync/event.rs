@@ -73,6 +73,14 @@ pub enum EventKind {
         /// The URI it came from.
         uri: String,
     },
+    /// A discovery document named where the key set is fetched: first, or somewhere else than
+    /// before (the key set is fetched from there at once; the old keys serve until then).
+    JwksUriFound {
+        /// The `jwks_uri` followed before, if any.
+        from: Option<String>,
+        /// The `jwks_uri` followed from now on.
+        to: String,
+    },
     /// A fetch failed; the last good document keeps serving.
     FetchFailed {
         /// The URI asked.
@@ -96,7 +104,7 @@ impl SyncEvent {
     pub fn level(&self) -> Level {
         match self.kind {
             EventKind::Fetching { .. } | EventKind::ReleaseFailed(_) => Level::Debug,
-            EventKind::Updated { .. } => Level::Info,
+            EventKind::Updated { .. } | EventKind::JwksUriFound { .. } => Level::Info,
             EventKind::ReadFailed(_)
             | EventKind::Refused(_)
             | EventKind::ShareFailed(_)
@@ -140,6 +148,16 @@ impl fmt::Display for SyncEvent {
                 write!(f, "{source}: cannot share the document: {error}")
             }
             EventKind::Updated { uri } => write!(f, "{source}: updated from {uri}"),
+            EventKind::JwksUriFound { from: None, to } => {
+                write!(f, "{source}: the discovery document names jwks_uri {to}")
+            }
+            EventKind::JwksUriFound {
+                from: Some(from),
+                to,
+            } => write!(
+                f,
+                "{source}: jwks_uri moved from {from} to {to} (discovery document)"
+            ),
             EventKind::FetchFailed { uri, failure } => write!(
                 f,
                 "{source}: fetch from {uri} failed: {failure}; the last good document keeps serving"

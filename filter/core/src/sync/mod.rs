@@ -6,8 +6,11 @@
 //! - [`host`]: the host traits the protocol runs over ([`SharedData`], [`HttpFetch`]);
 //! - [`Syncer`]: the protocol of one worker (tick, pull, lease, CAS publish, early refetch);
 //! - [`SyncEvent`]: what it reports (log lines, fetch counters);
+//! - [`discovery`]: the discovery document of an `oidc_discovery` provider, checked and turned
+//!   into the `jwks_uri` its key set resource is then fetched from;
 //! - [`fake`]: in-memory hosts, so the protocol is unit-tested with several fake workers.
 
+pub mod discovery;
 mod event;
 pub mod fake;
 pub mod host;
@@ -22,12 +25,16 @@ use crate::decision::{Decision, Reason};
 use crate::keys::JwksLimits;
 use crate::revocation::RevocationList;
 use crate::state::{parse_fetched_jwks, RuntimeState};
+use discovery::{DiscoveryCheck, DiscoveryError};
 
 /// What a remote document is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResourceKind {
     /// The key set of this provider.
     Jwks(ProviderId),
+    /// The discovery document of this `oidc_discovery` provider: it names where the provider's
+    /// key set ([`ResourceKind::Jwks`], the next resource) is fetched.
+    Discovery(ProviderId),
     /// The revocation list.
     Revocation,
 }
@@ -37,7 +44,8 @@ pub enum ResourceKind {
 pub struct Resource {
     /// What it is.
     pub kind: ResourceKind,
-    /// A short label for logs and metrics: `jwks:<provider>` or `revocation`.
+    /// A short label for logs and metrics: `jwks:<provider>`, `discovery:<provider>` or
+    /// `revocation`.
     pub label: String,
     /// Shared-data key of the document (includes the policy hash).
     pub data_key: String,
@@ -45,12 +53,16 @@ pub struct Resource {
     pub lease_key: String,
     /// Shared-data key of the last early (unknown `kid`) refetch, for key sets.
     pub early_key: String,
-    /// Where it is fetched.
-    pub http_uri: HttpUri,
+    /// Where it is fetched. `None` for the key set of an `oidc_discovery` provider until a
+    /// discovery document names its `jwks_uri` (the [`Syncer`] sets it then, and follows it
+    /// when a later document moves it).
+    pub http_uri: Option<HttpUri>,
     /// Seconds between fetches.
     pub refresh_seconds: u64,
     /// Limits on a fetched key set.
     pub jwks_limits: JwksLimits,
+    /// What a discovery document is checked against ([`ResourceKind::Discovery`] only).
+    pub discovery: Option<Box<DiscoveryCheck>>,
 }
 
 /// Least time between two early refetches of a key set (unknown `kid`), per provider.
@@ -65,10 +77,11 @@ pub fn unknown_key_provider(policy: &Policy, decision: &Decision) -> Option<Prov
     policy.provider_by_name(decision.provider.as_deref()?)
 }
 
-/// The remote documents of a policy.
+/// The remote documents of a policy. A discovery document comes just before the key set it
+/// names, so one tick can install the one and then fetch the other.
 pub fn resources(policy: &Policy) -> Vec<Resource> {
     let mut out = Vec::new();
-    let make = |kind, label: String, http_uri: &HttpUri, refresh_seconds| {
+    let make = |kind, label: String, http_uri: Option<&HttpUri>, refresh_seconds| {
         let base = format!("workload_authz.{}.{}", policy.hash, label);
         Resource {
             kind,
@@ -76,29 +89,49 @@ pub fn resources(policy: &Policy) -> Vec<Resource> {
             lease_key: format!("{base}.lease"),
             early_key: format!("{base}.early"),
             label,
-            http_uri: http_uri.clone(),
+            http_uri: http_uri.cloned(),
             refresh_seconds,
             jwks_limits: policy.limits.jwks,
+            discovery: None,
         }
     };
     for (id, provider) in policy.providers_with_ids() {
-        if let KeySource::Remote(remote) = &provider.key_source {
-            // Refresh before the cache duration runs out (at 90 %).
-            let cache = remote.cache_duration_seconds;
-            let refresh = cache.saturating_sub(cache / 10).max(1);
-            out.push(make(
-                ResourceKind::Jwks(id),
-                format!("jwks:{}", provider.name),
-                &remote.http_uri,
-                refresh,
-            ));
-        }
+        let jwks_uri = match &provider.key_source {
+            KeySource::Local(_) => continue,
+            KeySource::Remote(remote) => Some(&remote.http_uri),
+            KeySource::Discovery(config) => {
+                let mut resource = make(
+                    ResourceKind::Discovery(id),
+                    format!("discovery:{}", provider.name),
+                    Some(&config.http_uri),
+                    config.refresh_seconds,
+                );
+                resource.discovery = Some(Box::new(DiscoveryCheck {
+                    issuer: provider.issuer.clone(),
+                    config: config.clone(),
+                    path: format!("providers.{}.oidc_discovery", provider.name),
+                }));
+                out.push(resource);
+                None
+            }
+        };
+        let Some((cache, _)) = provider.key_source.fetched_lifetime() else {
+            continue;
+        };
+        // Refresh before the cache duration runs out (at 90 %).
+        let refresh = cache.saturating_sub(cache / 10).max(1);
+        out.push(make(
+            ResourceKind::Jwks(id),
+            format!("jwks:{}", provider.name),
+            jwks_uri,
+            refresh,
+        ));
     }
     if let Some(source) = &policy.revocation {
         out.push(make(
             ResourceKind::Revocation,
             "revocation".to_string(),
-            &source.http_uri,
+            Some(&source.http_uri),
             source.refresh_seconds,
         ));
     }
@@ -163,6 +196,8 @@ pub enum FetchError {
     Status(u32),
     /// A body that is not a valid document of its kind.
     Invalid(String),
+    /// A discovery document that is refused.
+    Discovery(DiscoveryError),
 }
 
 impl std::fmt::Display for FetchError {
@@ -171,6 +206,7 @@ impl std::fmt::Display for FetchError {
             FetchError::NoAnswer => write!(f, "no answer (connection failed or timed out)"),
             FetchError::Status(code) => write!(f, "HTTP status {code}"),
             FetchError::Invalid(why) => write!(f, "invalid document: {why}"),
+            FetchError::Discovery(why) => write!(f, "discovery document refused: {why}"),
         }
     }
 }
@@ -182,6 +218,7 @@ impl FetchError {
             FetchError::NoAnswer => "no_answer".to_string(),
             FetchError::Status(code) => format!("http_{code}"),
             FetchError::Invalid(_) => "invalid".to_string(),
+            FetchError::Discovery(why) => why.label().to_string(),
         }
     }
 }
@@ -208,31 +245,43 @@ fn validate(resource: &Resource, body: &str) -> Result<(), FetchError> {
         ResourceKind::Jwks(_) => parse_fetched_jwks(body, &resource.jwks_limits)
             .map(|_| ())
             .map_err(|e| FetchError::Invalid(e.to_string())),
+        ResourceKind::Discovery(_) => jwks_uri_of(resource, body).map(|_| ()),
         ResourceKind::Revocation => RevocationList::parse(body)
             .map(|_| ())
             .map_err(|e| FetchError::Invalid(e.to_string())),
     }
 }
 
-/// Installs a shared document into the run-time state.
+/// The key set location a discovery document of `resource` names.
+fn jwks_uri_of(resource: &Resource, body: &str) -> Result<HttpUri, FetchError> {
+    let check = resource
+        .discovery
+        .as_deref()
+        .ok_or_else(|| FetchError::Invalid("not a discovery resource".to_string()))?;
+    discovery::resolve(check, body).map_err(FetchError::Discovery)
+}
+
+/// Installs a shared document into the run-time state. A discovery document changes no state
+/// here: it returns the `jwks_uri` it names, for the [`Syncer`] to fetch the key set from.
 pub fn install(
     state: &mut RuntimeState,
     resource: &Resource,
     doc: &SharedDoc,
-) -> Result<(), FetchError> {
+) -> Result<Option<HttpUri>, FetchError> {
     match resource.kind {
         ResourceKind::Jwks(id) => {
             let set = parse_fetched_jwks(&doc.body, &resource.jwks_limits)
                 .map_err(|e| FetchError::Invalid(e.to_string()))?;
             state.install_keys(id, set, doc.fetched_at);
         }
+        ResourceKind::Discovery(_) => return jwks_uri_of(resource, &doc.body).map(Some),
         ResourceKind::Revocation => {
             let list =
                 RevocationList::parse(&doc.body).map_err(|e| FetchError::Invalid(e.to_string()))?;
             state.install_revocations(list);
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! | stale-if-error: a failed or invalid fetch changes nothing but a log line and a counter | [`Syncer::on_answer`] |
 //! | unknown `kid`: one early refetch per provider per [`EARLY_REFETCH_SECONDS`], whole proxy | [`Syncer::request_early_refetch`] |
 //! | an answer to a call this configuration did not send is ignored | [`Syncer::on_response`] |
+//! | a discovery document's `jwks_uri` is where its key set is fetched; a moved one at once | `Syncer::follow` (from [`Syncer::pull`], [`Syncer::on_answer`]) |
 //!
 //! Every method takes `now` (seconds since the Unix epoch) when it needs time; none reads a clock.
 //! What happened is queued as [`SyncEvent`]s, taken with [`Syncer::take_events`].
@@ -19,7 +20,7 @@ use super::{
     accept, install, lease_seconds, read_stamp, refresh_due, resources, stamp, Resource,
     ResourceKind, SharedDoc, EARLY_REFETCH_SECONDS,
 };
-use crate::config::{Policy, ProviderId};
+use crate::config::{HttpUri, Policy, ProviderId};
 use crate::state::RuntimeState;
 
 /// Attempts of a CAS write of a fetched document before giving up (another VM keeps writing
@@ -146,10 +147,43 @@ impl<S: SharedData, H: HttpFetch> Syncer<S, H> {
             return;
         };
         slot.fetched_at = Some(doc.fetched_at);
-        if let Err(error) = install(state, resource, &doc) {
-            let source = resource.label.clone();
-            self.report(source, EventKind::Refused(error));
+        match install(state, resource, &doc) {
+            Ok(jwks_uri) => {
+                // Fetched by this tick, if it is one (the key set comes after its document).
+                self.follow(resource.kind, jwks_uri);
+            }
+            Err(error) => {
+                let source = resource.label.clone();
+                self.report(source, EventKind::Refused(error));
+            }
         }
+    }
+
+    /// After a discovery document of `kind` was installed: makes its `jwks_uri` the place the
+    /// provider's key set is fetched from. When that place changed, the key set is due at once
+    /// (its last good keys keep serving until the new ones are installed) and a tick call still
+    /// asking the old place is forgotten (its answer is ignored; its lease expires by itself).
+    /// Returns the key set's index when it changed.
+    fn follow(&mut self, kind: ResourceKind, jwks_uri: Option<HttpUri>) -> Option<usize> {
+        let (ResourceKind::Discovery(provider), Some(jwks_uri)) = (kind, jwks_uri) else {
+            return None;
+        };
+        let index = self
+            .resources
+            .iter()
+            .position(|r| r.kind == ResourceKind::Jwks(provider))?;
+        let resource = self.resources.get_mut(index)?;
+        let slot = self.slots.get_mut(index)?;
+        if resource.http_uri.as_ref() == Some(&jwks_uri) {
+            return None;
+        }
+        let to = jwks_uri.uri.clone();
+        let from = resource.http_uri.replace(jwks_uri).map(|u| u.uri);
+        slot.fetched_at = None;
+        let source = resource.label.clone();
+        self.calls.retain(|c| c.resource != index);
+        self.report(source, EventKind::JwksUriFound { from, to });
+        Some(index)
     }
 
     /// Asks for an early refetch of the key set of provider `provider` (a token carried a `kid`
@@ -204,7 +238,11 @@ impl<S: SharedData, H: HttpFetch> Syncer<S, H> {
             return;
         };
         let source = resource.label.clone();
-        let uri = resource.http_uri.uri.clone();
+        let uri = resource
+            .http_uri
+            .as_ref()
+            .map_or_else(String::new, |u| u.uri.clone());
+        let kind = resource.kind;
         let released = self.shared.set(&resource.lease_key, &stamp(0), None);
         let accepted = accept(resource, answer.status, answer.body.as_deref());
         let outcome = accepted.map(|body| {
@@ -230,11 +268,20 @@ impl<S: SharedData, H: HttpFetch> Syncer<S, H> {
             Err(error) => Err(error),
         };
         match installed {
-            Ok(()) => {
+            Ok(jwks_uri) => {
                 if let Some(slot) = self.slots.get_mut(call.resource) {
                     slot.fetched_at = Some(now);
                 }
                 self.report(source, EventKind::Updated { uri });
+                // A new place for the key set: fetched now rather than at the next tick.
+                if let Some(index) = self.follow(kind, jwks_uri) {
+                    if let Some(token) = self.fetch_if_leased(index, now) {
+                        self.calls.push(Call {
+                            token,
+                            resource: index,
+                        });
+                    }
+                }
             }
             Err(error) => self.fetch_failed(source, uri, FetchFailure::Answer(error)),
         }
@@ -243,7 +290,7 @@ impl<S: SharedData, H: HttpFetch> Syncer<S, H> {
     /// Takes the fetch lease of resource `index` and, if this worker won it, sends the GET.
     fn fetch_if_leased(&mut self, index: usize, now: u64) -> Option<u32> {
         let resource = self.resources.get(index)?;
-        let hold = lease_seconds(&resource.http_uri);
+        let hold = lease_seconds(resource.http_uri.as_ref()?);
         if !self.take_stamp(&resource.lease_key, now, hold) {
             return None;
         }
@@ -270,7 +317,7 @@ impl<S: SharedData, H: HttpFetch> Syncer<S, H> {
     /// keeps the lease: the next attempt waits for it to expire.
     fn start_fetch(&mut self, index: usize) -> Option<u32> {
         let resource = self.resources.get(index)?;
-        let uri = &resource.http_uri;
+        let uri = resource.http_uri.as_ref()?;
         let source = resource.label.clone();
         match self.http.dispatch_get(uri) {
             Ok(token) => {

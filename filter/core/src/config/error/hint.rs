@@ -5,7 +5,8 @@
 
 use super::{ConfigError, ConfigErrorKind};
 use crate::config::fields::{
-    HTTP_URI, LIMITS, MATCH, PROVIDER, REMOTE_JWKS as REMOTE, REQUIRE, REVOCATION, ROUTE, TOP,
+    HTTP_URI, LIMITS, MATCH, OIDC_DISCOVERY, PROVIDER, REMOTE_JWKS as REMOTE, REQUIRE, REVOCATION,
+    ROUTE, TOP,
 };
 use crate::keys::jwk::{JwkError, MAX_RSA_BITS, MIN_RSA_BITS};
 use crate::require::SubjectPatternError;
@@ -64,9 +65,10 @@ fn specific(error: &ConfigError) -> Option<String> {
         ),
         K::DuplicateIssuer { .. } => "the token's `iss` picks the provider, so each issuer belongs to one provider: merge them".to_string(),
         K::KeySourceConflict | K::MissingKeySource => format!(
-            "give the provider exactly one key source: \"local_jwks\": {} or \"remote_jwks\": {}",
+            "give the provider exactly one key source: \"local_jwks\": {}, \"remote_jwks\": {} or \"oidc_discovery\": {}",
             example("local_jwks").unwrap_or_default(),
-            example("remote_jwks").unwrap_or_default()
+            example("remote_jwks").unwrap_or_default(),
+            example("oidc_discovery").unwrap_or_default()
         ),
         K::BadJwk(JwkError::RsaTooSmall(_)) => format!(
             "RSA keys need at least {MIN_RSA_BITS} bits; `workload-authz keygen --alg RS256` makes one"
@@ -98,6 +100,14 @@ fn specific(error: &ConfigError) -> Option<String> {
         K::BadUriScheme { .. } | K::BadUriHost { .. } => {
             format!("for example: {}", example("uri").unwrap_or_default())
         }
+        K::FieldConflict { field, other } => format!("keep only one of `{field}` and `{other}`"),
+        K::BadDuration { .. } => {
+            "write seconds with `s` (\"5s\", \"1.5s\") or milliseconds with `ms` (\"500ms\")".to_string()
+        }
+        K::BadClusterHost { .. } => format!(
+            "a key is the host of a `jwks_uri`, with its port to match that port only, for example: {}",
+            example("jwks_clusters").unwrap_or_default()
+        ),
         K::BadPathTemplate(_) => PATH_TEMPLATE_HINT.to_string(),
         K::PublicRouteRequirement | K::PublicRouteLifetime => {
             "remove the field, or remove `\"public\": true` to protect the route".to_string()
@@ -215,6 +225,7 @@ pub(super) fn siblings(path: &str) -> Option<&'static [&'static str]> {
         [] => TOP,
         ["providers", _] => PROVIDER,
         ["providers", _, "remote_jwks"] => REMOTE,
+        ["providers", _, "oidc_discovery"] => OIDC_DISCOVERY,
         ["providers", _, "local_jwks"] => &["inline_string"],
         ["providers", _, "from_headers", _] => &["name", "value_prefix"],
         ["providers", _, "claim_to_headers", _] => &["header_name", "claim_name"],
@@ -234,6 +245,7 @@ fn section(path: &str) -> &'static str {
     let segs = segments(path);
     match segs.first().map(String::as_str) {
         Some("providers") if path.contains("remote_jwks") => "\"Remote key sets\"",
+        Some("providers") if path.contains("oidc_discovery") => "\"OIDC discovery\"",
         Some("providers") => "\"Configuration > Provider\"",
         Some("routes") => "\"Configuration > Route\"",
         Some("revocation" | "revoked") => "\"Revocation\"",
@@ -252,6 +264,8 @@ fn example(field: &str) -> Option<&'static str> {
         "audiences" => "[\"orders\"]",
         "local_jwks" => "{\"inline_string\": \"{\\\"keys\\\": [...]}\"}",
         "remote_jwks" => "{\"http_uri\": {\"uri\": \"http://idp/.well-known/jwks.json\", \"cluster\": \"idp\"}}",
+        "oidc_discovery" => "{\"http_uri\": {\"uri\": \"https://idp/.well-known/openid-configuration\", \"cluster\": \"idp\"}}",
+        "jwks_clusters" => "{\"keys.example:443\": \"keys_cluster\"}",
         "http_uri" => "{\"uri\": \"http://idp.internal/jwks.json\", \"cluster\": \"idp\", \"timeout_ms\": 1000}",
         "algorithms" => "[\"ES256\", \"RS256\"]",
         "from_headers" => "[{\"name\": \"authorization\", \"value_prefix\": \"Bearer \"}]",
@@ -270,6 +284,7 @@ fn example(field: &str) -> Option<&'static str> {
         "clock_skew_seconds" => "60",
         "uri" => "\"http://idp.internal/.well-known/jwks.json\"",
         "cluster" => "\"idp\" (an Envoy cluster name)",
+        "timeout" => "\"5s\" (or \"1.5s\", \"500ms\")",
         _ => return None,
     })
 }

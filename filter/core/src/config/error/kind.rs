@@ -73,9 +73,9 @@ pub enum ConfigErrorKind {
     },
     /// The inline `revoked` document is refused.
     BadRevocationList(RevocationError),
-    /// A provider with both `local_jwks` and `remote_jwks`.
+    /// A provider with more than one of `local_jwks`, `remote_jwks` and `oidc_discovery`.
     KeySourceConflict,
-    /// A provider with neither `local_jwks` nor `remote_jwks`.
+    /// A provider with none of `local_jwks`, `remote_jwks` and `oidc_discovery`.
     MissingKeySource,
     /// An inline key set that is refused as a whole.
     BadJwks(JwksError),
@@ -128,6 +128,23 @@ pub enum ConfigErrorKind {
     BadUriHost {
         /// The URI.
         uri: String,
+    },
+    /// Two fields that say the same thing in two ways (`timeout` and `timeout_ms`).
+    FieldConflict {
+        /// The field the error is reported at.
+        field: &'static str,
+        /// The other one.
+        other: &'static str,
+    },
+    /// A `timeout` that is not a duration (`"5s"`, `"1.5s"`, `"500ms"`) from 1 ms to 60 s.
+    BadDuration {
+        /// The value, as written.
+        value: String,
+    },
+    /// An `oidc_discovery.jwks_clusters` key that is not `host` or `host:port`.
+    BadClusterHost {
+        /// The key, as written.
+        host: String,
     },
     /// A route's `match.path` template is refused.
     BadPathTemplate(PathPatternError),
@@ -262,10 +279,12 @@ impl fmt::Display for ConfigErrorKind {
                 "issuer `{issuer}` is already used by provider `{other_provider}`"
             ),
             K::BadRevocationList(error) => write!(f, "{error}"),
-            K::KeySourceConflict => {
-                f.write_str("set either `local_jwks` or `remote_jwks`, not both")
+            K::KeySourceConflict => f.write_str(
+                "set one of `local_jwks`, `remote_jwks` or `oidc_discovery`, not several",
+            ),
+            K::MissingKeySource => {
+                f.write_str("needs `local_jwks`, `remote_jwks` or `oidc_discovery`")
             }
-            K::MissingKeySource => f.write_str("needs `local_jwks` or `remote_jwks`"),
             K::BadJwks(error) => write!(f, "{error}"),
             K::BadJwk(error) => write!(f, "{error}"),
             K::NoUsableKey => f.write_str("holds no usable signing key"),
@@ -298,6 +317,13 @@ impl fmt::Display for ConfigErrorKind {
             K::EmptyClaimSegment { .. } => f.write_str("claim path has an empty segment"),
             K::BadUriScheme { uri } => write!(f, "`{uri}` must start with http:// or https://"),
             K::BadUriHost { uri } => write!(f, "`{uri}` has no usable host"),
+            K::FieldConflict { field, other } => {
+                write!(f, "set either `{field}` or `{other}`, not both")
+            }
+            K::BadDuration { value } => {
+                write!(f, "`{value}` is not a duration from 1ms to 60s")
+            }
+            K::BadClusterHost { host } => write!(f, "`{host}` is not a host or host:port"),
             K::BadPathTemplate(error) => write!(f, "{error}"),
             K::BadMethod { method } => write!(f, "`{method}` is not a method"),
             K::BadHostPattern { pattern } => write!(f, "`{pattern}` is not a host pattern"),

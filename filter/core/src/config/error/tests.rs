@@ -199,9 +199,12 @@ fn variant(kind: &K) -> usize {
         K::McpTargetMethod { .. } => 45,
         K::BadResourceUri(_) => 46,
         K::PublicRouteMcp => 47,
+        K::FieldConflict { .. } => 48,
+        K::BadDuration { .. } => 49,
+        K::BadClusterHost { .. } => 50,
     }
 }
-const VARIANTS: usize = 48;
+const VARIANTS: usize = 51;
 
 #[test]
 fn every_kind_has_its_message_and_hint() {
@@ -249,10 +252,19 @@ fn every_kind_has_its_message_and_hint() {
         ("revoked", K::BadRevocationList(RevocationError::BadMember("jti")),
          "revoked: `jti` must be a list of strings", s("see the README, section \"Revocation\"")),
         ("providers.mesh", K::KeySourceConflict,
-         "providers.mesh: set either `local_jwks` or `remote_jwks`, not both",
-         s("give the provider exactly one key source: \"local_jwks\": {\"inline_string\": \"{\\\"keys\\\": [...]}\"} or \"remote_jwks\": {\"http_uri\": {\"uri\": \"http://idp/.well-known/jwks.json\", \"cluster\": \"idp\"}}")),
-        ("providers.mesh", K::MissingKeySource, "providers.mesh: needs `local_jwks` or `remote_jwks`",
-         s("give the provider exactly one key source: \"local_jwks\": {\"inline_string\": \"{\\\"keys\\\": [...]}\"} or \"remote_jwks\": {\"http_uri\": {\"uri\": \"http://idp/.well-known/jwks.json\", \"cluster\": \"idp\"}}")),
+         "providers.mesh: set one of `local_jwks`, `remote_jwks` or `oidc_discovery`, not several",
+         s("give the provider exactly one key source: \"local_jwks\": {\"inline_string\": \"{\\\"keys\\\": [...]}\"}, \"remote_jwks\": {\"http_uri\": {\"uri\": \"http://idp/.well-known/jwks.json\", \"cluster\": \"idp\"}} or \"oidc_discovery\": {\"http_uri\": {\"uri\": \"https://idp/.well-known/openid-configuration\", \"cluster\": \"idp\"}}")),
+        ("providers.mesh", K::MissingKeySource, "providers.mesh: needs `local_jwks`, `remote_jwks` or `oidc_discovery`",
+         s("give the provider exactly one key source: \"local_jwks\": {\"inline_string\": \"{\\\"keys\\\": [...]}\"}, \"remote_jwks\": {\"http_uri\": {\"uri\": \"http://idp/.well-known/jwks.json\", \"cluster\": \"idp\"}} or \"oidc_discovery\": {\"http_uri\": {\"uri\": \"https://idp/.well-known/openid-configuration\", \"cluster\": \"idp\"}}")),
+        ("providers.mesh.oidc_discovery.http_uri.timeout", K::FieldConflict { field: "timeout", other: "timeout_ms" },
+         "providers.mesh.oidc_discovery.http_uri.timeout: set either `timeout` or `timeout_ms`, not both",
+         s("keep only one of `timeout` and `timeout_ms`")),
+        ("revocation.http_uri.timeout", K::BadDuration { value: s("5") },
+         "revocation.http_uri.timeout: `5` is not a duration from 1ms to 60s",
+         s("write seconds with `s` (\"5s\", \"1.5s\") or milliseconds with `ms` (\"500ms\")")),
+        ("providers.mesh.oidc_discovery.jwks_clusters.a b", K::BadClusterHost { host: s("a b") },
+         "providers.mesh.oidc_discovery.jwks_clusters.a b: `a b` is not a host or host:port",
+         s("a key is the host of a `jwks_uri`, with its port to match that port only, for example: {\"keys.example:443\": \"keys_cluster\"}")),
         ("providers.mesh.local_jwks.inline_string", K::BadJwks(JwksError::NoKeysArray),
          "providers.mesh.local_jwks.inline_string: must be an object with a `keys` array", s(provider)),
         ("providers.mesh.local_jwks.inline_string.keys[0]", K::BadJwk(JwkError::RsaTooSmall(1024)),
