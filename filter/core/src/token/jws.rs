@@ -108,6 +108,15 @@ pub fn parse(compact: &str) -> Result<Jws<'_>, ParseError> {
 
 /// Parses a compact JWS within `limits`.
 pub fn parse_with<'t>(compact: &'t str, limits: &TokenLimits) -> Result<Jws<'t>, ParseError> {
+    parse_keeping_header(compact, limits).map(|(jws, _)| jws)
+}
+
+/// [`parse_with`], also handing back the whole JOSE header as read (a DPoP proof's `jwk` is
+/// a member the typed [`Header`] never keeps).
+pub(crate) fn parse_keeping_header<'t>(
+    compact: &'t str,
+    limits: &TokenLimits,
+) -> Result<(Jws<'t>, Map<String, Value>), ParseError> {
     if compact.len() > limits.max_token_bytes {
         return Err(ParseError::TooLong);
     }
@@ -123,16 +132,18 @@ pub fn parse_with<'t>(compact: &'t str, limits: &TokenLimits) -> Result<Jws<'t>,
     let signing_input = compact
         .get(..header_b64.len() + 1 + payload_b64.len())
         .ok_or(ParseError::NotThreeParts)?;
-    let header = parse_header(&decode_object(header_b64, limits)?)?;
+    let header_map = decode_object(header_b64, limits)?;
+    let header = parse_header(&header_map)?;
     let claims = parse_claims(decode_object(payload_b64, limits)?)?;
     let signature = decode(signature_b64)?;
-    Ok(Jws {
+    let jws = Jws {
         compact,
         signing_input,
         signature,
         header: Rc::new(header),
         claims: Rc::new(claims),
-    })
+    };
+    Ok((jws, header_map))
 }
 
 fn decode(part: &str) -> Result<Vec<u8>, ParseError> {
