@@ -84,9 +84,11 @@ impl RuntimeState {
     }
 
     /// Keeps DPoP proofs seen in `store` (the host's shared data: every worker VM sees every
-    /// proof), at most `capacity` live ones.
+    /// proof), at most `capacity` live ones; creates the store's shards now, before any request
+    /// (see [`ReplayCache::create_shards`]).
     pub fn share_replay_cache(&mut self, store: Rc<dyn SharedData>, capacity: usize) {
         self.replay = ReplayCache::new(store, capacity);
+        self.replay.create_shards();
     }
 
     /// The DPoP proof replay cache.

@@ -31,10 +31,8 @@ impl Plugin {
     /// A VM's state for `policy`.
     pub fn new(policy: Policy, host_verifier: bool) -> Self {
         let mut state = RuntimeState::new(&policy);
-        // DPoP proofs are recorded where every worker VM sees them; the shards exist before
-        // the first request (see `ReplayCache::create_shards`).
+        // DPoP proofs are recorded where every worker VM sees them.
         state.share_replay_cache(Rc::new(HostSharedData), policy.limits.dpop_replay_entries);
-        state.replay_cache().create_shards();
         Plugin {
             sync: RefCell::new(Syncer::new(&policy, HostSharedData, HostHttp)),
             state: RefCell::new(state),
