@@ -6,7 +6,7 @@
 
 use super::error::ConfigErrorKind;
 use super::reader::{non_empty_str, wrong_type, Errors, Obj};
-use super::remote::{http_uri, HttpUri, DEFAULT_CACHE_DURATION, DEFAULT_MAX_STALE};
+use super::remote::{http_uri, key_set_lifetimes, HttpUri};
 
 /// The fields of `oidc_discovery`.
 pub const OIDC_DISCOVERY_FIELDS: &[&str] = &[
@@ -135,12 +135,7 @@ pub fn oidc_discovery(
     let refresh = fields
         .opt_u64("refresh_seconds", 1, 7 * 86_400, errors)
         .unwrap_or(DEFAULT_DISCOVERY_REFRESH);
-    let cache = fields
-        .opt_u64("cache_duration_seconds", 1, 7 * 86_400, errors)
-        .unwrap_or(DEFAULT_CACHE_DURATION);
-    let stale = fields
-        .opt_u64("max_stale_seconds", 0, 30 * 86_400, errors)
-        .unwrap_or(DEFAULT_MAX_STALE);
+    let (cache, stale) = key_set_lifetimes(&fields, errors);
     Some(OidcDiscovery {
         http_uri: http_uri?,
         jwks_clusters: jwks_clusters?,
@@ -182,6 +177,7 @@ fn jwks_clusters(fields: &Obj<'_>, errors: &mut Errors) -> Option<Vec<(ClusterHo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::remote::{DEFAULT_CACHE_DURATION, DEFAULT_MAX_STALE};
     use serde_json::json;
 
     fn compiled(value: serde_json::Value) -> Result<OidcDiscovery, Vec<String>> {

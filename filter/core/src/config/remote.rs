@@ -143,6 +143,18 @@ pub const DEFAULT_CACHE_DURATION: u64 = 300;
 /// Default `max_stale_seconds`: one day.
 pub const DEFAULT_MAX_STALE: u64 = 86_400;
 
+/// `cache_duration_seconds` and `max_stale_seconds` of a fetched key set (`remote_jwks`, and the
+/// key set an `oidc_discovery` document leads to), with their defaults.
+pub fn key_set_lifetimes(fields: &Obj<'_>, errors: &mut Errors) -> (u64, u64) {
+    let cache = fields
+        .opt_u64("cache_duration_seconds", 1, 7 * 86_400, errors)
+        .unwrap_or(DEFAULT_CACHE_DURATION);
+    let stale = fields
+        .opt_u64("max_stale_seconds", 0, 30 * 86_400, errors)
+        .unwrap_or(DEFAULT_MAX_STALE);
+    (cache, stale)
+}
+
 /// Reads a `remote_jwks` object at `path`.
 pub fn remote_jwks(
     value: &serde_json::Value,
@@ -151,12 +163,7 @@ pub fn remote_jwks(
 ) -> Option<RemoteJwks> {
     let fields = Obj::new(value, path, REMOTE_JWKS_FIELDS, errors)?;
     let http_uri = http_uri(&fields, errors);
-    let cache = fields
-        .opt_u64("cache_duration_seconds", 1, 7 * 86_400, errors)
-        .unwrap_or(DEFAULT_CACHE_DURATION);
-    let stale = fields
-        .opt_u64("max_stale_seconds", 0, 30 * 86_400, errors)
-        .unwrap_or(DEFAULT_MAX_STALE);
+    let (cache, stale) = key_set_lifetimes(&fields, errors);
     Some(RemoteJwks {
         http_uri: http_uri?,
         cache_duration_seconds: cache,
