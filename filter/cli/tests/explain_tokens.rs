@@ -8,17 +8,10 @@
 
 mod common;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use common::*;
 use serde_json::{json, Value};
 
 const SUB: &str = "spiffe://prod.example/ns/shop/sa/web";
-
-fn part(token: &str, index: usize) -> Value {
-    let raw = token.split('.').nth(index).unwrap();
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(raw).unwrap()).unwrap()
-}
 
 fn explain(policy: &str, args: &[&str]) -> Value {
     let now = NOW.to_string();

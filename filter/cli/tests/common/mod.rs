@@ -7,6 +7,8 @@
     clippy::panic
 )]
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -179,4 +181,10 @@ pub fn mcp_policy(jwks: &str) -> Value {
              }}
         ]
     })
+}
+
+/// The decoded JSON of part `index` (0 header, 1 claims) of a compact JWS.
+pub fn part(token: &str, index: usize) -> Value {
+    let raw = token.split('.').nth(index).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(raw).unwrap()).unwrap()
 }
