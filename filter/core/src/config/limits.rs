@@ -28,7 +28,7 @@ pub struct Limits {
 }
 
 /// The default `limits.dpop_replay_entries`.
-pub const DEFAULT_DPOP_REPLAY_ENTRIES: usize = 8192;
+pub const DEFAULT_DPOP_REPLAY_ENTRIES: usize = 65536;
 
 impl Default for Limits {
     fn default() -> Self {

@@ -2,18 +2,30 @@
 //! in proxy-wasm shared data, so a proof accepted by one worker VM is refused by every other.
 //!
 //! Layout: [`SHARDS`] keys `workload_authz.dpop_jti.<n>`, each a list of 24-byte entries
-//! (8-byte big-endian expiry, 16 bytes of SHA-256 of `jkt`, NUL, `jti`). A proof goes to the shard
-//! its hash names; the shard is read, expired entries dropped, the proof looked up, then
-//! appended and written back with the CAS token read, retried on a conflicting write. Entries
-//! expire with the proof's window (`iat + iat_window_seconds`), after which the `iat` check
-//! refuses the proof anyway. Bounded: a shard holds at most `capacity / SHARDS` entries; when
-//! it is full of live entries, or shared data fails, the proof is refused (fail closed).
+//! (8-byte big-endian expiry, then the first 16 bytes of SHA-256 of `jkt`, NUL, `jti`). A proof
+//! goes to the shard its hash names; the shard is read, expired entries dropped, the proof
+//! looked up, then appended and written back with the CAS token read, retried on a conflicting
+//! write. Entries expire with the proof's window (`iat + iat_window_seconds`), after which the
+//! `iat` check refuses the proof anyway.
+//!
+//! Cost: each proof copies, scans and rewrites one shard, so the shards are many and small (a
+//! million live proofs are about a thousand per shard, 23 KiB); their number is fixed, not
+//! derived from the capacity, so a configuration change never moves a live proof to a shard
+//! where it would not be found.
+//!
+//! Bounded: a shard holds at most [`ReplayCache::per_shard`] live entries, its share of the
+//! capacity plus as much again (at least 8) for an uneven spread, so the host holds at most about
+//! twice `capacity` entries. When a shard is full of live entries, or shared data fails, the
+//! proof is refused (fail closed).
 
 use crate::sync::{HostStatus, SetError, SharedData, CAS_ATTEMPTS};
 use std::rc::Rc;
 
-/// Number of shared-data keys the cache is spread over (fewer CAS conflicts between workers).
-pub const SHARDS: usize = 16;
+/// Number of shared-data keys the cache is spread over: small shards keep the per-proof copy
+/// cheap and CAS conflicts between workers rare.
+pub const SHARDS: usize = 1024;
+/// Slack over a shard's share of the capacity, at least this many entries.
+const MIN_SLACK: usize = 8;
 const ENTRY_BYTES: usize = 24;
 const KEY_PREFIX: &str = "workload_authz.dpop_jti.";
 
@@ -60,10 +72,16 @@ impl Default for ReplayCache {
 impl ReplayCache {
     /// A cache of at most `capacity` live entries over `store`.
     pub fn new(store: Rc<dyn SharedData>, capacity: usize) -> Self {
+        let share = capacity.div_ceil(SHARDS).max(1);
         ReplayCache {
             store,
-            per_shard: capacity.div_ceil(SHARDS).max(1),
+            per_shard: share + share.max(MIN_SLACK),
         }
+    }
+
+    /// The most live entries one shard holds.
+    pub fn per_shard(&self) -> usize {
+        self.per_shard
     }
 
     /// A cache over in-memory shared data (one process: the CLI, tests).
@@ -148,7 +166,9 @@ fn locate(jkt: &str, jti: &str) -> (String, [u8; 16]) {
     let digest = hmac_sha256::Hash::hash(&input);
     let mut id = [0u8; 16];
     id.copy_from_slice(digest.get(..16).unwrap_or(&[0; 16]));
-    let shard = usize::from(digest.get(16).copied().unwrap_or(0)) % SHARDS;
+    let mut index = [0u8; 2];
+    index.copy_from_slice(digest.get(16..18).unwrap_or(&[0; 2]));
+    let shard = usize::from(u16::from_be_bytes(index)) % SHARDS;
     (format!("{KEY_PREFIX}{shard}"), id)
 }
 
@@ -183,21 +203,78 @@ mod tests {
         assert_eq!(cache.first_use("k", "j", 300, 161), Replay::Fresh);
     }
 
+    /// `count` distinct jtis of key `k` that all land in `jti`'s shard (`jti` first).
+    fn same_shard(jti: &str, count: usize) -> Vec<String> {
+        let (key, _) = locate("k", jti);
+        std::iter::once(jti.to_string())
+            .chain(
+                (0..)
+                    .map(|n| format!("{jti}-{n}"))
+                    .filter(|other| locate("k", other).0 == key),
+            )
+            .take(count)
+            .collect()
+    }
+
     #[test]
-    fn a_full_cache_refuses_until_entries_expire() {
-        // 16 entries in all: one per shard.
-        let cache = ReplayCache::in_memory(SHARDS);
-        let mut refused = 0;
-        for n in 0..200 {
-            match cache.first_use("k", &format!("j{n}"), 160, 100) {
-                Replay::Fresh => {}
-                Replay::Unrecorded => refused += 1,
-                Replay::Replayed => panic!("j{n} was never seen"),
-            }
+    fn a_full_shard_refuses_until_its_entries_expire() {
+        let cache = ReplayCache::in_memory(SHARDS * 4);
+        // Its share (4) plus the slack (at least 8).
+        assert_eq!(cache.per_shard(), 4 + MIN_SLACK);
+        let jtis = same_shard("j", cache.per_shard() + 3);
+        let (fit, over) = jtis.split_at(cache.per_shard());
+        for jti in fit {
+            assert_eq!(cache.first_use("k", jti, 160, 100), Replay::Fresh, "{jti}");
         }
-        assert_eq!(refused, 200 - SHARDS, "each shard keeps one live entry");
+        for jti in over {
+            assert_eq!(
+                cache.first_use("k", jti, 160, 100),
+                Replay::Unrecorded,
+                "{jti}"
+            );
+        }
+        // The proofs recorded are still refused as replays, not as a full cache.
+        assert_eq!(cache.first_use("k", &fit[0], 160, 100), Replay::Replayed);
+        // Another shard still has room.
+        let elsewhere = (0..)
+            .map(|n| format!("elsewhere-{n}"))
+            .find(|other| locate("k", other).0 != locate("k", "j").0)
+            .unwrap();
+        assert_eq!(cache.first_use("k", &elsewhere, 160, 100), Replay::Fresh);
         // Once they expire, there is room again.
-        assert_eq!(cache.first_use("k", "late", 400, 200), Replay::Fresh);
+        assert_eq!(cache.first_use("k", &over[0], 400, 200), Replay::Fresh);
+    }
+
+    #[test]
+    fn a_cache_at_its_capacity_refuses_almost_nothing() {
+        // The slack absorbs the uneven spread of hashes over the shards.
+        let capacity = SHARDS * 16;
+        let cache = ReplayCache::in_memory(capacity);
+        let refused = (0..capacity)
+            .filter(|n| cache.first_use("k", &format!("j{n}"), 160, 100) != Replay::Fresh)
+            .count();
+        assert!(refused * 1000 < capacity, "{refused} of {capacity} refused");
+    }
+
+    #[test]
+    fn the_shard_size_stays_small_however_many_proofs_are_live() {
+        let shared = FakeSharedData::new();
+        let cache = ReplayCache::new(Rc::new(shared.clone()), 1_000_000);
+        cache.create_shards();
+        for n in 0..SHARDS * 8 {
+            assert_eq!(
+                cache.first_use("k", &format!("j{n}"), 160, 100),
+                Replay::Fresh
+            );
+        }
+        let largest = (0..SHARDS)
+            .filter_map(|shard| shared.get(&format!("{KEY_PREFIX}{shard}")).ok())
+            .filter_map(|(value, _)| value.map(|v| v.len()))
+            .max()
+            .unwrap_or(0);
+        // 8 entries per shard on average: no shard near the old one-in-sixteen size.
+        assert!(largest <= 32 * ENTRY_BYTES, "largest shard {largest} bytes");
+        assert!(largest >= ENTRY_BYTES);
     }
 
     #[test]
