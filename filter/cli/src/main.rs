@@ -6,6 +6,7 @@
 //! - `explain` judges one request offline and prints the decision record and the trace of every
 //!   check;
 //! - `keygen` and `mint` make development keys and tokens (`make run` uses them);
+//! - `review` reads decision records from access logs and reports least-privilege findings;
 //! - `envoy` and `istio` print a ready Envoy filter snippet or an Istio `WasmPlugin` manifest.
 //!
 //! Exit codes: 0 success, 1 a policy error / a lint finding at or above `--fail-on`, 2 a usage or
@@ -20,6 +21,7 @@ mod lint;
 mod locate;
 mod mint;
 mod policy;
+mod review;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -62,6 +64,8 @@ enum Command {
     Mint(mint::MintArgs),
     /// Print a DPoP proof (RFC 9449) for a request with an existing token.
     Proof(dpop::ProofArgs),
+    /// Review decision records from access logs: least-privilege findings (RV001-RV010).
+    Review(review::ReviewArgs),
     /// Print an Envoy HTTP filter (envoy.filters.http.wasm) with the policy embedded.
     Envoy(deploy::EnvoyArgs),
     /// Print an Istio WasmPlugin manifest with the policy as pluginConfig.
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Command::Keygen(args) => mint::keygen(&args),
         Command::Mint(args) => mint::mint(&args),
         Command::Proof(args) => dpop::run(&args),
+        Command::Review(args) => review::run(&args),
         Command::Envoy(args) => deploy::envoy(&args),
         Command::Istio(args) => deploy::istio(&args),
     };

@@ -29,6 +29,20 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome, in the order reports list them.
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Allow,
+        Outcome::Deny,
+        Outcome::ShadowAllow,
+        Outcome::ShadowDeny,
+        Outcome::Public,
+    ];
+
+    /// The outcome of its stable string form (`shadow_deny`).
+    pub fn parse(word: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == word)
+    }
+
     /// The outcome for `reason` under `mode`.
     pub fn of(reason: Reason, mode: Mode) -> Outcome {
         match (reason, mode) {
