@@ -53,6 +53,34 @@ pub fn wasm_path() -> PathBuf {
     }
 }
 
+/// Path of the native CLI: `WORKLOAD_AUTHZ_CLI`, else the newer of the release and debug builds
+/// in the target dir (a stale release binary must not shadow a fresh debug build). Panics with
+/// what to run when neither is built: tests that need it cannot run without it.
+pub fn cli_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("WORKLOAD_AUTHZ_CLI").filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
+    let target = workspace_root().join("target");
+    let candidates = [
+        target.join("release").join("workload-authz"),
+        target.join("debug").join("workload-authz"),
+    ];
+    let modified = |p: &PathBuf| p.metadata().and_then(|m| m.modified()).ok();
+    let newest = candidates
+        .iter()
+        .filter(|p| p.is_file())
+        .max_by_key(|p| modified(p));
+    match newest {
+        Some(found) => found.clone(),
+        None => panic!(
+            "the workload-authz CLI is not built: run `make cli` (or `cargo build -p workload-authz-cli`), \
+             or point WORKLOAD_AUTHZ_CLI at the binary (looked for {} and {})",
+            candidates[0].display(),
+            candidates[1].display()
+        ),
+    }
+}
+
 /// Directory of the shared (read-only) test vectors.
 pub fn vectors_dir() -> PathBuf {
     workspace_root().join("..").join("shared").join("vectors")

@@ -12,36 +12,14 @@ use std::path::PathBuf;
 use std::process::Command;
 use workload_authz_integration::check::start_envoy;
 use workload_authz_integration::tokens::{jwks, key, merge, other_key, Alg};
-use workload_authz_integration::{now, workspace_root, Envoy, Request};
+use workload_authz_integration::{now, Envoy, Request};
 
 const MESH_ISS: &str = "https://issuer.prod.example";
 const PARTNER_ISS: &str = "https://partner.example";
 const REALM: &str = "orders-api";
 
 fn cli() -> PathBuf {
-    if let Some(path) = std::env::var_os("WORKLOAD_AUTHZ_CLI").filter(|p| !p.is_empty()) {
-        return PathBuf::from(path);
-    }
-    let target = workspace_root().join("target");
-    let candidates = [
-        target.join("release").join("workload-authz"),
-        target.join("debug").join("workload-authz"),
-    ];
-    // Both built: the newer one (a stale release binary must not shadow a fresh debug build).
-    let modified = |p: &PathBuf| p.metadata().and_then(|m| m.modified()).ok();
-    let newest = candidates
-        .iter()
-        .filter(|p| p.is_file())
-        .max_by_key(|p| modified(p));
-    match newest {
-        Some(found) => found.clone(),
-        None => panic!(
-            "the workload-authz CLI is not built: run `make cli` (or `cargo build -p workload-authz-cli`), \
-             or point WORKLOAD_AUTHZ_CLI at the binary (looked for {} and {})",
-            candidates[0].display(),
-            candidates[1].display()
-        ),
-    }
+    workload_authz_integration::cli_bin()
 }
 
 fn policy() -> Value {

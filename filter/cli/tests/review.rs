@@ -164,7 +164,7 @@ fn traffic() -> Vec<Value> {
         out.push(rec(
             T0 + 210 + i * 60,
             "shadow_deny",
-            "missing_scope",
+            "insufficient_scope",
             "shadow",
             "refunds.create",
             Some(BILLING),

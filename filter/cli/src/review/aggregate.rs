@@ -413,7 +413,7 @@ mod tests {
             time: Some(time),
             outcome,
             reason: if outcome.denied() {
-                "missing_scope"
+                "insufficient_scope"
             } else {
                 "allowed"
             }
@@ -454,8 +454,8 @@ mod tests {
                 last: Some(200)
             }
         );
-        assert_eq!(w.denials["missing_scope"].count, 1);
-        assert_eq!(agg.reasons["missing_scope"], (1, 0));
+        assert_eq!(w.denials["insufficient_scope"].count, 1);
+        assert_eq!(agg.reasons["insufficient_scope"], (1, 0));
     }
 
     #[test]

@@ -236,22 +236,60 @@ fn by_count(tallies: impl Iterator<Item = (String, u64)>) -> Vec<(String, u64)> 
     list
 }
 
+/// Reasons with a remedy of their own (the rest get a pointer to the reason table).
+const REASON_REMEDIES: [(&str, &str); 12] = [
+    (
+        "insufficient_scope",
+        "grant the scope the route requires if the call is legitimate, else stop the caller",
+    ),
+    (
+        "expired",
+        "have the workload refresh its tokens before they expire",
+    ),
+    (
+        "lifetime_exceeded",
+        "have the issuer mint shorter-lived tokens for this workload",
+    ),
+    (
+        "missing_token",
+        "send a token, or declare the route public if it is meant to be",
+    ),
+    ("bad_audience", "request tokens for this service's audience"),
+    (
+        "subject_not_allowed",
+        "add the subject to the route's require.subjects if it should call, else stop it",
+    ),
+    (
+        "actor_not_allowed",
+        "add the agent to require.actor.subjects if it should act here, else stop it",
+    ),
+    (
+        "delegation_too_deep",
+        "shorten the delegation chain, or raise require.max_delegation_depth if it is meant",
+    ),
+    (
+        "claim_mismatch",
+        "the token's claims do not fit the resource (another tenant?): check the caller",
+    ),
+    (
+        "no_route",
+        "declare the route the caller needs (anything not declared is denied), or stop the caller",
+    ),
+    (
+        "unknown_key",
+        "the issuer signs with a key the filter does not have: check key rotation and the JWKS",
+    ),
+    (
+        "tool_not_allowed",
+        "declare the tool in the route's mcp block if the agent needs it, else stop the agent",
+    ),
+];
+
 fn remedy_for_reason(reason: &str) -> &'static str {
-    match reason {
-        "missing_scope" | "insufficient_scope" => {
-            "grant the scope the route requires if the call is legitimate, else stop the caller"
-        }
-        "expired" | "lifetime_exceeded" => {
-            "have the workload refresh its tokens before they expire"
-        }
-        "missing_token" => "send a token, or declare the route public if it is meant to be",
-        "bad_audience" => "request tokens for this service's audience",
-        "subject_not_allowed" => {
-            "add the subject to require.subjects if it should call, else stop it"
-        }
-        "no_route" => "declare the route the caller needs (anything not declared is denied)",
-        _ => "see the reason table in the README for what the caller must change",
-    }
+    REASON_REMEDIES.iter().find(|(r, _)| *r == reason).map_or(
+        "see the reason table in the README for what the caller must change",
+        |(_, remedy)| remedy,
+    )
 }
 
 fn denials(label: &str, w: &Workload, out: &mut Vec<Finding>) {
@@ -543,6 +581,25 @@ fn never_called(agg: &Aggregate, policy: &PolicyView, out: &mut Vec<Finding>) {
                 f.route_index = Some(view.index);
                 out.push(f);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_named_is_one_the_filter_writes() {
+        let known: Vec<&str> = workload_authz_core::Reason::ALL
+            .iter()
+            .map(|r| r.as_str())
+            .collect();
+        for (reason, _) in REASON_REMEDIES {
+            assert!(known.contains(&reason), "{reason}");
+        }
+        for reason in INCIDENT_REASONS {
+            assert!(known.contains(&reason), "{reason}");
         }
     }
 }
