@@ -5,7 +5,7 @@
 
 MINT_POOL := target/release/mint-pool
 
-.PHONY: bench bench-tools bench-micro bench-instructions
+.PHONY: bench bench-tools bench-micro bench-instructions bench-review
 
 ## bench-tools: Debian's wrk (the load generator) and the token-pool minter.
 bench-tools:
@@ -20,6 +20,13 @@ bench: build cli bench-tools
 	@printf 'benchmarking %s: %s bytes\n' "$(WASM)" "$$(stat -c %s $(WASM))"
 	ENVOY_BIN="$(ENVOY_BIN)" WASM="$(CURDIR)/$(WASM)" MINT_POOL="$(CURDIR)/$(MINT_POOL)" \
 		$(VENV)/bin/python bench/run.py
+	$(MAKE) --no-print-directory bench-review
+
+## bench-review: `workload-authz review` of 5 million generated records (a row of its own in
+## target/bench/report.md; about a minute, plus a minute to generate the log once).
+bench-review: cli
+	cargo build --release -p workload-authz-bench --bin review-log
+	CLI="$(CURDIR)/$(CLI)" REVIEW_LOG="$(CURDIR)/target/release/review-log" $(PYTHON) bench/review_scale.py
 
 ## bench-micro: criterion microbenchmarks of the core's phases (native code, not V8).
 bench-micro:
