@@ -136,6 +136,17 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
     use super::*;
 
+    /// `docs/cli.md` lists every rule with its code, name and severity.
+    #[test]
+    fn the_documented_table_is_the_catalogue() {
+        let docs = include_str!("../../../../docs/cli.md");
+        for id in ReviewRuleId::ALL {
+            let r = id.rule();
+            let row = format!("| `{}` | `{}` | {} |", r.code, r.name, r.severity.as_str());
+            assert!(docs.contains(&row), "docs/cli.md lacks `{row}`");
+        }
+    }
+
     #[test]
     fn codes_follow_the_order_and_names_are_unique() {
         let mut names = std::collections::HashSet::new();
