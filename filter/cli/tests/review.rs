@@ -553,3 +553,75 @@ fn the_proposal_narrows_to_what_was_used_and_check_accepts_it() {
     let refused = run(&["review", &log, "--suggest", proposal.to_str().unwrap()]);
     assert_eq!(refused.code, 2);
 }
+
+#[test]
+fn mcp_tools_never_called_or_called_by_one_agent() {
+    let d = dir("review-mcp");
+    let policy = write(
+        &d,
+        "policy.json",
+        &serde_json::to_string_pretty(&common::mcp_policy(
+            r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#,
+        ))
+        .unwrap(),
+    );
+    let mut lines = Vec::new();
+    for (i, (method, name)) in [
+        ("tools/call", Some("search_customers")),
+        ("tools/call", Some("search_customers")),
+        ("tools/list", None),
+        ("prompts/get", Some("summarize")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut r = rec(
+            T0 + i as i64,
+            "allow",
+            "allowed",
+            "enforce",
+            "crm.mcp",
+            Some(AGENT),
+            &["crm:read"],
+            &["crm:read"],
+            &[],
+            120,
+        );
+        r["mcp_method"] = json!(method);
+        r["mcp_name"] = json!(name);
+        r["mcp_arguments"] = json!("sha256:0011223344556677");
+        lines.push(line(&r));
+    }
+    let log = write(&d, "access.log", &(lines.join("\n") + "\n"));
+    let report = run(&["review", &log, "--policy", &policy, "--format", "json"]).json();
+    let never: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "RV003")
+        .map(|f| f["tool"].as_str().unwrap())
+        .collect();
+    assert_eq!(never, ["tools/call delete_customer"]);
+    let never = find(&report, "RV003", "tool", "tools/call delete_customer");
+    assert_eq!(never["route_index"], 0);
+    assert!(never["remedy"]
+        .as_str()
+        .unwrap()
+        .contains("mcp.tools.delete_customer"));
+    let single = find(&report, "RV004", "tool", "tools/call search_customers");
+    assert_eq!(single["workload"], AGENT);
+    let tools: Vec<&str> = report["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["tool"].as_str())
+        .collect();
+    assert_eq!(
+        tools,
+        [
+            "prompts/get summarize",
+            "tools/call search_customers",
+            "tools/list"
+        ]
+    );
+}
