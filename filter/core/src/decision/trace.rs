@@ -37,17 +37,18 @@ impl Trace {
 
     /// Whether steps are recorded.
     pub fn is_on(&self) -> bool {
-        self.enabled
+        cfg!(feature = "explain") && self.enabled
     }
 
-    /// Records one check; `detail` runs only when the trace is on.
+    /// Records one check; `detail` runs only when the trace is on (and never without the
+    /// `explain` feature: the filter's build, where the closures are then dead code).
     pub fn note(
         &mut self,
         check: &'static str,
         result: Result<(), Reason>,
         detail: impl FnOnce() -> String,
     ) {
-        if self.enabled {
+        if self.is_on() {
             self.steps.push(Step {
                 check,
                 failed: result.err(),
