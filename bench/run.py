@@ -1086,8 +1086,12 @@ def run_family(alg, family, workloads, variants, results, memory):
     finally:
         for e in envoys:
             e.stop()
-        if family == "dpop":
+        if family == "dpop":  # hundreds of MB of spent proofs
             shutil.rmtree(os.path.join(OUT, "proofs", alg), ignore_errors=True)
+            try:
+                os.rmdir(os.path.join(OUT, "proofs"))
+            except OSError:
+                pass
 
 
 def derive(results, variants):
@@ -1399,10 +1403,10 @@ def dpop_report_md(results):
             f"{fmt_range(n.get('ratio_range'), 2)} |")
     lines += [
         "",
-        "Each dpop run of workload-authz, with the proofs its replay cache held (the accepted "
-        f"proofs of the last {DPOP_WINDOW} s, each kept until its `iat` + window: every shard "
-        "is read and written whole per proof, so a cost that grows down this table is the "
-        "cache's):",
+        "Each dpop run of workload-authz, with the proofs its replay cache held before and "
+        "after it (the accepted proofs, each kept until its `iat` + `iat_window_seconds`; every "
+        "shard is read and written whole per proof, so a cost that grows down this table is "
+        "the cache's):",
         "",
         "| alg | configuration | run | req/s | CPU/req µs | authz cost µs | replay cache before "
         "→ after (proofs) | Wasm memories KiB | statuses |",
