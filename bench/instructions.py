@@ -16,8 +16,8 @@ they follow CPU time closely here, and they separate the pieces: the floors of b
 against workload-authz show how much is the guest's own work.
 
 Settings: BENCH_INSTR_WARM [3000], BENCH_INSTR_COUNT [2000], BENCH_WORKLOADS [reuse,fresh,deny]
-(not mcp), BENCH_VARIANTS [baseline,native,wasm-noop,wasm-headers,wasm-counters,wasm-struct,
-workload-authz]. Writes BENCH_OUT/instructions.md and instructions.json.
+(not mcp, dpop or bearer), BENCH_VARIANTS [baseline,native,wasm-noop,wasm-headers,wasm-counters,
+wasm-struct,workload-authz]. Writes BENCH_OUT/instructions.md and instructions.json.
 """
 
 import datetime
@@ -148,7 +148,8 @@ def main():
     for tool in ("valgrind", "callgrind_control"):
         if subprocess.run(["which", tool], capture_output=True).returncode != 0:
             sys.exit(f"bench-instructions: `{tool}` is not installed")
-    workloads = [w for w in run.WORKLOADS if w != "mcp"]
+    # The mcp and dpop families have Envoys of their own (and dpop proofs usable once).
+    workloads = [w for w in run.WORKLOADS if w not in ("mcp", "dpop", "bearer")]
     variants = run.load_variants()
     os.makedirs(run.OUT, exist_ok=True)
     run.snapshot_wasm(variants)

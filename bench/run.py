@@ -10,24 +10,50 @@ moment of the machine hits every variant alike); each cell reports the median of
 Envoy CPU time per request = (utime + stime of the Envoy process after - before) / requests Envoy
 completed in between (its `downstream_rq_completed` counter): robust when the machine is shared.
 
-Workloads: `reuse` (BENCH_REUSE_TOKENS [16] valid tokens in turn), `fresh` (a new token per request), `deny` (tampered
-signatures, 401), all `GET /orders/42`; and, only when BENCH_WORKLOADS names it, `mcp`: an MCP tool
-call, `POST /mcp` with a 1 KiB JSON-RPC `tools/call` of `search_customers` and 16 reused tokens with
-the scope crm:read. `mcp` runs in Envoys of its own (bench/envoy/*-mcp.yaml: the MCP policy, and
-in every configuration a buffer filter before the router), started after the others' are
-stopped, so adding it changes nothing in the other workloads' figures. Before measuring, every
-`mcp` Envoy must allow the call and refuse another tool, another method, a duplicate `name`, a
-token without the scope, a bad token and no token (baseline: 200 to all); otherwise the
-benchmark stops with status 1.
+Workloads: `reuse` (BENCH_REUSE_TOKENS [16] valid tokens in turn), `fresh` (a new token per
+request), `deny` (tampered signatures, 401), all `GET /orders/42`; and, only when BENCH_WORKLOADS
+names them:
+- `mcp`: an MCP tool call, `POST /mcp` with a 1 KiB JSON-RPC `tools/call` of `search_customers`
+  and 16 reused tokens with the scope crm:read. `mcp` runs in Envoys of its own
+  (bench/envoy/*-mcp.yaml: the MCP policy, and in every configuration a buffer filter before the
+  router). Before measuring, every `mcp` Envoy must allow the call and refuse another tool,
+  another method, a duplicate `name`, a token without the scope, a bad token and no token
+  (baseline: 200 to all).
+- `dpop` and `bearer` (e.g. BENCH_WORKLOADS=dpop,bearer): what DPoP (RFC 9449) costs against a plain
+  bearer token. `dpop`: `GET /orders/42` with `Authorization: DPoP <token>`, BENCH_REUSE_TOKENS
+  reused tokens bound (`cnf.jkt`) to the algorithm's DPoP key, and a fresh proof per request (own
+  `jti`, `htm` GET, `htu` http://orders.bench/orders/42 (https:// with BENCH_HEADERS=client: Envoy
+  takes X-Forwarded-Proto as the scheme), `ath`, `iat` when minted; signed with a key of the row's
+  algorithm). `bearer`: the reuse tokens as `Authorization: Bearer`. The workload-authz policy of
+  both (wasm_dpop_policy) is wasm_policy()'s with the provider's `dpop` block (`iat_window_seconds`
+  600) and `limits.dpop_replay_entries` 1,000,000, the `dpop` one with `require.dpop` on the route
+  as well: each wasm variant runs in two Envoys, one per policy. Native (jwt_authn + RBAC) cannot
+  check a proof and runs `bearer` only; the baseline runs both. A proof is accepted once, so the
+  proofs are minted just before the runs that send them (bench/src/bin/dpop-proofs.rs, DPOP_PROOFS),
+  as many as the highest rate measured on that Envoy (the warm-up's first) allows x 1.5 (1.25 once a
+  run was measured): once for all the runs of the workload when they end within the proofs' 600 s
+  window, else per run. pool.lua sends each proof at most once; a run whose proofs run out stops
+  sending and is flagged invalid ("proofs ran out"), never a replay. Each dpop run records the
+  replay cache it found and left (accepted proofs within their window), to show whether the cost per
+  request grows with it. Before measuring, a fresh proof must be served, the same proof again
+  refused (dpop_replayed), a proof for another URL refused (dpop_url_mismatch), the bound token as
+  Bearer refused (dpop_bound_token_as_bearer; native serves it: it does not know `cnf.jkt`), a plain
+  token on the DPoP route refused (dpop_proof_missing) and served on the bearer one (baseline: 200
+  to all). The report's "DPoP against Bearer" section gives, per algorithm, workload-authz's dpop
+  cost, its bearer cost, what DPoP adds, the ratios dpop / bearer and dpop / native bearer with the
+  range over the repetitions, and each dpop run with its replay cache.
+The mcp and dpop families run in Envoys of their own, started after the others' are stopped, so
+adding them changes nothing in the other workloads' figures. A failed sanity check of either
+stops the benchmark with status 1.
 
 Writes BENCH_OUT/report.md and BENCH_OUT/report.json. Settings (environment):
   BENCH_SECONDS=8 BENCH_WARMUP=2 BENCH_REPEAT=5 BENCH_CONNECTIONS=16 BENCH_WRK_THREADS=1
-  BENCH_ALGS=ES256,RS256,EdDSA BENCH_WORKLOADS=reuse,fresh,deny (also: mcp)
+  BENCH_ALGS=ES256,RS256,EdDSA BENCH_WORKLOADS=reuse,fresh,deny (also: mcp, dpop, bearer)
   BENCH_VARIANTS=baseline,native,workload-authz BENCH_REFERENCE=native
   BENCH_VARIANTS_FILE=bench/variants.json BENCH_POOL=20000 BENCH_REUSE_TOKENS=16
   BENCH_ENVOY_CPU=0 BENCH_WRK_CPU=1
   BENCH_CLAIMS=minimal (or rich) BENCH_HEADERS=minimal (or client)
-  BENCH_OUT=target/bench BENCH_POOL_DIR=target/bench/pool ENVOY_BIN WASM MINT_POOL
+  BENCH_OUT=target/bench BENCH_POOL_DIR=target/bench/pool ENVOY_BIN WASM MINT_POOL DPOP_PROOFS
 """
 
 import datetime
@@ -95,6 +121,7 @@ WASM = os.path.abspath(
     env("WASM", os.path.join(ROOT, "target", "wasm32-wasip1", "release", "workload_authz.wasm"))
 )
 MINT_POOL = env("MINT_POOL", os.path.join(ROOT, "target", "release", "mint-pool"))
+DPOP_PROOFS = env("DPOP_PROOFS", os.path.join(ROOT, "target", "bench-tools", "dpop-proofs"))
 POOL_DIR = os.path.abspath(env("BENCH_POOL_DIR", os.path.join(ROOT, "target", "bench", "pool")))
 
 ISSUER = "https://issuer.bench.example"
@@ -104,7 +131,12 @@ MAX_LIFETIME = 86400
 TOKEN_TTL = 4 * 3600
 PATH = "/orders/42"
 # A workload's expected status: valid tokens pass, tampered signatures get 401 (baseline: 200).
-EXPECTED = {"reuse": 200, "fresh": 200, "deny": 401, "mcp": 200}
+EXPECTED = {"reuse": 200, "fresh": 200, "deny": 401, "mcp": 200, "dpop": 200, "bearer": 200}
+# The token pool file of each workload (bench/src/bin/mint-pool.rs): `bearer` sends the reuse
+# tokens, `dpop` the same number of tokens bound to the algorithm's DPoP key.
+POOL_OF = {"bearer": "reuse"}
+# Whether the dpop family runs (its sanity check mints proofs and sends bound tokens).
+DPOP_FAMILY = bool({"dpop", "bearer"} & set(WORKLOADS))
 # The `mcp` workload: tool calls on the MCP route of bench/envoy/*-mcp.yaml.
 MCP_PATH = "/mcp"
 MCP_SCOPE = "crm:read"  # required by the tool; the mcp pool's tokens carry exactly this scope
@@ -113,6 +145,25 @@ MCP_BODY_BYTES = 1024  # each request's JSON-RPC body, padded to exactly this si
 MCP_MAX_BODY = 8192  # both filters' body limit (the native MCP filter's default)
 MCP_BODIES = 64  # distinct bodies (ids 1..64) wrk sends in turn, each with the next token
 MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+# The dpop workload: `GET /orders/42` with `Authorization: DPoP <token>` and a fresh proof. wrk
+# and the sanity check send `Host: orders.bench` to the plaintext listener, so the filter builds
+# the request URI from `:scheme` (http; https with BENCH_HEADERS=client, whose
+# `X-Forwarded-Proto: https` Envoy takes as the scheme) and `:authority`: the proofs' `htu`
+# (see dpop_htu).
+DPOP_HOST = "orders.bench"
+# The policy of both dpop and bearer: proofs stay valid (and remembered) for the longest window
+# the filter accepts, in a replay cache as large as it allows, so that every proof of an
+# algorithm's runs fits and none expires between its runs.
+DPOP_WINDOW = 600  # dpop.iat_window_seconds (at most 600)
+DPOP_REPLAY_ENTRIES = 1_000_000  # limits.dpop_replay_entries (at most 1,000,000)
+# Proofs minted for a run: the highest dpop rate measured on that Envoy (before any, for the
+# warm-up, DPOP_WARM_RATE) x its seconds x the margin, plus a few. A run whose proofs run out
+# stops sending (pool.lua) and is flagged; no proof is ever sent twice to a filter.
+DPOP_WARM_RATE = 10_000  # req/s
+DPOP_MARGIN_WARM, DPOP_MARGIN = 1.5, 1.25  # after the warm-up only / after a measured run
+DPOP_EXTRA_PROOFS = 500
+DPOP_SAFETY_S = 60  # a batch is used only while its proofs have this long left in the window
+DPOP_BASELINE_PROOFS = 4096  # the baseline checks nothing: it sends these in turn
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -191,6 +242,8 @@ def ensure_pool():
             # Pools minted before the mcp workload existed have no mcp.txt.
             and ("mcp" not in WORKLOADS
                  or (m.get("mcp", 0) > 0 and m.get("mcp_scope") == MCP_SCOPE))
+            # Nor dpop.txt and dpop-key.pem before the dpop workload.
+            and (not DPOP_FAMILY or m.get("dpop", 0) == REUSE_TOKENS)
         )
         if good:
             log(f"reusing token pools in {POOL_DIR} (valid until {m['exp']})")
@@ -200,7 +253,8 @@ def ensure_pool():
     log(f"minting token pools ({POOL_SIZE} fresh tokens per algorithm) into {POOL_DIR}")
     subprocess.run(
         [MINT_POOL, "--out", POOL_DIR, "--algs", ",".join(ALGS), "--fresh", str(POOL_SIZE),
-         "--reuse", str(REUSE_TOKENS), "--ttl", str(TOKEN_TTL), "--iss", ISSUER, "--aud", AUDIENCE,
+         "--reuse", str(REUSE_TOKENS), "--dpop", str(REUSE_TOKENS), "--ttl", str(TOKEN_TTL),
+         "--iss", ISSUER, "--aud", AUDIENCE,
          "--scope", "orders:read orders:write", "--mcp-scope", MCP_SCOPE, "--claims", CLAIMS],
         check=True,
     )
@@ -209,7 +263,7 @@ def ensure_pool():
 
 
 def pool_file(alg, workload):
-    return os.path.join(POOL_DIR, alg, f"{workload}.txt")
+    return os.path.join(POOL_DIR, alg, f"{POOL_OF.get(workload, workload)}.txt")
 
 
 def first_token(alg, workload):
@@ -344,6 +398,21 @@ def wasm_mcp_policy(alg, jwks, variant):
     return merge(policy, variant.get("policy", {}))
 
 
+def wasm_dpop_policy(alg, jwks, variant, flavor):
+    """The workload-authz policy of the dpop workload (`flavor` "dpop") and of the bearer one
+    ("bearer"): wasm_policy()'s, whose provider accepts DPoP proofs for DPOP_WINDOW seconds with
+    room for DPOP_REPLAY_ENTRIES of them (unless the variant sets its own), the orders route
+    requiring DPoP (`require.dpop`) in the dpop flavor only: otherwise the same policy."""
+    policy = wasm_policy(alg, jwks, variant)
+    policy["providers"]["mesh"].setdefault("dpop", {}).setdefault(
+        "iat_window_seconds", DPOP_WINDOW)
+    policy.setdefault("limits", {}).setdefault("dpop_replay_entries", DPOP_REPLAY_ENTRIES)
+    if flavor == "dpop":
+        orders = next(r for r in policy["routes"] if r["action"] == "orders.read")
+        orders["require"]["dpop"] = True
+    return policy
+
+
 def indent(text, spaces):
     pad = " " * spaces
     return "\n".join(pad + line if line.strip() else line for line in text.splitlines())
@@ -363,13 +432,17 @@ def fill(template, values):
     return template
 
 
-def bootstrap(name, variant, alg, port, admin_port, family):
+def bootstrap(name, variant, alg, port, admin_port, family, flavor=None):
     """Writes the Envoy bootstrap of one variant for one algorithm and workload family ("orders":
-    reuse, fresh, deny; "mcp": the mcp workload); returns its path."""
+    reuse, fresh, deny; "mcp": the mcp workload; "dpop": the dpop and bearer workloads, a wasm
+    variant with the policy of `flavor`, see wasm_dpop_policy); returns its path."""
     jwks = read(os.path.join(POOL_DIR, alg, "jwks.json")).strip()
     kind = variant["kind"]
     mcp = family == "mcp"
-    suffix = "-mcp" if mcp else ""
+    suffix = "-mcp" if mcp else ""  # of the templates (the dpop family uses the orders ones)
+    name_suffix = suffix
+    if family == "dpop":
+        name_suffix = f"-{flavor}" if kind == "wasm" else "-dpop-bearer"
     if kind == "baseline":
         filters = ""
     elif kind == "native":
@@ -388,7 +461,9 @@ def bootstrap(name, variant, alg, port, admin_port, family):
     elif kind == "wasm":
         wasm = variant["wasm_snapshot"]
         config = variant.get("configuration")  # verbatim, e.g. for bench/noop-filter
-        if config is None:
+        if config is None and family == "dpop":
+            config = json.dumps(wasm_dpop_policy(alg, jwks, variant, flavor))
+        elif config is None:
             policy = wasm_mcp_policy if mcp else wasm_policy
             config = json.dumps(policy(alg, jwks, variant))
         filters = fill(read(os.path.join(BENCH, "envoy", f"workload-authz{suffix}.yaml")), {
@@ -402,7 +477,7 @@ def bootstrap(name, variant, alg, port, admin_port, family):
     text = fill(read(os.path.join(BENCH, "envoy", "bootstrap.yaml")), {
         "ADMIN_PORT": str(admin_port), "PORT": str(port), "FILTERS": indent(filters, 10),
     })
-    path = os.path.join(OUT, "envoy", f"{alg}-{name}{suffix}.yaml")
+    path = os.path.join(OUT, "envoy", f"{alg}-{name}{name_suffix}.yaml")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
         f.write(text)
@@ -416,10 +491,14 @@ def free_port():
 
 
 class Envoy:
-    def __init__(self, name, variant, alg, family="orders"):
+    def __init__(self, name, variant, alg, family="orders", flavor=None, serves=None):
+        """`serves`: the workloads this Envoy is measured with (default: all of its family's);
+        `flavor`: the policy of a wasm variant in the dpop family ("dpop" or "bearer")."""
         self.name, self.variant, self.alg = name, variant, alg
+        self.flavor, self.serves = flavor, serves
+        self.proofs = None  # a ProofSupply, for a filter that checks the dpop workload's proofs
         self.port, self.admin_port = free_port(), free_port()
-        self.config = bootstrap(name, variant, alg, self.port, self.admin_port, family)
+        self.config = bootstrap(name, variant, alg, self.port, self.admin_port, family, flavor)
         self.log_path = self.config.replace(".yaml", ".log")
         self.proc = subprocess.Popen(
             ["taskset", "-c", ENVOY_CPU, ENVOY_BIN, "-c", self.config, "--concurrency", "1",
@@ -510,6 +589,27 @@ class Envoy:
         finally:
             conn.close()
 
+    def get(self, authorization=None, proof=None):
+        """GET /orders/42 with these `Authorization` and `DPoP` headers (else as pool.lua's):
+        (status, the answer's `reason`, None when it has none)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            headers = dict(extra_headers(), Host=DPOP_HOST)
+            if authorization is not None:
+                headers["Authorization"] = authorization
+            if proof is not None:
+                headers["DPoP"] = proof
+            conn.request("GET", PATH, headers=headers)
+            r = conn.getresponse()
+            body = r.read()
+            try:
+                reason = json.loads(body).get("reason")
+            except (ValueError, AttributeError):
+                reason = None
+            return r.status, reason
+        finally:
+            conn.close()
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -568,17 +668,228 @@ def mcp_sanity_check(envoy):
             for case, token, body, want in cases]
 
 
+# ---------------------------------------------------------------- DPoP proofs
+
+
+def dpop_htu(path=PATH):
+    """The URI the filter sees for `path` (what a proof's `htu` must be): `:scheme` is Envoy's,
+    http on this plaintext listener unless the request carries `X-Forwarded-Proto`."""
+    scheme = extra_headers().get("X-Forwarded-Proto", "http")
+    return f"{scheme}://{DPOP_HOST}{path}"
+
+
+def mint_proofs(alg, count, path, htu=None):
+    """`count` fresh proofs (bench/src/bin/dpop-proofs.rs) for `htu` (default: dpop_htu()) into
+    `path`, one `INDEX<TAB>PROOF` line each, `iat` now; returns dpop-proofs' summary (count,
+    iat, seconds, per_second)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    out = subprocess.run(
+        [DPOP_PROOFS, "--alg", alg, "--key", os.path.join(POOL_DIR, alg, "dpop-key.pem"),
+         "--tokens", pool_file(alg, "dpop"), "--htu", htu or dpop_htu(), "--htm", "GET",
+         "--count", str(count),
+         "--out", path],
+        capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def read_proofs(alg, path):
+    """The (token, proof) pairs of a proof file of `alg`."""
+    tokens = read(pool_file(alg, "dpop")).split()
+    pairs = []
+    for line in read(path).splitlines():
+        index, proof = line.split("\t")
+        pairs.append((tokens[int(index)], proof))
+    return pairs
+
+
+def answer_text(answer):
+    """(status, reason) as `401 dpop_replayed`."""
+    return f"{answer[0]}" + (f" {answer[1]}" if answer[1] else "")
+
+
+class ProofSupply:
+    """The fresh proofs one filter that checks them (a workload-authz Envoy of the dpop
+    workload) is sent: every proof at most once, minted just before the run that needs them
+    (dpop-proofs signs on both CPUs while no run is measured). A batch minted for a run serves
+    the runs after it too while they all end within the window of its proofs' `iat` (then the
+    proofs of the whole workload are minted once), else each run gets a batch of its own.
+
+    Also counts the proofs the filter's replay cache holds: every accepted proof (the 2xx
+    answers of the dpop runs) until its `iat` + window, when the filter drops it."""
+
+    def __init__(self, envoy, window, capacity):
+        self.envoy, self.window, self.capacity = envoy, window, capacity
+        self.batches = []  # {path, iat, count, next, accepted}
+        self.rate = None  # the highest dpop rate measured on this Envoy, req/s
+        self.measured = False  # whether a measured run (not only the warm-up) gave the rate
+        self.mint_rate = None  # proofs per second dpop-proofs signed last time
+
+    def need(self, seconds):
+        rate = self.rate or DPOP_WARM_RATE
+        margin = DPOP_MARGIN if self.measured else DPOP_MARGIN_WARM
+        return int(rate * seconds * margin) + DPOP_EXTRA_PROOFS
+
+    def mint(self, count):
+        e = self.envoy
+        path = os.path.join(OUT, "proofs", e.alg, f"{e.name}-{len(self.batches) + 1}.txt")
+        started = time.time()
+        summary = mint_proofs(e.alg, count, path)
+        self.mint_rate = summary["per_second"]
+        log(f"{e.alg} dpop {e.name:16} minted {count:,} proofs in {time.time() - started:.1f} s "
+            f"({summary['per_second']:,.0f}/s)")
+        for old in self.batches:  # every line of an older batch is spent or never to be sent
+            if old.get("path") and os.path.exists(old["path"]):
+                os.remove(old["path"])
+        batch = {"path": path, "iat": summary["iat"], "count": count, "next": 0, "accepted": 0}
+        self.batches.append(batch)
+        return batch
+
+    def take(self, seconds, runs_left=1, span=0.0):
+        """Lines for a run of `seconds`: {batch, first, count}. `runs_left` (this one included)
+        and `span` (seconds from one of this Envoy's runs to its next) size a new batch for all
+        of them when they fit in its window."""
+        n = self.need(seconds)
+        b = self.batches[-1] if self.batches else None
+        if (b is None or "path" not in b or b["count"] - b["next"] < n
+                or b["iat"] + self.window - time.time() < seconds + DPOP_SAFETY_S):
+            count = n
+            if runs_left > 1 and self.mint_rate:
+                total = n * runs_left
+                ends = total / self.mint_rate + (runs_left - 1) * span + seconds
+                if ends < self.window - DPOP_SAFETY_S:
+                    count = total
+                else:
+                    log(f"{self.envoy.alg} dpop {self.envoy.name}: {runs_left} runs would end "
+                        f"{ends:.0f} s after their proofs' iat, over the {self.window} s window: "
+                        "minting proofs per run")
+            b = self.mint(count)
+        if self.live() + n > 0.9 * self.capacity:
+            log(f"{self.envoy.alg} dpop {self.envoy.name}: {self.live():,} + {n:,} proofs near the "
+                f"replay cache's {self.capacity:,}: expect dpop_replay_cache_full (401)")
+        first = b["next"]
+        b["next"] += n
+        return {"batch": b, "first": first, "count": n}
+
+    def accepted(self, count, iat):
+        """`count` proofs of `iat` accepted outside the runs (the sanity check)."""
+        self.batches.append({"iat": iat, "count": count, "next": count, "accepted": count})
+
+    def live(self, now=None):
+        """Accepted proofs the filter still holds (entries expire at iat + window)."""
+        now = time.time() if now is None else now
+        return sum(b["accepted"] for b in self.batches if b["iat"] + self.window >= now)
+
+    def record(self, taken, m, measured=True):
+        """Books run `m` (measure()'s) that sent the lines `taken`: its accepted proofs, the
+        rate it reached (`measured`: a measured run, not the warm-up), the replay cache before
+        and after it."""
+        m["replay_cache_before"] = self.live(m["started"])
+        taken["batch"]["accepted"] += m["by_class"]["2xx"]
+        m["replay_cache_after"] = self.live(m["ended"])
+        m["proofs"] = {"minted_iat": taken["batch"]["iat"], "first": taken["first"],
+                       "count": taken["count"]}
+        rate = m["rps"]
+        if m["proofs_exhausted"] and m["cpu_us_per_req"]:
+            # wrk counts the whole duration: the rate Envoy's CPU time allows instead.
+            rate = max(rate, 1e6 / m["cpu_us_per_req"])
+        self.rate = max(self.rate or 0, rate)
+        self.measured = self.measured or measured
+
+
+def baseline_proofs(alg):
+    """The proofs the baseline (which checks none) sends in turn, in
+    BENCH_OUT/proofs/ALG/baseline.txt."""
+    path = os.path.join(OUT, "proofs", alg, "baseline.txt")
+    mint_proofs(alg, DPOP_BASELINE_PROOFS, path)
+    return {"batch": {"path": path}, "first": 0, "count": DPOP_BASELINE_PROOFS}
+
+
+def checks_proofs(envoy):
+    """Whether this Envoy's filter checks DPoP proofs (workload-authz with the dpop policy)."""
+    return envoy.variant["kind"] == "wasm" and envoy.flavor == "dpop"
+
+
+def dpop_sanity_check(envoy, fresh, other_url):
+    """The dpop family's Envoys' answers: [(case, (status, reason), (status, reason) expected)].
+    `fresh` is a (token, proof) never sent to this Envoy, `other_url` one for /orders/43.
+    The baseline answers 200 to all; native (jwt_authn + RBAC, bearer only) knows nothing of
+    `cnf.jkt` and serves a bound token sent as a bearer token."""
+    bound, proof = fresh
+    plain = first_token(envoy.alg, "bearer")
+    kind = envoy.variant["kind"]
+    cases = []
+    if "bearer" in envoy.serves:
+        cases += [("a plain token as Bearer", f"Bearer {plain}", None, (200, None))]
+    if "dpop" in envoy.serves:
+        cases += [
+            ("DPoP, a fresh proof", f"DPoP {bound}", proof, (200, None)),
+            ("DPoP, the same proof again", f"DPoP {bound}", proof, (401, "dpop_replayed")),
+            (f"DPoP, a proof for {dpop_htu('/orders/43')}", f"DPoP {other_url[0]}", other_url[1],
+             (401, "dpop_url_mismatch")),
+            ("the bound token as Bearer", f"Bearer {bound}", None,
+             (401, "dpop_bound_token_as_bearer")),
+            ("a plain token as Bearer (the route requires DPoP)", f"Bearer {plain}", None,
+             (401, "dpop_proof_missing")),
+        ]
+    if "bearer" in envoy.serves and "dpop" not in envoy.serves:
+        cases += [("the bound token as Bearer", f"Bearer {bound}", None,
+                   (200, None) if kind == "native" else (401, "dpop_bound_token_as_bearer"))]
+    cases += [("no token", None, None, (401, None))]
+    out = []
+    for case, authorization, sent_proof, want in cases:
+        if kind == "baseline":
+            want = (200, None)
+        got = envoy.get(authorization, sent_proof)
+        if want[1] is None:  # only the status counts
+            got = (got[0], None)
+        out.append((case, got, want))
+    return out
+
+
+def check_dpop(alg, envoys, results):
+    """The DPoP sanity checks of every Envoy of the dpop family, logged and recorded; exits on
+    any failure. Each proof-checking Envoy's accepted proof is booked in its ProofSupply."""
+    path = os.path.join(OUT, "proofs", alg, "sanity.txt")
+    summary = mint_proofs(alg, 1, path)
+    fresh = read_proofs(alg, path)[0]
+    mint_proofs(alg, 1, path, htu=dpop_htu("/orders/43"))
+    other_url = read_proofs(alg, path)[0]
+    os.remove(path)
+    failed = []
+    for e in envoys:
+        for case, got, want in dpop_sanity_check(e, fresh, other_url):
+            ok = got == want
+            log(f"{alg} dpop sanity {e.name:16} {e.flavor or '':6} {'ok  ' if ok else 'FAIL'} "
+                f"{answer_text(got)} (expected {answer_text(want)}): {case}")
+            results.setdefault("dpop_sanity", []).append(
+                {"alg": alg, "variant": e.name, "policy": e.flavor, "case": case,
+                 "status": got[0], "reason": got[1], "expected": want[0],
+                 "expected_reason": want[1]})
+            if not ok:
+                failed.append(f"{e.name} {e.flavor or ''}: {case}: got {answer_text(got)}, "
+                              f"expected {answer_text(want)}")
+        if e.proofs:
+            e.proofs.accepted(1, summary["iat"])
+    if failed:
+        sys.exit("bench: DPOP SANITY CHECK FAILED, nothing measured (configurations in "
+                 f"{OUT}/envoy/):\n  " + "\n  ".join(failed))
+
+
 # ---------------------------------------------------------------- measuring
 
 
-def run_wrk(envoy, workload, seconds, offset):
+def run_wrk(envoy, workload, seconds, offset, proofs=None, mode="once"):
+    """One wrk run; `proofs` ({batch, first, count}, the dpop workload) are the proof lines
+    to send, each once (`mode` "once") or in turn ("cycle", the baseline)."""
     mcp = workload == "mcp"
     cmd = ["taskset", "-c", WRK_CPU, "wrk", "-t", str(WRK_THREADS), "-c", str(CONNECTIONS),
            "-d", f"{seconds}s", "--timeout", "10s", "-s", os.path.join(BENCH, "pool.lua"),
            f"http://127.0.0.1:{envoy.port}{MCP_PATH if mcp else PATH}", "--",
-           pool_file(envoy.alg, workload), str(offset), str(WRK_THREADS),
-           os.path.join(OUT, "mcp-bodies.jsonl") if mcp else "-",
+           pool_file(envoy.alg, workload), str(proofs["first"] if proofs else offset),
+           str(WRK_THREADS), os.path.join(OUT, "mcp-bodies.jsonl") if mcp else "-",
            os.path.join(OUT, "extra-headers.txt")]
+    if proofs:
+        cmd += [proofs["batch"]["path"], str(proofs["count"]), mode]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
         if line.startswith("WRK_JSON "):
@@ -589,10 +900,11 @@ def run_wrk(envoy, workload, seconds, offset):
 RQ_STATS = r"^http\.bench\.downstream_rq_(completed|[2-5]xx)$"
 
 
-def measure(envoy, workload, offset, ours):
+def measure(envoy, workload, offset, ours, seconds=None, proofs=None, mode="once"):
     builds = other_builds(ours)
+    started = time.time()
     s0, c0 = envoy.stats(RQ_STATS), envoy.cpu_seconds()
-    wrk = run_wrk(envoy, workload, SECONDS, offset)
+    wrk = run_wrk(envoy, workload, seconds or SECONDS, offset, proofs, mode)
     c1, s1 = envoy.cpu_seconds(), envoy.stats(RQ_STATS)
 
     def delta(stat):
@@ -620,6 +932,10 @@ def measure(envoy, workload, offset, ours):
         "other_processes": sorted(set(builds)),
         "wrapped_pool": (wrk["requests"] > POOL_SIZE and workload == "fresh"
                          and envoy.variant["kind"] != "baseline"),
+        # A filter that checks proofs was sent all the run's proofs before its end.
+        "proofs_exhausted": bool(wrk.get("exhausted")) and mode == "once",
+        "started": started,
+        "ended": time.time(),
     }
 
 
@@ -630,22 +946,24 @@ def median(values):
 
 def families():
     """The workloads grouped by the Envoys that serve them, in BENCH_WORKLOADS order: "orders"
-    (reuse, fresh, deny: GET /orders/42) and "mcp" (its own configurations)."""
+    (reuse, fresh, deny: GET /orders/42), "mcp" (its own configurations) and "dpop" (dpop and
+    bearer: the DPoP policy)."""
+    family_of = {"mcp": "mcp", "dpop": "dpop", "bearer": "dpop"}
     out = {}
     for workload in WORKLOADS:
-        out.setdefault("mcp" if workload == "mcp" else "orders", []).append(workload)
+        out.setdefault(family_of.get(workload, "orders"), []).append(workload)
     return out
 
 
 def run_alg(alg, variants, results, memory):
     for family, workloads in families().items():
         chosen = variants
-        if family == "mcp":
-            # The no-op filters do not read the body: nothing to compare on a tool call.
+        if family in ("mcp", "dpop"):
+            # The no-op filters read neither the body nor the proofs: nothing to compare.
             chosen = {n: v for n, v in variants.items() if "configuration" not in v}
             skipped = [n for n in variants if n not in chosen]
             if skipped:
-                log(f"{alg} mcp: skipping {', '.join(skipped)} (a filter without a policy)")
+                log(f"{alg} {family}: skipping {', '.join(skipped)} (a filter without a policy)")
         run_family(alg, family, workloads, chosen, results, memory)
 
 
@@ -666,14 +984,40 @@ def check_mcp(alg, envoys, results):
                  f"{OUT}/envoy/):\n  " + "\n  ".join(failed))
 
 
+def start_envoys(alg, family, workloads, variants, envoys):
+    """Starts the Envoys of a family into `envoys`. In the dpop family each wasm variant runs
+    twice, with the dpop policy (the dpop workload) and with the bearer one; native serves
+    bearer only (jwt_authn cannot check a proof); the baseline serves both."""
+    for name, variant in variants.items():
+        if family != "dpop":
+            envoys.append(Envoy(name, variant, alg, family, serves=set(workloads)))
+        elif variant["kind"] == "wasm":
+            for workload in workloads:
+                envoys.append(Envoy(name, variant, alg, family, flavor=workload,
+                                    serves={workload}))
+        elif variant["kind"] == "native":
+            if "bearer" in workloads:
+                envoys.append(Envoy(name, variant, alg, family, serves={"bearer"}))
+            if "dpop" in workloads:
+                log(f"{alg} dpop: {name} not measured (jwt_authn cannot check a DPoP proof)")
+        else:
+            envoys.append(Envoy(name, variant, alg, family, serves=set(workloads)))
+    for e in envoys:
+        if checks_proofs(e):
+            policy = wasm_dpop_policy(alg, "", e.variant, "dpop")
+            e.proofs = ProofSupply(e, policy["providers"]["mesh"]["dpop"]["iat_window_seconds"],
+                                   policy["limits"]["dpop_replay_entries"])
+
+
 def run_family(alg, family, workloads, variants, results, memory):
-    log(f"{alg}: starting {', '.join(variants)}" + (" (mcp)" if family == "mcp" else ""))
+    log(f"{alg}: starting {', '.join(variants)}" + (f" ({family})" if family != "orders" else ""))
     envoys = []
     try:
-        for name, variant in variants.items():
-            envoys.append(Envoy(name, variant, alg, family))
+        start_envoys(alg, family, workloads, variants, envoys)
         if family == "mcp":
             check_mcp(alg, envoys, results)
+        elif family == "dpop":
+            check_dpop(alg, envoys, results)
         else:
             for e in envoys:
                 problems = sanity_check(e, workloads)
@@ -681,14 +1025,39 @@ def run_family(alg, family, workloads, variants, results, memory):
                     log(f"{alg} {e.name}: SANITY CHECK FAILED: {'; '.join(problems)}")
                     results.setdefault("sanity_failures", []).append(
                         {"alg": alg, "variant": e.name, "problems": problems})
+        ours = {x.proc.pid for x in envoys}
         for workload in workloads:
-            for e in envoys:
-                run_wrk(e, workload, WARMUP, 0)
-            reps = {e.name: [] for e in envoys}
+            serving = [e for e in envoys if workload in e.serves]
+            cycle = baseline_proofs(alg) if workload == "dpop" else None
+            for e in serving:
+                if workload == "dpop" and e.proofs:
+                    taken = e.proofs.take(WARMUP)
+                    m = measure(e, workload, 0, ours, WARMUP, taken)
+                    e.proofs.record(taken, m, measured=False)
+                    log(f"{alg} dpop  {e.name:16} warm-up: {m['rps']:8.0f} req/s, replay cache "
+                        f"{m['replay_cache_after']:,} proofs"
+                        + (" (its proofs ran out)" if m["proofs_exhausted"] else ""))
+                else:
+                    run_wrk(e, workload, WARMUP, 0, cycle, "cycle")
+            reps = {e.name: [] for e in serving}
+            last_start = {}
             for rep in range(REPEAT):
-                for e in envoys:
+                for e in serving:
+                    taken, mode = cycle, "cycle"
+                    if workload == "dpop" and e.proofs:
+                        span = (time.time() - last_start[e.name] if e.name in last_start
+                                else len(serving) * (SECONDS + 1))
+                        taken, mode = e.proofs.take(SECONDS, REPEAT - rep, span), "once"
+                    last_start[e.name] = time.time()
                     # Each repetition starts at another place of the pool.
-                    m = measure(e, workload, (rep + 1) * 5003, {x.proc.pid for x in envoys})
+                    m = measure(e, workload, (rep + 1) * 5003, ours, SECONDS, taken, mode)
+                    extra = ""
+                    if workload == "dpop" and e.proofs:
+                        e.proofs.record(taken, m)
+                        m["wasm_memories_kib"] = e.wasm_memories()
+                        extra = (f"  replay cache {m['replay_cache_before']:,} -> "
+                                 f"{m['replay_cache_after']:,} proofs"
+                                 + ("  PROOFS RAN OUT" if m["proofs_exhausted"] else ""))
                     reps[e.name].append(m)
                     if workload == "fresh":
                         memory.append({
@@ -699,7 +1068,7 @@ def run_family(alg, family, workloads, variants, results, memory):
                         })
                     log(f"{alg} {workload:5} {e.name:16} rep {rep + 1}: "
                         f"{m['rps']:8.0f} req/s  {m['cpu_us_per_req'] or 0:8.1f} us CPU/req  "
-                        f"p99 {m['p99_ms']:.2f} ms  unexpected {m['unexpected_status']}")
+                        f"p99 {m['p99_ms']:.2f} ms  unexpected {m['unexpected_status']}{extra}")
             for name, runs in reps.items():
                 results["cells"].append({
                     "alg": alg, "workload": workload, "variant": name,
@@ -711,11 +1080,18 @@ def run_family(alg, family, workloads, variants, results, memory):
                     "unexpected_status": sum(r["unexpected_status"] for r in runs),
                     "socket_errors": sum(r["socket_errors"] for r in runs),
                     "wrapped_pool": any(r["wrapped_pool"] for r in runs),
+                    "proofs_exhausted": any(r["proofs_exhausted"] for r in runs),
                     "runs": runs,
                 })
     finally:
         for e in envoys:
             e.stop()
+        if family == "dpop":  # hundreds of MB of spent proofs
+            shutil.rmtree(os.path.join(OUT, "proofs", alg), ignore_errors=True)
+            try:
+                os.rmdir(os.path.join(OUT, "proofs"))
+            except OSError:
+                pass
 
 
 def derive(results, variants):
@@ -741,6 +1117,8 @@ def derive(results, variants):
         ref = find(c["alg"], c["workload"], REFERENCE)
         c["ratio_vs_reference"] = None
         c["ratio_note"] = None
+        if c["workload"] == "dpop" and c["kind"] == "wasm" and not ref:
+            c["ratio_note"] = f"no {REFERENCE} dpop: see DPoP against Bearer"
         if c["kind"] != "wasm" or not ref or c["authz_cost_us"] is None:
             continue
         if ref["authz_cost_us"] is None:
@@ -752,6 +1130,85 @@ def derive(results, variants):
         if ref["authz_cost_us"] <= (ref["noise_us"] or 0):
             c["ratio_note"] = f"{REFERENCE}'s cost is within its noise"
         c["ratio_vs_reference"] = c["authz_cost_us"] / ref["authz_cost_us"]
+    results["dpop"] = dpop_summary(cells, variants, base_name)
+
+
+def run_costs(cell, base):
+    """The authorization cost of each repetition of `cell`: its CPU/req minus the baseline's
+    in the same repetition (None where either is missing)."""
+    if not cell or not base:
+        return []
+    return [r["cpu_us_per_req"] - b["cpu_us_per_req"]
+            if r["cpu_us_per_req"] is not None and b["cpu_us_per_req"] is not None else None
+            for r, b in zip(cell["runs"], base["runs"])]
+
+
+def ratio(numerator, denominator):
+    """numerator / denominator, None when the denominator is not a measurable cost (<= 1 µs)."""
+    if numerator is None or denominator is None or denominator <= 1.0:
+        return None
+    return numerator / denominator
+
+
+def spread(values):
+    """[min, max] of the values that are not None, or None."""
+    values = [v for v in values if v is not None]
+    return [min(values), max(values)] if values else None
+
+
+def dpop_summary(cells, variants, base_name):
+    """What DPoP costs, per algorithm and workload-authz configuration: the dpop workload's
+    authorization cost against the same configuration's bearer one and against the reference's
+    (native) bearer one (native cannot check DPoP), each ratio of the medians with the range of
+    the ratios of the repetitions (repetition i of each cell, each minus the baseline's
+    repetition i), and each dpop run with the replay cache it found and left."""
+    def find(alg, workload, variant):
+        return next((c for c in cells if (c["alg"], c["workload"], c["variant"])
+                     == (alg, workload, variant)), None)
+
+    out = []
+    for alg in ALGS:
+        for name, variant in variants.items():
+            dpop = find(alg, "dpop", name)
+            if variant["kind"] != "wasm" or not dpop:
+                continue
+            bearer, native = find(alg, "bearer", name), find(alg, "bearer", REFERENCE)
+            base_dpop, base_bearer = find(alg, "dpop", base_name), find(alg, "bearer", base_name)
+            dpop_runs = run_costs(dpop, base_dpop)
+            bearer_runs = run_costs(bearer, base_bearer)
+            native_runs = run_costs(native, base_bearer)
+
+            def against(other, other_runs):
+                if not other:
+                    return None
+                return {
+                    "cost_us": other["authz_cost_us"],
+                    "ratio": ratio(dpop["authz_cost_us"], other["authz_cost_us"]),
+                    "ratio_range": spread([ratio(d, o) for d, o in zip(dpop_runs, other_runs)]),
+                    "extra_us": (dpop["authz_cost_us"] - other["authz_cost_us"]
+                                 if dpop["authz_cost_us"] is not None
+                                 and other["authz_cost_us"] is not None else None),
+                    "extra_range": spread([d - o for d, o in zip(dpop_runs, other_runs)
+                                           if d is not None and o is not None]),
+                }
+
+            out.append({
+                "alg": alg, "variant": name, "dpop_cost_us": dpop["authz_cost_us"],
+                "dpop_cost_range": spread(dpop_runs),
+                "vs_bearer": against(bearer, bearer_runs),
+                "reference": REFERENCE, "vs_reference_bearer": against(native, native_runs),
+                "proofs_exhausted": dpop["proofs_exhausted"],
+                "runs": [{
+                    "run": i + 1, "rps": r["rps"], "cpu_us_per_req": r["cpu_us_per_req"],
+                    "authz_cost_us": cost, "replay_cache_before": r.get("replay_cache_before"),
+                    "replay_cache_after": r.get("replay_cache_after"),
+                    "wasm_memories_kib": r.get("wasm_memories_kib"),
+                    "unexpected_status": r["unexpected_status"],
+                    "proofs_exhausted": r["proofs_exhausted"],
+                } for i, (r, cost) in enumerate(
+                    zip(dpop["runs"], dpop_runs or [None] * len(dpop["runs"])))],
+            })
+    return out
 
 
 # ---------------------------------------------------------------- report
@@ -843,6 +1300,8 @@ def report_md(results):
             f"{c['unexpected_status']} unexpected, {c['socket_errors']} socket errors")
         if c["wrapped_pool"]:
             status += " (pool wrapped)"
+        if c.get("proofs_exhausted"):
+            status += " (proofs ran out: invalid)"
         cost = fmt(c["authz_cost_us"])
         if c["kind"] != "baseline" and c["noise_us"] is not None:
             cost += f" ± {fmt(c['noise_us'])}"
@@ -895,11 +1354,89 @@ def report_md(results):
         ]
         lines += [f"| {c['alg']} | {c['variant']} | {c['case']} | {c['status']} "
                   f"| {c['expected']} |" for c in results["mcp_sanity"]]
+    if results.get("dpop"):
+        lines += dpop_report_md(results)
     if results.get("sanity_failures"):
         lines += ["", "## Sanity check failures", ""]
         lines += [f"- {f['alg']} {f['variant']}: {'; '.join(f['problems'])}"
                   for f in results["sanity_failures"]]
     return "\n".join(lines) + "\n"
+
+
+def fmt_range(r, digits=1):
+    return "" if not r else f" ({fmt(r[0], digits)}-{fmt(r[1], digits)})"
+
+
+def dpop_report_md(results):
+    """The report's section on the dpop and bearer workloads."""
+    lines = [
+        "",
+        "## DPoP against Bearer",
+        "",
+        f"`dpop`: `GET {PATH}` with `Authorization: DPoP <token>`, {REUSE_TOKENS} reused tokens "
+        "bound to the algorithm's DPoP key (`cnf.jkt`), and a fresh proof on every request (its "
+        f"own `jti`, `htm` GET, `htu` {dpop_htu()}, `ath`, `iat` when minted, signed with that "
+        "key, of the row's algorithm); each proof is sent once. `bearer`: the same request with "
+        f"`Authorization: Bearer` and {REUSE_TOKENS} reused plain tokens, on the same policy "
+        "but for `require.dpop` (both: the provider's `dpop` block with `iat_window_seconds` "
+        f"{DPOP_WINDOW}, `limits.dpop_replay_entries` {DPOP_REPLAY_ENTRIES:,}). Native "
+        "(jwt_authn + RBAC) cannot check a proof: it runs `bearer` only. A bearer request is "
+        "served from the decision memo; a decision that checked a proof never is.",
+        "",
+        "Costs are authorization costs (CPU/req minus the baseline's for the same workload, "
+        "medians); in brackets the range over the repetitions (repetition i of each cell, each "
+        "minus the baseline's repetition i).",
+        "",
+        "| alg | configuration | dpop cost µs | bearer cost µs | DPoP adds µs | dpop / bearer "
+        f"| {REFERENCE} bearer cost µs | dpop / {REFERENCE} bearer |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for d in results["dpop"]:
+        b, n = d["vs_bearer"] or {}, d["vs_reference_bearer"] or {}
+        flag = " (proofs ran out: invalid)" if d["proofs_exhausted"] else ""
+        lines.append(
+            f"| {d['alg']} | {d['variant']}{flag} | {fmt(d['dpop_cost_us'])}"
+            f"{fmt_range(d['dpop_cost_range'])} | {fmt(b.get('cost_us'))} "
+            f"| {fmt(b.get('extra_us'))}{fmt_range(b.get('extra_range'))} "
+            f"| {fmt(b.get('ratio'), 2)}{fmt_range(b.get('ratio_range'), 2)} "
+            f"| {fmt(n.get('cost_us'))} | {fmt(n.get('ratio'), 2)}"
+            f"{fmt_range(n.get('ratio_range'), 2)} |")
+    lines += [
+        "",
+        "Each dpop run of workload-authz, with the proofs its replay cache held before and "
+        "after it (the accepted proofs, each kept until its `iat` + `iat_window_seconds`; every "
+        "shard is read and written whole per proof, so a cost that grows down this table is "
+        "the cache's):",
+        "",
+        "| alg | configuration | run | req/s | CPU/req µs | authz cost µs | replay cache before "
+        "→ after (proofs) | Wasm memories KiB | statuses |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    for d in results["dpop"]:
+        for r in d["runs"]:
+            status = "ok" if r["unexpected_status"] == 0 else f"{r['unexpected_status']} unexpected"
+            if r["proofs_exhausted"]:
+                status += " (proofs ran out: invalid)"
+            memories = ", ".join(f"{size:,}" for size, _ in r["wasm_memories_kib"] or [])
+            lines.append(
+                f"| {d['alg']} | {d['variant']} | {r['run']} | {fmt(r['rps'], 0)} "
+                f"| {fmt(r['cpu_us_per_req'])} | {fmt(r['authz_cost_us'])} "
+                f"| {fmt(r['replay_cache_before'], 0)} → {fmt(r['replay_cache_after'], 0)} "
+                f"| {memories or '-'} | {status} |")
+    if results.get("dpop_sanity"):
+        lines += [
+            "",
+            "Checked before measuring (the baseline answers 200 to all; native does not know "
+            "`cnf.jkt`):",
+            "",
+            "| alg | configuration | policy | request | answer | expected |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        lines += [f"| {c['alg']} | {c['variant']} | {c['policy'] or '-'} | {c['case']} "
+                  f"| {answer_text((c['status'], c['reason']))} "
+                  f"| {answer_text((c['expected'], c['expected_reason']))} |"
+                  for c in results["dpop_sanity"]]
+    return lines
 
 
 def snapshot_wasm(variants):
@@ -924,6 +1461,10 @@ def main():
     unknown = [w for w in WORKLOADS if w not in EXPECTED]
     if unknown:
         sys.exit(f"bench: unknown workload(s) {unknown}; known: {sorted(EXPECTED)}")
+    if DPOP_FAMILY and not os.access(DPOP_PROOFS, os.X_OK):
+        sys.exit(f"bench: no {DPOP_PROOFS} (`cargo build --profile bench-tools -p "
+                 "workload-authz-bench --bin dpop-proofs`, or `make bench-tools` with "
+                 "BENCH_WORKLOADS naming dpop or bearer)")
     variants = load_variants()
     os.makedirs(OUT, exist_ok=True)
     snapshot_wasm(variants)
@@ -943,11 +1484,19 @@ def main():
             "seconds": SECONDS, "warmup": WARMUP, "repeat": REPEAT, "connections": CONNECTIONS,
             "wrk_threads": WRK_THREADS, "pool": POOL_SIZE, "envoy_cpu": ENVOY_CPU,
             "wrk_cpu": WRK_CPU, "reference": REFERENCE, "variants": variants,
+            "workloads": WORKLOADS, "reuse_tokens": REUSE_TOKENS, "claims": CLAIMS,
+            "headers": REQUEST_HEADERS,
         },
         "loadavg_before": loadavg(),
         "cells": [],
         "memory": [],
     }
+    if DPOP_FAMILY:
+        results["settings"]["dpop"] = {
+            "htu": dpop_htu(), "iat_window_seconds": DPOP_WINDOW,
+            "dpop_replay_entries": DPOP_REPLAY_ENTRIES, "warm_rate": DPOP_WARM_RATE,
+            "margin_after_warmup": DPOP_MARGIN_WARM, "margin": DPOP_MARGIN,
+        }
     for alg in ALGS:
         run_alg(alg, variants, results, results["memory"])
     derive(results, variants)

@@ -4,14 +4,19 @@
 # (bench/run.py lists them all). Never part of `make test`.
 
 MINT_POOL := target/release/mint-pool
+# The DPoP proof minter of the dpop and bearer workloads, built for speed (profile bench-tools,
+# opt-level 3) only when BENCH_WORKLOADS names one of them.
+DPOP_PROOFS := target/bench-tools/dpop-proofs
 
 .PHONY: bench bench-tools bench-micro bench-instructions bench-review
 
-## bench-tools: Debian's wrk (the load generator) and the token-pool minter.
+## bench-tools: Debian's wrk (the load generator), the token-pool minter and, for the dpop and
+## bearer workloads, the proof minter.
 bench-tools:
 	@command -v wrk >/dev/null || { apt-get update && apt-get install -y wrk; }
 	@command -v taskset >/dev/null || { apt-get update && apt-get install -y util-linux; }
 	cargo build --release -p workload-authz-bench --bin mint-pool
+	$(if $(findstring dpop,$(BENCH_WORKLOADS))$(findstring bearer,$(BENCH_WORKLOADS)),cargo build --profile bench-tools -p workload-authz-bench --bin dpop-proofs)
 	CARGO_TARGET_DIR=$(CURDIR)/target cargo build --release \
 		--manifest-path bench/noop-filter/Cargo.toml --target $(WASM_TARGET)
 
@@ -19,7 +24,7 @@ bench-tools:
 bench: build cli bench-tools
 	@printf 'benchmarking %s: %s bytes\n' "$(WASM)" "$$(stat -c %s $(WASM))"
 	ENVOY_BIN="$(ENVOY_BIN)" WASM="$(CURDIR)/$(WASM)" MINT_POOL="$(CURDIR)/$(MINT_POOL)" \
-		$(VENV)/bin/python bench/run.py
+		DPOP_PROOFS="$(CURDIR)/$(DPOP_PROOFS)" $(VENV)/bin/python bench/run.py
 	$(MAKE) --no-print-directory bench-review
 
 ## bench-review: `workload-authz review` of 5 million generated records (a row of its own in

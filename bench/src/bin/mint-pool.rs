@@ -7,7 +7,11 @@
 //! - `deny.txt`: `--deny` tokens whose signature was tampered with (one byte flipped), so every
 //!   filter reaches signature verification and must answer 401;
 //! - `mcp.txt`: `--mcp` valid tokens with `--mcp-scope` instead of `--scope` (the `mcp` workload's
-//!   tool calls, reused like `reuse.txt`).
+//!   tool calls, reused like `reuse.txt`);
+//! - `dpop-key.pem`: the DPoP client's key (PKCS#8, same algorithm), from which `dpop-proofs`
+//!   makes the proofs;
+//! - `dpop.txt`: `--dpop` valid tokens like `reuse.txt`, bound to that key (`cnf.jkt`, its
+//!   RFC 7638 thumbprint), for the `dpop` workload (`Authorization: DPoP` with a fresh proof).
 //!
 //! and `DIR/manifest.json` (issuer, audience, scope, expiry, counts) that `bench/run.py` reads to
 //! decide whether the pool can be reused. Signing runs on every core.
@@ -20,9 +24,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
+use workload_authz_bench::dpop::ProofKey;
 
 const USAGE: &str = "usage: mint-pool --out DIR [--algs ES256,RS256,EdDSA] [--fresh 20000] \
-[--reuse 16] [--deny 64] [--mcp 16] [--ttl 14400] [--iss URL] [--aud AUD] [--scope \"orders:read\"] \
+[--reuse 16] [--deny 64] [--mcp 16] [--dpop 16] [--ttl 14400] [--iss URL] [--aud AUD] [--scope \"orders:read\"] \
 [--mcp-scope \"crm:read\"] [--claims minimal|rich]";
 
 struct Options {
@@ -32,6 +37,7 @@ struct Options {
     reuse: usize,
     deny: usize,
     mcp: usize,
+    dpop: usize,
     ttl: u64,
     iss: String,
     aud: String,
@@ -50,6 +56,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         reuse: 16,
         deny: 64,
         mcp: 16,
+        dpop: 16,
         ttl: 4 * 3600,
         iss: "https://issuer.bench.example".into(),
         aud: "orders".into(),
@@ -73,6 +80,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             "--reuse" => o.reuse = number(value)?,
             "--deny" => o.deny = number(value)?,
             "--mcp" => o.mcp = number(value)?,
+            "--dpop" => o.dpop = number(value)?,
             "--ttl" => o.ttl = number(value)? as u64,
             "--iss" => o.iss = value.clone(),
             "--aud" => o.aud = value.clone(),
@@ -175,12 +183,31 @@ fn tamper(token: &str) -> Result<String, String> {
     Ok(format!("{head}.{}", URL_SAFE_NO_PAD.encode(bytes)))
 }
 
-/// Signs tokens `first..first + count` of a pool (`tag` keeps pools' `jti`s distinct).
+/// What the tokens of one pool carry: `tag` keeps pools' `jti`s distinct, `jkt` binds them to
+/// a DPoP key (`cnf.jkt`).
+#[derive(Clone, Copy)]
+struct Pool<'a> {
+    tag: &'a str,
+    scope: &'a str,
+    jkt: Option<&'a str>,
+}
+
+impl<'a> Pool<'a> {
+    fn new(tag: &'a str, scope: &'a str) -> Self {
+        Pool {
+            tag,
+            scope,
+            jkt: None,
+        }
+    }
+}
+
+/// Signs tokens `first..first + count` of a pool.
 fn sign_range(
     signer: &Signer,
     o: &Options,
     now: u64,
-    (tag, scope): (&str, &str),
+    pool: Pool<'_>,
     range: std::ops::Range<usize>,
 ) -> Result<Vec<String>, String> {
     range
@@ -191,11 +218,14 @@ fn sign_range(
                 "sub": format!("spiffe://bench.example/ns/load/sa/client-{}", i % 16),
                 "iat": now,
                 "exp": now + o.ttl,
-                "jti": format!("{tag}-{i}"),
-                "scope": scope,
+                "jti": format!("{}-{i}", pool.tag),
+                "scope": pool.scope,
             });
             if o.rich_claims {
                 add_rich_claims(&mut claims, i, now);
+            }
+            if let (Some(jkt), Some(map)) = (pool.jkt, claims.as_object_mut()) {
+                map.insert("cnf".into(), json!({ "jkt": jkt }));
             }
             signer.sign(&claims)
         })
@@ -227,12 +257,12 @@ fn add_rich_claims(claims: &mut serde_json::Value, i: usize, now: u64) {
     }
 }
 
-/// Signs `count` tokens with `scope`, split over the machine's cores.
+/// Signs `count` tokens of `pool`, split over the machine's cores.
 fn sign_pool(
     signer: &Signer,
     o: &Options,
     now: u64,
-    (tag, scope): (&str, &str),
+    pool: Pool<'_>,
     count: usize,
 ) -> Result<Vec<String>, String> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -242,7 +272,7 @@ fn sign_pool(
             .step_by(chunk)
             .map(|start| {
                 let end = (start + chunk).min(count);
-                workers.spawn(move || sign_range(signer, o, now, (tag, scope), start..end))
+                workers.spawn(move || sign_range(signer, o, now, pool, start..end))
             })
             .collect();
         handles
@@ -281,27 +311,39 @@ fn run(o: &Options) -> Result<(), String> {
             .map_err(|e| format!("{}: {e}", dir.display()))?;
         write_lines(
             &dir.join("reuse.txt"),
-            &sign_pool(&signer, o, now, ("reuse", &o.scope), o.reuse)?,
+            &sign_pool(&signer, o, now, Pool::new("reuse", &o.scope), o.reuse)?,
         )?;
         write_lines(
             &dir.join("fresh.txt"),
-            &sign_pool(&signer, o, now, ("fresh", &o.scope), o.fresh)?,
+            &sign_pool(&signer, o, now, Pool::new("fresh", &o.scope), o.fresh)?,
         )?;
-        let deny = sign_pool(&signer, o, now, ("deny", &o.scope), o.deny)?
+        let deny = sign_pool(&signer, o, now, Pool::new("deny", &o.scope), o.deny)?
             .iter()
             .map(|t| tamper(t))
             .collect::<Result<Vec<_>, _>>()?;
         write_lines(&dir.join("deny.txt"), &deny)?;
         write_lines(
             &dir.join("mcp.txt"),
-            &sign_pool(&signer, o, now, ("mcp", &o.mcp_scope), o.mcp)?,
+            &sign_pool(&signer, o, now, Pool::new("mcp", &o.mcp_scope), o.mcp)?,
+        )?;
+        let pem = ProofKey::generate_pem(alg)?;
+        let jkt = ProofKey::from_pem(alg, &pem)?.jkt()?;
+        fs::write(dir.join("dpop-key.pem"), pem).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let bound = Pool {
+            jkt: Some(&jkt),
+            ..Pool::new("dpop", &o.scope)
+        };
+        write_lines(
+            &dir.join("dpop.txt"),
+            &sign_pool(&signer, o, now, bound, o.dpop)?,
         )?;
         eprintln!(
-            "mint-pool: {alg}: {} reuse, {} fresh, {} deny, {} mcp tokens in {:.1}s",
+            "mint-pool: {alg}: {} reuse, {} fresh, {} deny, {} mcp, {} dpop-bound tokens in {:.1}s",
             o.reuse,
             o.fresh,
             o.deny,
             o.mcp,
+            o.dpop,
             started.elapsed().as_secs_f64()
         );
     }
@@ -317,6 +359,7 @@ fn run(o: &Options) -> Result<(), String> {
         "deny": o.deny,
         "mcp": o.mcp,
         "mcp_scope": o.mcp_scope,
+        "dpop": o.dpop,
         "claims": if o.rich_claims { "rich" } else { "minimal" },
     });
     let path = o.out.join("manifest.json");
