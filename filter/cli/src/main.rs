@@ -20,6 +20,7 @@ mod lint;
 mod locate;
 mod mint;
 mod policy;
+mod report_html;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
