@@ -19,6 +19,8 @@ mod tables;
 mod text;
 
 #[cfg(test)]
+mod browser_test;
+#[cfg(test)]
 mod tests;
 
 use fields::{count, field, list, text};
