@@ -434,6 +434,15 @@ fn labelled_counters_in_prometheus() {
         401
     );
     assert_eq!(send(&envoy, Request::get("/healthz")).status, 200);
+    // A valid partner token where only mesh is accepted: bad_issuer, but counted as a
+    // misrouted caller of `partner`, not as an unknown issuer.
+    let partner = key(Alg::EdDSA).sign(&claims(json!({"iss": PARTNER})));
+    let misrouted = send(
+        &envoy,
+        Request::get("/tenants/acme/orders/1").bearer(&partner),
+    );
+    assert_eq!(misrouted.status, 401);
+    assert_eq!(misrouted.reason().as_deref(), Some("bad_issuer"));
     // Counters are flushed to the admin endpoint periodically; wait for them.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
@@ -451,11 +460,16 @@ fn labelled_counters_in_prometheus() {
             "workload_authz_token_validations_total",
             &[("provider", "mesh"), ("result", "unknown_key")],
         );
+        let not_accepted = envoy.counter(
+            "workload_authz_token_validations_total",
+            &[("provider", "partner"), ("result", "not_accepted")],
+        );
         if expired_count == before + 3
             && allowed_count == 2
             && public == 1
             && valid == 2
             && bad_sig == 1
+            && not_accepted == 1
         {
             break;
         }
@@ -465,7 +479,7 @@ fn labelled_counters_in_prometheus() {
                 .lines()
                 .filter(|l| l.contains("workload_authz"))
                 .collect();
-            panic!("counters did not move as expected (expired {expired_count}, allowed {allowed_count}, public {public}, valid {valid}, unknown_key {bad_sig}):\n{}", ours.join("\n"));
+            panic!("counters did not move as expected (expired {expired_count}, allowed {allowed_count}, public {public}, valid {valid}, unknown_key {bad_sig}, not_accepted {not_accepted}):\n{}", ours.join("\n"));
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     }

@@ -15,8 +15,8 @@ use workload_authz_core::config::{ProviderId, RecordLevel};
 use workload_authz_core::revocation::RevocationList;
 use workload_authz_core::state::parse_fetched_jwks;
 use workload_authz_core::{
-    explain_with_body, render_denial, telemetry, Decision, GuestVerifier, NoConnection, Policy,
-    RequestView, RuntimeState, Step,
+    explain_with_body, render_denial, telemetry, Decision, GuestVerifier, NoConnection, Outcome,
+    Policy, RequestView, RuntimeState, Step,
 };
 
 /// Arguments of `explain`.
@@ -173,6 +173,9 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
     notes.extend(body_note(policy, &decision, &steps, body.as_deref()));
     let record = telemetry::record(&decision, policy);
     let denial = render_denial(&decision, &policy.realm);
+    if decision.outcome == Outcome::ShadowDeny {
+        notes.push(enforce_would_answer(&decision, &policy.realm));
+    }
     let stripped: Vec<&str> = policy
         .stripped_headers
         .iter()
@@ -252,6 +255,20 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
         TextOrJson::Text => print_text(&out),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a shadow denial would be answered in enforce mode (the route's `mode` flipped).
+fn enforce_would_answer(decision: &Decision, realm: &str) -> String {
+    let mut enforced = decision.clone();
+    enforced.outcome = Outcome::Deny;
+    match render_denial(&enforced, realm) {
+        Some(answer) => format!(
+            "shadow mode lets this request through; in enforce mode the filter would answer {} {} instead",
+            answer.status,
+            decision.reason.as_str()
+        ),
+        None => "shadow mode lets this request through".to_string(),
+    }
 }
 
 /// Key sets for `remote_jwks` and `oidc_discovery` providers (from --jwks) and the revocation

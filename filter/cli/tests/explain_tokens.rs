@@ -362,6 +362,14 @@ fn explain_shadow_public_and_custom_headers() {
     assert_eq!(v["reason"], "missing_token");
     assert_eq!(v["proceeds"], true);
     assert_eq!(v["answer"], Value::Null);
+    // What switching to enforce would answer instead.
+    let notes = v["notes"].as_array().unwrap();
+    assert!(
+        notes.contains(&json!(
+            "shadow mode lets this request through; in enforce mode the filter would answer 401 missing_token instead"
+        )),
+        "{notes:?}"
+    );
     // The token goes in the provider's own header; identity headers are set, forged ones removed.
     let good = mint(
         &pem,

@@ -210,7 +210,7 @@ fn record(plugin: &Plugin, decision: &Decision, kept: Option<&Companion>) {
         .borrow_mut()
         .count(decision, kept.map(|k| &k.counters));
     log::debug!(
-        "workload-authz: decision={} reason={} action={} provider={} subject={} jti={} policy={}",
+        "workload-authz: decision={} reason={} action={} provider={} subject={} jti={} policy={}{}{}",
         decision.outcome.as_str(),
         decision.reason,
         decision.action.as_deref().unwrap_or("-"),
@@ -218,6 +218,8 @@ fn record(plugin: &Plugin, decision: &Decision, kept: Option<&Companion>) {
         decision.subject.as_deref().unwrap_or("-"),
         decision.token_id.as_deref().unwrap_or("-"),
         policy.hash,
+        if decision.hint.is_some() { " hint=" } else { "" },
+        decision.hint.as_deref().unwrap_or(""),
     );
 }
 

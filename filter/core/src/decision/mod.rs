@@ -120,6 +120,9 @@ pub struct Decision {
     /// On a DPoP route, or once the request used the `DPoP` scheme: what challenges name and
     /// whether a proof was checked.
     pub dpop: Option<Box<DpopFacts>>,
+    /// What an operator needs to fix a refusal, in a few words (the filter's debug log line:
+    /// `unknown_key` names the token's `kid` and the provider's; never a claim value or token).
+    pub hint: Option<String>,
 }
 
 /// What a decision knows of DPoP (RFC 9449).
@@ -180,6 +183,7 @@ impl Decision {
             mcp: None,
             awaiting_body: None,
             dpop: None,
+            hint: None,
         }
     }
 

@@ -3,10 +3,11 @@
 //! [`super::authenticate`]); once its signature holds, the shape of its claims (scope strings,
 //! the actor chain, authorization details) and its JOSE `typ`.
 
+use super::authenticate::{self, TokenRole};
 use super::checks::{pass_if, Checks};
 use super::Context;
 use crate::config::{Provider, ProviderId, Route};
-use crate::decision::Reason;
+use crate::decision::{Decision, Reason, Trace};
 use crate::identity::actors;
 use crate::keys::Algorithm;
 use crate::require::scopes;
@@ -71,13 +72,24 @@ pub(super) fn present<'h, H: AsRef<str>>(
     let (text, sources) = match token::extract(&route.token_sources, headers) {
         Extracted::One { token, sources } => (token, sources),
         Extracted::Missing => {
-            let _ = checks.fail::<()>("token", Reason::MissingToken, || {
-                let names: Vec<&str> = route
-                    .token_sources
+            let unprefixed = route.token_sources.iter().find(|s| {
+                headers
                     .iter()
-                    .map(|s| s.header.name.as_str())
-                    .collect();
-                format!("no bearer token in: {}", names.join(", "))
+                    .any(|(name, _)| name.as_ref().eq_ignore_ascii_case(&s.header.name))
+            });
+            let unprefixed_words = |source: &crate::token::TokenSource| {
+                format!(
+                    "`{}` is present but its value does not start with `{}`: the token must follow that prefix",
+                    source.header.name,
+                    source.header.value_prefix.trim_end()
+                )
+            };
+            if let Some(source) = unprefixed {
+                checks.hint(unprefixed_words(source));
+            }
+            let _ = checks.fail::<()>("token", Reason::MissingToken, || match unprefixed {
+                Some(source) => unprefixed_words(source),
+                None => format!("no token in: {}", where_tokens_go(route)),
             });
             return Err(refuse(Reason::MissingToken, false));
         }
@@ -104,6 +116,50 @@ pub(super) fn present<'h, H: AsRef<str>>(
     Ok(Presented { text, sources })
 }
 
+/// Why [`identify`] found no provider accepted here for the token.
+pub(super) enum NotIdentified<'a, 't> {
+    /// Refused for this reason (`malformed_token`, `disallowed_algorithm`, `bad_issuer` of an
+    /// issuer no provider has).
+    Refused(Reason),
+    /// Its `iss` is a provider's, but not one the route accepts or reads from the token's header:
+    /// `bad_issuer`, and the token is still worth authenticating for the record and counters.
+    NotAccepted(Identified<'a, 't>),
+}
+
+impl From<Reason> for NotIdentified<'_, '_> {
+    fn from(reason: Reason) -> Self {
+        NotIdentified::Refused(reason)
+    }
+}
+
+/// The headers a route reads tokens from, each with its prefixes: `authorization (Bearer, DPoP)`.
+fn where_tokens_go(route: &Route) -> String {
+    let mut places: Vec<(&str, Vec<&str>)> = Vec::new();
+    for source in &route.token_sources {
+        let prefix = source.header.value_prefix.trim_end();
+        match places
+            .iter_mut()
+            .find(|(name, _)| *name == source.header.name)
+        {
+            Some((_, prefixes)) if !prefixes.contains(&prefix) => prefixes.push(prefix),
+            Some(_) => {}
+            None => places.push((source.header.name.as_str(), vec![prefix])),
+        }
+    }
+    let described: Vec<String> = places
+        .into_iter()
+        .map(|(name, prefixes)| {
+            let prefixes: Vec<&str> = prefixes.into_iter().filter(|p| !p.is_empty()).collect();
+            if prefixes.is_empty() {
+                name.to_string()
+            } else {
+                format!("{name} ({})", prefixes.join(", "))
+            }
+        })
+        .collect();
+    described.join(", ")
+}
+
 /// Format, algorithm, and the provider its `iss` names, which must be accepted on the route and
 /// read the header the token came in (`malformed_token`, `disallowed_algorithm`, `bad_issuer`).
 pub(super) fn identify<'a, 't>(
@@ -111,7 +167,7 @@ pub(super) fn identify<'a, 't>(
     route: &Route,
     presented: &Presented<'t>,
     checks: &mut Checks<'_>,
-) -> Result<Identified<'a, 't>, Reason> {
+) -> Result<Identified<'a, 't>, NotIdentified<'a, 't>> {
     let cached = ctx.state.cached(presented.text, ctx.now);
     let from_cache = cached.is_some();
     let parsed = match cached {
@@ -121,7 +177,9 @@ pub(super) fn identify<'a, 't>(
     let jws = match parsed {
         Ok(jws) => jws,
         Err(error) => {
-            return checks.fail("format", Reason::MalformedToken, || format!("{error:?}"))
+            return checks
+                .fail("format", Reason::MalformedToken, || format!("{error:?}"))
+                .map_err(NotIdentified::Refused)
         }
     };
     let header = &jws.header;
@@ -141,8 +199,10 @@ pub(super) fn identify<'a, 't>(
         },
     )?;
     let iss = jws.claims.iss.as_deref();
-    let provider_id = iss.and_then(|iss| ctx.policy.provider_by_issuer(iss));
-    let reads_here = provider_id.is_some_and(|p| {
+    let named = iss
+        .and_then(|iss| ctx.policy.provider_by_issuer(iss))
+        .and_then(|p| ctx.policy.provider(p).map(|provider| (p, provider)));
+    let reads_here = named.is_some_and(|(p, _)| {
         presented.sources.iter().any(|s| {
             route
                 .token_sources
@@ -150,21 +210,29 @@ pub(super) fn identify<'a, 't>(
                 .is_some_and(|source| source.providers.contains(&p))
         })
     });
-    let found = provider_id
-        .and_then(|p| ctx.policy.provider(p).map(|provider| (p, provider)))
-        .filter(|_| reads_here);
-    let (provider_id, provider) =
-        checks.check("issuer", found.ok_or(Reason::BadIssuer), || {
-            match (iss, found) {
-                (None, _) => "no `iss`".to_string(),
-                (Some(iss), Some((_, provider))) => {
-                    format!("`{iss}` is provider `{}`", provider.name)
-                }
-                (Some(iss), None) => {
-                    format!("`{iss}` is no provider accepted here (or not from its header)")
-                }
-            }
-        })?;
+    let found = named.filter(|_| reads_here);
+    let issuer = checks.check("issuer", found.ok_or(Reason::BadIssuer), || {
+        issuer_detail(ctx, route, iss, named, reads_here)
+    });
+    let Ok((provider_id, provider)) = issuer else {
+        checks.hint(match named {
+            Some((_, provider)) => format!(
+                "the token's issuer is provider `{}`, not accepted on this route or not from this header",
+                provider.name
+            ),
+            None => "no provider has the token's issuer (issuers are compared exactly)".to_string(),
+        });
+        return Err(match named {
+            Some((provider_id, provider)) => NotIdentified::NotAccepted(Identified {
+                jws,
+                alg,
+                provider_id,
+                provider,
+                from_cache,
+            }),
+            None => NotIdentified::Refused(Reason::BadIssuer),
+        });
+    };
     allowed_algorithm(provider, alg, checks)?;
     Ok(Identified {
         jws,
@@ -173,6 +241,105 @@ pub(super) fn identify<'a, 't>(
         provider,
         from_cache,
     })
+}
+
+/// `explain`'s words for the issuer check: which provider the `iss` names and why it is not
+/// accepted here, or the provider issuer it nearly is (a trailing slash, the scheme, case).
+fn issuer_detail(
+    ctx: &Context<'_>,
+    route: &Route,
+    iss: Option<&str>,
+    named: Option<(ProviderId, &Provider)>,
+    reads_here: bool,
+) -> String {
+    let Some(iss) = iss else {
+        return "no `iss`".to_string();
+    };
+    match (named, reads_here) {
+        (Some((_, provider)), true) => format!("`{iss}` is provider `{}`", provider.name),
+        (Some((id, provider)), false) => {
+            let accepted_here = route
+                .token_sources
+                .iter()
+                .any(|s| s.providers.contains(&id));
+            if accepted_here {
+                format!(
+                    "`{iss}` is provider `{}`, accepted here but not from the header the token came in",
+                    provider.name
+                )
+            } else {
+                let accepted: Vec<&str> = ctx
+                    .policy
+                    .providers_with_ids()
+                    .filter(|(p, _)| route.token_sources.iter().any(|s| s.providers.contains(p)))
+                    .map(|(_, p)| p.name.as_str())
+                    .collect();
+                format!(
+                    "`{iss}` is provider `{}`, which this route does not accept (it accepts: {})",
+                    provider.name,
+                    accepted.join(", ")
+                )
+            }
+        }
+        (None, _) => {
+            let near = ctx
+                .policy
+                .providers_with_ids()
+                .map(|(_, p)| p)
+                .find(|p| issuers_look_alike(&p.issuer, iss));
+            match near {
+                Some(p) => format!(
+                    "no provider has the issuer `{iss}`; did you mean `{}` (provider `{}`)? Issuers are compared exactly",
+                    p.issuer, p.name
+                ),
+                None => format!("no provider has the issuer `{iss}`"),
+            }
+        }
+    }
+}
+
+/// Two issuers that differ only by a trailing slash, the scheme or the case.
+fn issuers_look_alike(a: &str, b: &str) -> bool {
+    let core = |s: &str| {
+        let s = s.trim_end_matches('/');
+        let s = s
+            .strip_prefix("https://")
+            .or_else(|| s.strip_prefix("http://"))
+            .unwrap_or(s);
+        s.to_ascii_lowercase()
+    };
+    a != b && core(a) == core(b)
+}
+
+/// A token of a provider the route does not accept: `bad_issuer` all the same, but the record
+/// names its provider and the token-validations counter says `not_accepted` when the token is
+/// authentic (a misrouted caller, not an attack), or why it is not. Checked without a trace:
+/// `explain` already said why the issuer is refused.
+pub(super) fn not_accepted(
+    ctx: &Context<'_>,
+    token: &Identified<'_, '_>,
+    decision: &mut Decision,
+) -> Reason {
+    let mut silent = Trace::off();
+    let mut quiet = Checks::new(&mut silent);
+    let role = TokenRole::Access {
+        from_cache: token.from_cache,
+        route_max_lifetime: None,
+    };
+    let authentic = allowed_algorithm(token.provider, token.alg, &mut quiet).and_then(|()| {
+        authenticate::authenticate(
+            ctx,
+            token.provider_id,
+            token.provider,
+            token.alg,
+            &token.jws,
+            role,
+            &mut quiet,
+        )
+    });
+    decision.provider = Some(token.provider.name.clone());
+    decision.token_result = Some(authentic.err().unwrap_or(Reason::BadIssuer));
+    Reason::BadIssuer
 }
 
 /// The provider's `algorithms` allow-list (`disallowed_algorithm`); transaction tokens answer

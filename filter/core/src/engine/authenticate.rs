@@ -75,8 +75,12 @@ pub(super) fn authenticate(
         });
     } else {
         let signature = verify_signature(keys, alg, jws, spiffe_domain.is_some(), ctx.verifier);
-        checks.check("signature", signature, || {
-            format!("{alg} with {} key(s) in the set", keys.len())
+        if signature == Err(Reason::UnknownKey) {
+            checks.hint(unknown_key(keys, alg, jws, provider));
+        }
+        checks.check("signature", signature, || match signature {
+            Err(Reason::UnknownKey) => unknown_key(keys, alg, jws, provider),
+            _ => format!("{alg} with {} key(s) in the set", keys.len()),
         })?;
         if access {
             ctx.state.remember(jws);
@@ -142,6 +146,27 @@ fn time_rules(provider: &Provider, role: TokenRole) -> TimeRules {
             require_expiration: true,
             max_lifetime: provider.max_lifetime_seconds,
         },
+    }
+}
+
+/// Why no key can verify: the token's `kid` against the `kid`s the provider has (a `kid` is a
+/// header value, not a claim: fit for the debug log).
+fn unknown_key(keys: &KeySet, alg: Algorithm, jws: &Jws<'_>, provider: &Provider) -> String {
+    let kids: Vec<&str> = keys.kids().collect();
+    let held = if kids.is_empty() {
+        "none with a kid".to_string()
+    } else {
+        kids.join(", ")
+    };
+    match jws.header.kid.as_deref() {
+        Some(kid) => format!(
+            "no {alg} key with kid `{kid}` in the key set of `{}` (kids: {held})",
+            provider.name
+        ),
+        None => format!(
+            "no key of the set of `{}` fits {alg} (the token has no kid; kids: {held})",
+            provider.name
+        ),
     }
 }
 

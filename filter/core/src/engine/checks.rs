@@ -7,12 +7,36 @@ use crate::decision::{Reason, Trace};
 /// The trace of one decision, as the stages see it.
 pub(super) struct Checks<'t> {
     trace: &'t mut Trace,
+    hint: Option<String>,
 }
 
 impl<'t> Checks<'t> {
     /// Checks recorded into `trace` (off in the filter: nothing is formatted then).
     pub(super) fn new(trace: &'t mut Trace) -> Self {
-        Checks { trace }
+        Checks { trace, hint: None }
+    }
+
+    /// Notes what an operator needs to fix a refusal, for the decision's `hint` (the filter's
+    /// debug log line): a few words, never a claim value or a token. Control characters and
+    /// length are trimmed here, as parts of it (a `kid`) come from the request.
+    pub(super) fn hint(&mut self, text: String) {
+        let mut clean: String = text
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
+        if clean.len() > 200 {
+            let cut = (0..=200)
+                .rev()
+                .find(|i| clean.is_char_boundary(*i))
+                .unwrap_or(0);
+            clean.truncate(cut);
+        }
+        self.hint = Some(clean);
+    }
+
+    /// The hint noted, if any.
+    pub(super) fn take_hint(&mut self) -> Option<String> {
+        self.hint.take()
     }
 
     /// Records `step` with its result and returns the result; `detail` runs only when tracing.

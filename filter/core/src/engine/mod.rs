@@ -205,13 +205,24 @@ fn decide_traced<H: AsRef<str>>(
     request: &RequestView<'_, H>,
     trace: &mut Trace,
 ) -> Decision {
-    let policy = ctx.policy;
     let mut checks = Checks::new(trace);
-    let path = match route::canonical_path(request, &mut checks) {
+    let mut decision = decide_checked(ctx, request, &mut checks);
+    decision.hint = checks.take_hint();
+    decision
+}
+
+/// The stages, recording into `checks`.
+fn decide_checked<H: AsRef<str>>(
+    ctx: &Context<'_>,
+    request: &RequestView<'_, H>,
+    checks: &mut Checks<'_>,
+) -> Decision {
+    let policy = ctx.policy;
+    let path = match route::canonical_path(request, checks) {
         Ok(path) => path,
         Err(reason) => return Decision::new(reason, policy.mode),
     };
-    let matched = match route::select(policy, request, &path, &mut checks) {
+    let matched = match route::select(policy, request, &path, checks) {
         Ok(matched) => matched,
         Err(reason) => return Decision::new(reason, policy.mode),
     };
@@ -223,9 +234,9 @@ fn decide_traced<H: AsRef<str>>(
     if route.dpop.required {
         decision.dpop = Some(dpop::route_facts(route));
     }
-    let early = route::headers_read_once(route, request.headers, &mut checks)
+    let early = route::headers_read_once(route, request.headers, checks)
         .err()
-        .or_else(|| route::public(route, &mut checks));
+        .or_else(|| route::public(route, checks));
     if let Some(reason) = early {
         decision.conclude(reason);
         return decision;
@@ -236,7 +247,7 @@ fn decide_traced<H: AsRef<str>>(
         connection: ctx.connection,
     };
     decision.scopes_required = route.require.rendered_scopes(&bindings);
-    let verdict = protected(ctx, route, request, &bindings, &mut decision, &mut checks);
+    let verdict = protected(ctx, route, request, &bindings, &mut decision, checks);
     decision.conclude(verdict.err().unwrap_or(Reason::Allowed));
     decision
 }
@@ -280,8 +291,15 @@ fn verified<H: AsRef<str>>(
         reason
     };
     let dpop_scheme = dpop::note_scheme(route, presented, decision);
-    let token = access_token::identify(ctx, route, presented, checks)
-        .map_err(|r| token_failed(decision, r))?;
+    let token = match access_token::identify(ctx, route, presented, checks) {
+        Ok(token) => token,
+        Err(access_token::NotIdentified::Refused(reason)) => {
+            return Err(token_failed(decision, reason))
+        }
+        Err(access_token::NotIdentified::NotAccepted(token)) => {
+            return Err(access_token::not_accepted(ctx, &token, decision));
+        }
+    };
     effects::drop_token_header(decision, route, token.provider, &presented.sources);
     let role = TokenRole::Access {
         from_cache: token.from_cache,

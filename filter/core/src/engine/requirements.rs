@@ -50,15 +50,19 @@ pub(super) fn requirements(
         "claims",
         require.check_claims(claims, facts.transaction, facts.bindings),
         || {
-            let names: Vec<&str> = require.claims.iter().map(|c| c.name.as_str()).collect();
-            format!(
-                "conditions on: {}",
-                if names.is_empty() {
-                    "none".to_string()
-                } else {
-                    names.join(", ")
-                }
-            )
+            if require.claims.is_empty() {
+                return "no conditions".to_string();
+            }
+            let described: Vec<String> = require
+                .claims
+                .iter()
+                .map(|c| match (c.from_transaction, facts.transaction) {
+                    (false, _) => c.explain(claims, facts.bindings),
+                    (true, Some(txn)) => c.explain(txn, facts.bindings),
+                    (true, None) => format!("`{}`: no transaction token", c.name),
+                })
+                .collect();
+            described.join("; ")
         },
     )?;
     checks.check(

@@ -30,6 +30,11 @@ impl KeySet {
         self.keys.is_empty()
     }
 
+    /// The `kid`s of the keys that have one, in order.
+    pub fn kids(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().filter_map(|k| k.kid.as_deref())
+    }
+
     /// The keys that may verify a token with this `kid` (if any) and `alg`.
     /// With a `kid`, only keys carrying that exact `kid`; without, every key whose type fits.
     /// Keys marked `use: jwt-svid` serve SPIFFE providers only; `use: sig` (what SPIRE's OIDC

@@ -50,7 +50,39 @@ pub fn lookup<'c>(claims: &'c Map<String, Value>, path: &[String]) -> Option<&'c
     Some(current)
 }
 
+impl Expected {
+    /// The value as the configuration means it here (a template filled in from `bindings`).
+    pub fn describe<B: Bindings + ?Sized>(&self, bindings: &B) -> String {
+        match self {
+            Expected::Text(t) => format!("\"{}\"", t.render(bindings)),
+            Expected::Number(n) => n.to_string(),
+            Expected::Bool(b) => b.to_string(),
+        }
+    }
+}
+
 impl ClaimCondition {
+    /// `explain`'s words for this condition: the values expected against the claim's (a claim
+    /// value: for `explain` only, never for logs or answers).
+    pub fn explain<B: Bindings + ?Sized>(
+        &self,
+        claims: &Map<String, Value>,
+        bindings: &B,
+    ) -> String {
+        let expected: Vec<String> = self.allowed.iter().map(|e| e.describe(bindings)).collect();
+        let verdict = if self.holds(claims, bindings) {
+            "holds"
+        } else {
+            "FAILS"
+        };
+        let actual = lookup(claims, &self.path).map_or("absent".to_string(), Value::to_string);
+        format!(
+            "`{}` {verdict}: expected {}, token has {actual}",
+            self.name,
+            expected.join(" or ")
+        )
+    }
+
     /// Whether the claims satisfy this condition.
     pub fn holds<B: Bindings + ?Sized>(&self, claims: &Map<String, Value>, bindings: &B) -> bool {
         let Some(actual) = lookup(claims, &self.path) else {

@@ -36,11 +36,12 @@ pub fn mcp_calls_metric(decision: &Decision) -> Option<String> {
 /// Name of the token-validations counter for the decision's token, if one was examined:
 /// `provider=.=mesh;.;result=.=valid;.;workload_authz_token_validations_total`.
 pub fn validations_metric(decision: &Decision) -> Option<String> {
-    let result = decision.token_result?;
-    let result = if result == crate::decision::Reason::Allowed {
-        "valid"
-    } else {
-        result.as_str()
+    use crate::decision::Reason;
+    let result = match (decision.token_result?, &decision.provider) {
+        (Reason::Allowed, _) => "valid",
+        // An authentic token of a provider the route does not accept (a misrouted caller).
+        (Reason::BadIssuer, Some(_)) => "not_accepted",
+        (other, _) => other.as_str(),
     };
     Some(format!(
         "provider=.={};.;result=.={};.;workload_authz_token_validations_total",
