@@ -64,6 +64,9 @@ fn routes() -> &'static [RouteMatch] {
                     HostPattern::compile("api.example.com").unwrap_or_else(|| panic!("host")),
                     HostPattern::compile("*.internal").unwrap_or_else(|| panic!("host")),
                 ]),
+                headers: Vec::new(),
+                not_methods: Vec::new(),
+                not_paths: Vec::new(),
             })
             .collect()
     })

@@ -114,3 +114,90 @@ fn refusals_carry_a_hint_in_the_debug_log_and_never_a_claim_value() {
         .expect("access log line of /items/3");
     assert_eq!(misrouted["authz"]["provider"], "partner");
 }
+
+/// The matchers users bring from Envoy and Istio, and explicit deny rules, in a real Envoy.
+#[test]
+fn header_matchers_exclusions_and_deny_rules() {
+    let policy = json!({
+        "realm": "inventory",
+        "providers": {
+            "mesh": { "issuer": ISS, "audiences": ["inventory"],
+                      "local_jwks": { "inline_string": jwks(&[key(Alg::ES256)]) } }
+        },
+        "deny": [
+            { "name": "no-legacy", "match": { "path": "/legacy/**" } },
+            { "name": "no-batch-writes", "match": { "path": "/items", "methods": ["POST"] },
+              "when": { "subjects": ["spiffe://prod.example/ns/batch/sa/*"] } }
+        ],
+        "routes": [
+            { "action": "items.canary", "match": { "path": "/items/{id}",
+                "headers": [{ "name": "x-env", "exact": "canary" }] },
+              "require": { "scopes": ["canary"] } },
+            { "action": "items.read", "match": { "path": "/items/{id}", "not_methods": ["DELETE"] },
+              "public": true },
+            { "action": "items.write", "match": { "path": "/items", "methods": ["POST"] } },
+            { "action": "docs", "match": { "path": "/docs/**", "not_paths": ["/docs/internal/**"] },
+              "public": true }
+        ]
+    });
+    let envoy = start_envoy(&policy.to_string());
+    let status = |req: Request| {
+        let r = envoy.send(&req).unwrap();
+        (r.status, r.reason())
+    };
+    assert_eq!(status(Request::get("/items/1")).0, 200);
+    // The canary route needs a scope: the header picks it.
+    assert_eq!(
+        status(Request::get("/items/1").header("x-env", "canary")),
+        (401, Some("missing_token".into()))
+    );
+    assert_eq!(
+        status(Request::get("/items/1").header("x-env", "prod")).0,
+        200
+    );
+    assert_eq!(
+        status(
+            Request::get("/items/1")
+                .header("x-env", "canary")
+                .header("x-env", "prod")
+        ),
+        (400, Some("ambiguous_header".into()))
+    );
+    assert_eq!(
+        status(Request::new("DELETE", "/items/1")).1.as_deref(),
+        Some("no_route")
+    );
+    assert_eq!(status(Request::get("/docs/guide")).0, 200);
+    assert_eq!(
+        status(Request::get("/docs/internal/x")).1.as_deref(),
+        Some("no_route")
+    );
+    assert_eq!(
+        status(Request::get("/legacy/anything")),
+        (403, Some("denied_by_rule".into()))
+    );
+    let t = now();
+    let sign = |sub: &str| {
+        key(Alg::ES256).sign(&json!({"iss": ISS, "aud": "inventory", "sub": sub,
+                                     "iat": t, "exp": t + 300}))
+    };
+    let batch = sign("spiffe://prod.example/ns/batch/sa/nightly");
+    let web = sign("spiffe://prod.example/ns/shop/sa/web");
+    assert_eq!(
+        status(Request::post("/items").bearer(&batch)),
+        (403, Some("denied_by_rule".into()))
+    );
+    assert_eq!(status(Request::post("/items").bearer(&web)).0, 200);
+    let entries = envoy.wait_access_log(11);
+    let denied: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["authz"]["reason"] == "denied_by_rule")
+        .collect();
+    assert_eq!(denied.len(), 2, "{entries:#?}");
+    assert_eq!(denied[0]["authz"]["deny_rule"], "no-legacy");
+    assert_eq!(denied[1]["authz"]["deny_rule"], "no-batch-writes");
+    assert_eq!(
+        denied[1]["authz"]["subject"],
+        "spiffe://prod.example/ns/batch/sa/nightly"
+    );
+}

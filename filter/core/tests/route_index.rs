@@ -306,6 +306,9 @@ fn matcher(path: &str, methods: Option<&[&str]>, hosts: Option<&[&str]>) -> Rout
         path: PathPattern::compile(path).unwrap(),
         methods: methods.map(|m| m.iter().map(|s| s.to_string()).collect()),
         hosts: hosts.map(|h| h.iter().map(|s| HostPattern::compile(s).unwrap()).collect()),
+        headers: Vec::new(),
+        not_methods: Vec::new(),
+        not_paths: Vec::new(),
     }
 }
 
@@ -356,7 +359,7 @@ fn the_index_structure() {
     assert_eq!(candidates("/zz", "x"), vec![6]);
 
     let first = |method: &str, path: &'static str, authority: &str| {
-        index.first_match(method, path, &at(authority), |i| routes.get(i))
+        index.first_match(method, path, &at(authority), |i| routes.get(i), |_| true)
     };
     assert_eq!(
         first("POST", "/a/q", "x"),
@@ -373,9 +376,13 @@ fn the_index_structure() {
     );
     let strict = RouteIndex::new(routes.iter().take(6));
     let first_of = |method: &str, path: &'static str, authority: &str| {
-        strict.first_match(method, path, &at(authority), |i| {
-            routes.get(i).filter(|_| i < 6)
-        })
+        strict.first_match(
+            method,
+            path,
+            &at(authority),
+            |i| routes.get(i).filter(|_| i < 6),
+            |_| true,
+        )
     };
     assert_eq!(first_of("GET", "/b/b", "s.example"), Some((3, vec!["b"])));
     assert_eq!(first_of("GET", "/b/b", "s.other"), None);

@@ -1,5 +1,6 @@
 //! Configuration: raw JSON → [`compile`] → [`Policy`], every error with its JSON path.
 
+pub mod deny;
 pub mod dpop;
 pub mod error;
 pub mod ids;
@@ -51,6 +52,7 @@ pub const TOP_FIELDS: &[&str] = &[
     "realm",
     "providers",
     "routes",
+    "deny",
     "identity_headers",
     "revocation",
     "revoked",
@@ -188,6 +190,10 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
             }
         }
     }
+    let deny = top
+        .get("deny")
+        .map(|value| deny::compile(value, &providers, errors))
+        .unwrap_or_default();
     if providers.is_empty() && routes.iter().any(|r| !r.public) {
         errors.add("providers", ConfigErrorKind::NoProviders);
     }
@@ -203,12 +209,24 @@ fn compile_inner(value: &Value, errors: &mut Errors) -> Option<Policy> {
         }
     }
     let route_index = RouteIndex::new(routes.iter().map(|route| &route.matcher));
+    let mut match_headers: Vec<String> = Vec::new();
+    let matchers = routes
+        .iter()
+        .map(|r| &r.matcher)
+        .chain(deny.iter().map(|d| &d.matcher));
+    for condition in matchers.flat_map(|m| &m.headers) {
+        if !match_headers.contains(&condition.name) {
+            match_headers.push(condition.name.clone());
+        }
+    }
     Some(Policy {
         mode,
         realm: realm.to_string(),
         providers,
         routes,
         route_index,
+        deny,
+        match_headers,
         identity_headers,
         stripped_headers,
         revocation,

@@ -206,6 +206,11 @@ pub struct Policy {
     /// The routes' `match` blocks indexed at compile time ([`Policy::route_for`] asks it): built
     /// from `routes`, which are not changed after.
     pub(crate) route_index: RouteIndex,
+    /// Explicit deny rules, judged before the routes.
+    pub deny: Vec<super::deny::DenyRule>,
+    /// Headers some route's `match` reads: each may occur at most once in a request
+    /// (`ambiguous_header`), so that every route judges the same copy.
+    pub match_headers: Vec<String>,
     /// Whether `x-workload-subject`, `x-workload-action`, `x-workload-issuer` are sent upstream.
     pub identity_headers: bool,
     /// Headers the filter may set: any client-sent copy is removed from every request.
@@ -263,9 +268,21 @@ impl Policy {
         path: &'p str,
         authority: &Authority<'_>,
     ) -> Option<(RouteId, Vec<&'p str>)> {
+        self.route_for_request::<&str>(method, path, authority, &[])
+    }
+
+    /// [`Policy::route_for`] with the request's headers, for routes whose `match` has header
+    /// conditions (`route_for` judges those as if no header was sent).
+    pub fn route_for_request<'p, H: AsRef<str>>(
+        &self,
+        method: &str,
+        path: &'p str,
+        authority: &Authority<'_>,
+        headers: &[(H, H)],
+    ) -> Option<(RouteId, Vec<&'p str>)> {
         let matcher = |i: usize| self.routes.get(i).map(|route| &route.matcher);
         self.route_index
-            .first_match(method, path, authority, matcher)
+            .first_match(method, path, authority, matcher, |m| m.headers_fit(headers))
             .map(|(i, captures)| (RouteId::new(i), captures))
     }
 
@@ -279,8 +296,20 @@ impl Policy {
         authority: &Authority<'_>,
         route: RouteId,
     ) -> Option<RouteId> {
+        self.trailing_slash_conflict_with::<&str>(method, path, authority, &[], route)
+    }
+
+    /// [`Policy::trailing_slash_conflict`] with the request's headers.
+    pub fn trailing_slash_conflict_with<H: AsRef<str>>(
+        &self,
+        method: &str,
+        path: &str,
+        authority: &Authority<'_>,
+        headers: &[(H, H)],
+        route: RouteId,
+    ) -> Option<RouteId> {
         let bare = without_trailing_slash(path)?;
-        self.route_for(method, bare, authority)
+        self.route_for_request(method, bare, authority, headers)
             .map(|(id, _)| id)
             .filter(|id| *id != route)
     }

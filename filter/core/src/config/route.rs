@@ -8,7 +8,7 @@ use super::reader::{item, Errors, Obj};
 use super::requirements::{compile_require, PathScope};
 use crate::keys::Algorithm;
 use crate::require::Requirements;
-use crate::routes::{HostPattern, PathPattern, RouteMatch};
+use crate::routes::{HeaderCondition, HeaderTest, HostPattern, PathPattern, RouteMatch};
 use crate::token::{HeaderSource, TokenSource};
 use serde_json::Value;
 
@@ -23,7 +23,16 @@ pub const ROUTE_FIELDS: &[&str] = &[
     "mcp",
 ];
 /// The fields of `match`.
-pub const MATCH_FIELDS: &[&str] = &["path", "methods", "hosts"];
+pub const MATCH_FIELDS: &[&str] = &[
+    "path",
+    "methods",
+    "hosts",
+    "headers",
+    "not_methods",
+    "not_paths",
+];
+/// The fields of one `match.headers` entry: `name` and exactly one test.
+pub const HEADER_MATCH_FIELDS: &[&str] = &["name", "exact", "prefix", "present", "absent"];
 /// The fields of `require`.
 pub const REQUIRE_FIELDS: &[&str] = &[
     "providers",
@@ -159,7 +168,7 @@ pub fn parse_mode(text: &str, path: &str, errors: &mut Errors) -> Option<Mode> {
 }
 
 /// The compiled `match`, and its path template as written (for the hints of the requirements).
-fn compile_match<'a>(
+pub(super) fn compile_match<'a>(
     value: &'a Value,
     path: &str,
     errors: &mut Errors,
@@ -171,26 +180,44 @@ fn compile_match<'a>(
             .map_err(|e| errors.add(&obj.path_of("path"), Kind::BadPathTemplate(e)))
             .ok()
     });
-    let methods = obj.opt_str_list("methods", errors).map(|list| {
-        list.iter()
-            .enumerate()
-            .filter_map(|(i, m)| {
-                let valid = m.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-');
-                if !valid {
-                    errors.add(
-                        &item(&obj.path_of("methods"), i),
-                        Kind::BadMethod {
-                            method: m.to_string(),
-                        },
-                    );
-                }
-                valid.then(|| m.to_ascii_uppercase())
-            })
-            .collect::<Vec<_>>()
-    });
+    let methods = method_list(&obj, "methods", errors);
     if methods.as_ref().is_some_and(Vec::is_empty) {
         errors.add(&obj.path_of("methods"), Kind::EmptyList(ListOf::Methods));
     }
+    let not_methods = method_list(&obj, "not_methods", errors).unwrap_or_default();
+    let not_paths = obj
+        .opt_str_list("not_paths", errors)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            PathPattern::compile(p)
+                .map_err(|e| {
+                    errors.add(
+                        &item(&obj.path_of("not_paths"), i),
+                        Kind::BadPathTemplate(e),
+                    )
+                })
+                .ok()
+        })
+        .collect();
+    let headers = match obj.get("headers") {
+        None => Vec::new(),
+        Some(Value::Array(list)) => list
+            .iter()
+            .enumerate()
+            .filter_map(|(i, entry)| {
+                header_condition(entry, &item(&obj.path_of("headers"), i), errors)
+            })
+            .collect(),
+        Some(_) => {
+            errors.push(super::reader::wrong_type(
+                &obj.path_of("headers"),
+                "a list of {name, exact | prefix | present | absent}",
+            ));
+            Vec::new()
+        }
+    };
     let hosts = obj.opt_str_list("hosts", errors).map(|list| {
         list.iter()
             .enumerate()
@@ -216,9 +243,73 @@ fn compile_match<'a>(
             path: pattern?,
             methods,
             hosts,
+            headers,
+            not_methods,
+            not_paths,
         },
         template?,
     ))
+}
+
+/// A list of HTTP methods (uppercased), each a token of letters and `-`.
+fn method_list(obj: &Obj<'_>, key: &str, errors: &mut Errors) -> Option<Vec<String>> {
+    obj.opt_str_list(key, errors).map(|list| {
+        list.iter()
+            .enumerate()
+            .filter_map(|(i, m)| {
+                let valid =
+                    !m.is_empty() && m.bytes().all(|b| b.is_ascii_alphabetic() || b == b'-');
+                if !valid {
+                    errors.add(
+                        &item(&obj.path_of(key), i),
+                        Kind::BadMethod {
+                            method: m.to_string(),
+                        },
+                    );
+                }
+                valid.then(|| m.to_ascii_uppercase())
+            })
+            .collect::<Vec<_>>()
+    })
+}
+
+/// One `match.headers` entry: `{name, exact}`, `{name, prefix}`, `{name, present: true|false}`
+/// or `{name, absent: true}` (Envoy's `HeaderMatcher` subset).
+fn header_condition(value: &Value, path: &str, errors: &mut Errors) -> Option<HeaderCondition> {
+    let obj = Obj::new(value, path, HEADER_MATCH_FIELDS, errors)?;
+    let name = obj.req_str("name", errors)?;
+    let valid_name = !name.is_empty()
+        && !name.starts_with(':')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !valid_name {
+        errors.add(
+            &obj.path_of("name"),
+            Kind::BadHeaderName {
+                name: name.to_string(),
+            },
+        );
+        return None;
+    }
+    let exact = obj.opt_str("exact", errors);
+    let prefix = obj.opt_str("prefix", errors);
+    let present = obj.opt_bool("present", errors);
+    let absent = obj.opt_bool("absent", errors);
+    let test = match (exact, prefix, present, absent) {
+        (Some(v), None, None, None) => HeaderTest::Exact(v.to_string()),
+        (None, Some(v), None, None) => HeaderTest::Prefix(v.to_string()),
+        (None, None, Some(true), None) | (None, None, None, Some(false)) => HeaderTest::Present,
+        (None, None, Some(false), None) | (None, None, None, Some(true)) => HeaderTest::Absent,
+        _ => {
+            errors.add(path, Kind::HeaderMatchTest);
+            return None;
+        }
+    };
+    Some(HeaderCondition {
+        name: name.to_ascii_lowercase(),
+        test,
+    })
 }
 
 fn token_sources(

@@ -123,6 +123,8 @@ pub struct Decision {
     /// What an operator needs to fix a refusal, in a few words (the filter's debug log line:
     /// `unknown_key` names the token's `kid` and the provider's; never a claim value or token).
     pub hint: Option<String>,
+    /// The name of the deny rule that refused the request (`denied_by_rule`).
+    pub deny_rule: Option<String>,
 }
 
 /// What a decision knows of DPoP (RFC 9449).
@@ -184,6 +186,7 @@ impl Decision {
             awaiting_body: None,
             dpop: None,
             hint: None,
+            deny_rule: None,
         }
     }
 

@@ -35,6 +35,8 @@ pub enum Reason {
     SubjectNotAllowed,
     /// A required claim is missing or has another value.
     ClaimMismatch,
+    /// An explicit deny rule (`deny`) matched the request.
+    DeniedByRule,
     /// No route matches the request: only declared actions exist.
     NoRoute,
     /// The provider's remote key set has never been fetched, or is too stale to trust.
@@ -122,7 +124,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in a fixed order (used to pre-declare metrics and in tests).
-    pub const ALL: [Reason; 55] = [
+    pub const ALL: [Reason; 56] = [
         Reason::Allowed,
         Reason::Public,
         Reason::MissingToken,
@@ -139,6 +141,7 @@ impl Reason {
         Reason::InsufficientScope,
         Reason::SubjectNotAllowed,
         Reason::ClaimMismatch,
+        Reason::DeniedByRule,
         Reason::NoRoute,
         Reason::InvalidPath,
         Reason::KeysUnavailable,
@@ -199,6 +202,7 @@ impl Reason {
             Reason::InsufficientScope => "insufficient_scope",
             Reason::SubjectNotAllowed => "subject_not_allowed",
             Reason::ClaimMismatch => "claim_mismatch",
+            Reason::DeniedByRule => "denied_by_rule",
             Reason::NoRoute => "no_route",
             Reason::InvalidPath => "invalid_path",
             Reason::KeysUnavailable => "keys_unavailable",
@@ -266,6 +270,7 @@ impl Reason {
             | Reason::WrongTokenType => ReasonClass::InvalidToken,
             Reason::InsufficientScope => ReasonClass::InsufficientScope,
             Reason::SubjectNotAllowed
+            | Reason::DeniedByRule
             | Reason::ClaimMismatch
             | Reason::NoRoute
             | Reason::InvalidPath
@@ -321,6 +326,7 @@ impl Reason {
             Reason::InsufficientScope => "the token lacks a required scope",
             Reason::SubjectNotAllowed => "the token subject is not allowed on this route",
             Reason::ClaimMismatch => "a required claim does not match",
+            Reason::DeniedByRule => "an explicit deny rule matches this request",
             Reason::NoRoute => "no route declares this request",
             Reason::InvalidPath => "the request path is not acceptable",
             Reason::KeysUnavailable => "the keys to verify the token are unavailable",

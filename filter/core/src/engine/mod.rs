@@ -31,6 +31,7 @@ mod access_token;
 mod authenticate;
 mod binding;
 mod checks;
+mod deny;
 mod dpop;
 mod effects;
 mod mcp;
@@ -222,9 +223,21 @@ fn decide_checked<H: AsRef<str>>(
         Ok(path) => path,
         Err(reason) => return Decision::new(reason, policy.mode),
     };
-    let matched = match route::select(policy, request, &path, checks) {
+    let selected = route::select(policy, request, &path, checks);
+    let denials = if route::deny_rules_apply(&selected) {
+        deny::matching(policy, request, &path)
+    } else {
+        Vec::new()
+    };
+    let matched = match selected {
         Ok(matched) => matched,
-        Err(reason) => return Decision::new(reason, policy.mode),
+        Err(reason) => {
+            let mut decision = Decision::new(reason, policy.mode);
+            if let Err(denied) = deny::unconditional(&denials, &mut decision, checks) {
+                decision.conclude(denied);
+            }
+            return decision;
+        }
     };
     let route = matched.route;
     let mut decision = Decision::new(Reason::Allowed, route.mode.unwrap_or(policy.mode));
@@ -234,7 +247,8 @@ fn decide_checked<H: AsRef<str>>(
     if route.dpop.required {
         decision.dpop = Some(dpop::route_facts(route));
     }
-    let early = route::headers_read_once(route, request.headers, checks)
+    let early = deny::unconditional(&denials, &mut decision, checks)
+        .and_then(|()| route::headers_read_once(route, request.headers, checks))
         .err()
         .or_else(|| route::public(route, checks));
     if let Some(reason) = early {
@@ -247,9 +261,21 @@ fn decide_checked<H: AsRef<str>>(
         connection: ctx.connection,
     };
     decision.scopes_required = route.require.rendered_scopes(&bindings);
-    let verdict = protected(ctx, route, request, &bindings, &mut decision, checks);
+    let around = Around {
+        bindings: &bindings,
+        denials: &denials,
+    };
+    let verdict = protected(ctx, route, request, around, &mut decision, checks);
     decision.conclude(verdict.err().unwrap_or(Reason::Allowed));
     decision
+}
+
+/// What the route stage found around the route: the request's bindings (captures, headers,
+/// connection) and the deny rules whose `match` fits it.
+#[derive(Clone, Copy)]
+struct Around<'c> {
+    bindings: &'c dyn Bindings,
+    denials: &'c [deny::DenyMatch<'c, 'c>],
 }
 
 /// A protected route: the access token, its binding, the transaction token, the requirements.
@@ -257,7 +283,7 @@ fn protected<H: AsRef<str>>(
     ctx: &Context<'_>,
     route: &crate::config::Route,
     request: &RequestView<'_, H>,
-    bindings: &dyn Bindings,
+    around: Around<'_>,
     decision: &mut Decision,
     checks: &mut Checks<'_>,
 ) -> Result<(), Reason> {
@@ -267,7 +293,7 @@ fn protected<H: AsRef<str>>(
         }
         r.reason
     })?;
-    let verdict = verified(ctx, route, request, &presented, bindings, decision, checks);
+    let verdict = verified(ctx, route, request, &presented, around, decision, checks);
     if decision.token_id.is_none() {
         // No `jti` was vouched for: name the token by its hash (computed only now, as a
         // verified token with a `jti` needs none).
@@ -282,10 +308,11 @@ fn verified<H: AsRef<str>>(
     route: &crate::config::Route,
     request: &RequestView<'_, H>,
     presented: &access_token::Presented<'_>,
-    bindings: &dyn Bindings,
+    around: Around<'_>,
     decision: &mut Decision,
     checks: &mut Checks<'_>,
 ) -> Result<(), Reason> {
+    let Around { bindings, denials } = around;
     let token_failed = |decision: &mut Decision, reason| {
         decision.token_result = Some(reason);
         reason
@@ -344,6 +371,10 @@ fn verified<H: AsRef<str>>(
         .and_then(|chain| binding::transport(ctx, route, jws, &chain, checks).map(|()| chain))
         .map_err(|r| token_failed(decision, r))?;
     decision.token_result = Some(Reason::Allowed);
+    if let Err(denied) = deny::on_token(ctx, denials, jws, request.headers, decision, checks) {
+        decision.actor_chain = actor_chain;
+        return Err(denied);
+    }
     let facts = requirements::Facts {
         jws,
         actor_chain: &actor_chain,

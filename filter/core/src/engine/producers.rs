@@ -64,6 +64,7 @@ pub const PRODUCERS: &[(&str, &[Reason])] = &[
         ],
     ),
     ("binding", &[Reason::BindingMismatch]),
+    ("deny", &[Reason::DeniedByRule]),
     (
         "transaction",
         &[
@@ -107,6 +108,7 @@ mod tests {
         ("access_token", include_str!("access_token.rs")),
         ("authenticate", include_str!("authenticate.rs")),
         ("binding", include_str!("binding.rs")),
+        ("deny", include_str!("deny.rs")),
         ("dpop", include_str!("dpop.rs")),
         ("transaction", include_str!("transaction.rs")),
         ("requirements", include_str!("requirements.rs")),

@@ -52,11 +52,16 @@ pub(super) fn select<'a, 'p, H: AsRef<str>>(
             })
         }
     };
+    if let Some(name) = repeated(&policy.match_headers, request.headers) {
+        return checks.fail("headers", Reason::AmbiguousHeader, || {
+            format!("`{name}` is read by a route's `match` and occurs more than once")
+        });
+    }
     let found = if checks.tracing() {
-        scan(policy, request.method, path, &authority, checks)
+        scan(policy, request, path, &authority, checks)
     } else {
         policy
-            .route_for(request.method, path, &authority)
+            .route_for_request(request.method, path, &authority, request.headers)
             .and_then(|(id, captures)| policy.route(id).map(|route| (id, route, captures)))
     };
     let Some((id, route, captures)) = found else {
@@ -77,7 +82,9 @@ pub(super) fn select<'a, 'p, H: AsRef<str>>(
             bound.join(" ")
         )
     });
-    if let Some(other) = policy.trailing_slash_conflict(request.method, path, &authority, id) {
+    let conflict =
+        policy.trailing_slash_conflict_with(request.method, path, &authority, request.headers, id);
+    if let Some(other) = conflict {
         return checks.fail("path", Reason::InvalidPath, || {
             format!(
                 "`{path}` reaches routes[{id}] but `{}` reaches routes[{other}]: \
@@ -93,17 +100,34 @@ pub(super) fn select<'a, 'p, H: AsRef<str>>(
     })
 }
 
+/// Whether deny rules are judged on a request the route stage decided `selected` for: when a
+/// route matched, or none did (`no_route`); not when the request was refused as unreadable
+/// (its path, authority or a repeated header could be read two ways).
+pub(super) fn deny_rules_apply(selected: &Result<MatchedRoute<'_, '_>, Reason>) -> bool {
+    matches!(selected, Ok(_) | Err(Reason::NoRoute))
+}
+
 /// Every route in order until one matches, each one skipped noted with the part of its `match`
 /// that did not fit (what `explain` shows).
-fn scan<'a, 'p>(
+fn scan<'a, 'p, H: AsRef<str>>(
     policy: &'a Policy,
-    method: &str,
+    request: &RequestView<'_, H>,
     path: &'p str,
     authority: &Authority<'_>,
     checks: &mut Checks<'_>,
 ) -> Option<(RouteId, &'a Route, Vec<&'p str>)> {
     for (id, route) in policy.routes_with_ids() {
-        match route.matcher.try_match(method, path, authority) {
+        let matched = route
+            .matcher
+            .try_match(request.method, path, authority)
+            .and_then(|captures| {
+                if route.matcher.headers_fit(request.headers) {
+                    Ok(captures)
+                } else {
+                    Err("headers")
+                }
+            });
+        match matched {
             Ok(captures) => return Some((id, route, captures)),
             Err(part) => checks.pass("route", || {
                 format!(
@@ -116,6 +140,23 @@ fn scan<'a, 'p>(
     None
 }
 
+/// The first of `names` that occurs more than once among `headers`.
+pub(super) fn repeated<'n, H: AsRef<str>>(
+    names: &'n [String],
+    headers: &[(H, H)],
+) -> Option<&'n str> {
+    names
+        .iter()
+        .find(|name| {
+            headers
+                .iter()
+                .filter(|(n, _)| n.as_ref().eq_ignore_ascii_case(name))
+                .nth(1)
+                .is_some()
+        })
+        .map(String::as_str)
+}
+
 /// Every header the route's requirements read occurs at most once (`ambiguous_header`): the
 /// upstream must not be able to act on another copy than the one checked.
 pub(super) fn headers_read_once<H: AsRef<str>>(
@@ -123,14 +164,7 @@ pub(super) fn headers_read_once<H: AsRef<str>>(
     headers: &[(H, H)],
     checks: &mut Checks<'_>,
 ) -> Result<(), Reason> {
-    let repeated = route.headers_read.iter().find(|name| {
-        headers
-            .iter()
-            .filter(|(n, _)| n.as_ref().eq_ignore_ascii_case(name))
-            .nth(1)
-            .is_some()
-    });
-    match repeated {
+    match repeated(&route.headers_read, headers) {
         None => Ok(()),
         Some(name) => checks.fail("headers", Reason::AmbiguousHeader, || {
             format!("`{name}` is read by the route and occurs more than once")

@@ -73,7 +73,8 @@ impl KeyInputs {
             .routes
             .iter()
             .flat_map(|r| r.headers_read.iter().map(String::as_str));
-        for name in provider_headers.chain(route_headers) {
+        let match_headers = policy.match_headers.iter().map(String::as_str);
+        for name in provider_headers.chain(route_headers).chain(match_headers) {
             let name = name.to_ascii_lowercase();
             if !headers.contains(&name) {
                 headers.push(name);

@@ -95,12 +95,15 @@ impl RouteIndex {
     /// trying every route in order gives. `route` looks a route's `match` up by id (the list
     /// the index was built from). Only the routes found are looked at, and only the winner's
     /// captures are collected.
+    /// `fits` is the rest of a route's `match` the index does not file by (its header
+    /// conditions).
     pub fn first_match<'m, 'p>(
         &self,
         method: &str,
         path: &'p str,
         authority: &Authority<'_>,
         route: impl Fn(usize) -> Option<&'m RouteMatch>,
+        fits: impl Fn(&RouteMatch) -> bool,
     ) -> Option<(usize, Vec<&'p str>)> {
         let mut best: Option<usize> = None;
         self.lists(path, authority, |list| {
@@ -108,7 +111,12 @@ impl RouteIndex {
                 if best.is_some_and(|b| id >= b) {
                     break;
                 }
-                if route(id).is_some_and(|m| admits(m, method, authority)) {
+                let admitted = route(id).is_some_and(|m| {
+                    admits(m, method, authority)
+                        && fits(m)
+                        && !m.not_paths.iter().any(|p| p.matches(path).is_some())
+                });
+                if admitted {
                     best = Some(id);
                     break;
                 }
@@ -121,6 +129,7 @@ impl RouteIndex {
             // The index and the templates disagree (never, but then the scan decides).
             None => (0..)
                 .map_while(|i| route(i).map(|m| (i, m)))
+                .filter(|(_, m)| fits(m))
                 .find_map(|(i, m)| m.try_match(method, path, authority).ok().map(|c| (i, c))),
         }
     }
@@ -212,10 +221,7 @@ fn host_key(text: &str) -> &str {
 /// Whether a route's methods and hosts accept the request: the part of
 /// [`RouteMatch::try_match`] before the path.
 fn admits(m: &RouteMatch, method: &str, authority: &Authority<'_>) -> bool {
-    let method_ok = m
-        .methods
-        .as_ref()
-        .is_none_or(|methods| methods.iter().any(|m| m == method));
+    let method_ok = m.method_fits(method);
     let host_ok = m
         .hosts
         .as_ref()

@@ -1,10 +1,12 @@
 //! Routes: what a request must look like for a route to apply. First match wins.
 
 pub mod clean;
+pub mod conditions;
 pub mod host;
 pub mod index;
 pub mod path;
 
+pub use conditions::{header_value, HeaderCondition, HeaderTest};
 pub use host::{canonical_authority, Authority, AuthorityError, HostPattern};
 pub use index::RouteIndex;
 pub use path::{clean_path, without_trailing_slash, PathError, PathPattern, PathPatternError};
@@ -18,6 +20,12 @@ pub struct RouteMatch {
     pub methods: Option<Vec<String>>,
     /// Allowed `:authority` patterns; `None` for any.
     pub hosts: Option<Vec<HostPattern>>,
+    /// Conditions on request headers, all of which must hold.
+    pub headers: Vec<HeaderCondition>,
+    /// Methods (uppercase) this route never applies to.
+    pub not_methods: Vec<String>,
+    /// Path templates this route never applies to.
+    pub not_paths: Vec<PathPattern>,
 }
 
 impl RouteMatch {
@@ -45,6 +53,11 @@ impl RouteMatch {
     /// `other`'s hosts is covered by one of `self`'s ([`HostPattern::covers`]; no `hosts` is any
     /// host), and `self`'s path template covers `other`'s.
     pub fn covers(&self, other: &RouteMatch) -> bool {
+        // Header conditions and exclusions narrow `self` in ways not compared here: sound means
+        // never claiming more than is known.
+        if !self.headers.is_empty() || !self.not_methods.is_empty() || !self.not_paths.is_empty() {
+            return false;
+        }
         let methods = match (&self.methods, &other.methods) {
             (None, _) => true,
             (Some(_), None) => false,
@@ -65,17 +78,33 @@ impl RouteMatch {
         path: &'p str,
         authority: &Authority<'_>,
     ) -> Result<Vec<&'p str>, &'static str> {
-        if let Some(methods) = &self.methods {
-            if !methods.iter().any(|m| m == method) {
-                return Err("method");
-            }
+        if !self.method_fits(method) {
+            return Err("method");
         }
         if let Some(hosts) = &self.hosts {
             if !hosts.iter().any(|h| h.matches(authority)) {
                 return Err("host");
             }
         }
+        if self.not_paths.iter().any(|p| p.matches(path).is_some()) {
+            return Err("not_paths");
+        }
         self.path.matches(path).ok_or("path")
+    }
+
+    /// `methods` and `not_methods` admit `method`.
+    pub fn method_fits(&self, method: &str) -> bool {
+        self.methods
+            .as_ref()
+            .is_none_or(|methods| methods.iter().any(|m| m == method))
+            && !self.not_methods.iter().any(|m| m == method)
+    }
+
+    /// Every header condition holds on `headers`.
+    pub fn headers_fit<H: AsRef<str>>(&self, headers: &[(H, H)]) -> bool {
+        self.headers
+            .iter()
+            .all(|c| c.holds(header_value(headers, &c.name)))
     }
 }
 
@@ -85,6 +114,9 @@ mod tests {
 
     fn route(path: &str, methods: Option<&[&str]>, hosts: Option<&[&str]>) -> RouteMatch {
         RouteMatch {
+            headers: Vec::new(),
+            not_methods: Vec::new(),
+            not_paths: Vec::new(),
             path: PathPattern::compile(path).unwrap(),
             methods: methods.map(|m| m.iter().map(|s| s.to_string()).collect()),
             hosts: hosts.map(|h| h.iter().filter_map(|s| HostPattern::compile(s)).collect()),

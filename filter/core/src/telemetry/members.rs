@@ -23,9 +23,9 @@ impl<'d> Field<'d> {
     }
 }
 
-/// How many members a record has at most (a DPoP decision on an MCP route): 3 + 1 + 2 + 3 +
-/// 11 below.
-pub(super) const MOST_MEMBERS: usize = 20;
+/// How many members a record has at most (a DPoP decision on an MCP route, or one a deny rule
+/// refused): 3 + 1 + 1 + 2 + 3 + 11 below.
+pub(super) const MOST_MEMBERS: usize = 21;
 
 /// The record's members, sorted by name (the order `serde_json` writes [`super::record`] in).
 pub(super) fn members<'d>(
@@ -38,6 +38,9 @@ pub(super) fn members<'d>(
         ("actor_chain", Field::List(&decision.actor_chain)),
         ("decision", Field::Text(decision.outcome.as_str())),
     ]);
+    if let Some(rule) = decision.deny_rule.as_deref() {
+        fields.push(("deny_rule", Field::Text(rule)));
+    }
     if let Some(dpop) = decision.dpop.as_deref() {
         fields.push(("dpop_jkt", Field::text(dpop.jkt.as_deref())));
     }

@@ -156,7 +156,8 @@ pub fn filter_state<'d>(
 }
 
 /// All of the decision record as one JSON object (absent facts are `null`). On an MCP route it
-/// has `mcp_method`, `mcp_name` and `mcp_arguments` (a digest) too.
+/// has `mcp_method`, `mcp_name` and `mcp_arguments` (a digest) too; `deny_rule` when a deny
+/// rule refused the request.
 pub fn record(decision: &Decision, policy: &Policy) -> Value {
     let mut record = json!({
         "decision": decision.outcome.as_str(),
@@ -175,6 +176,9 @@ pub fn record(decision: &Decision, policy: &Policy) -> Value {
         "txn": decision.txn,
         "policy": policy.hash,
     });
+    if let (Some(rule), Some(fields)) = (decision.deny_rule.as_deref(), record.as_object_mut()) {
+        fields.insert("deny_rule".into(), json!(rule));
+    }
     if let (Some(dpop), Some(fields)) = (decision.dpop.as_deref(), record.as_object_mut()) {
         fields.insert("dpop_jkt".into(), json!(dpop.jkt));
     }

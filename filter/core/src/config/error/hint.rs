@@ -159,6 +159,11 @@ fn specific(error: &ConfigError) -> Option<String> {
         K::PublicRouteMcp => {
             "remove `\"public\": true`: MCP rules are judged on the caller's token".to_string()
         }
+        K::DuplicateDenyRule { .. } => {
+            "give each deny rule its own name: the decision record names the rule that denied"
+                .to_string()
+        }
+        K::HeaderMatchTest => "for example: {\"name\": \"x-env\", \"exact\": \"prod\"}, {\"name\": \"x-canary\", \"present\": true} or {\"name\": \"x-debug\", \"absent\": true}".to_string(),
         K::EmptyList(_)
         | K::BadRealm
         | K::BadProviderName { .. }

@@ -213,6 +213,13 @@ pub enum ConfigErrorKind {
     BadResourceUri(UriPatternError),
     /// A public route with an `mcp` block (its rules read a verified token).
     PublicRouteMcp,
+    /// A `match.headers` entry without exactly one of `exact`, `prefix`, `present`, `absent`.
+    HeaderMatchTest,
+    /// Two deny rules with one name (the record names the rule that denied).
+    DuplicateDenyRule {
+        /// The name.
+        name: String,
+    },
 }
 
 impl ConfigErrorKind {
@@ -350,6 +357,12 @@ impl fmt::Display for ConfigErrorKind {
             }
             K::BadResourceUri(error) => write!(f, "{error}"),
             K::PublicRouteMcp => f.write_str("a public route cannot have an `mcp` block"),
+            K::DuplicateDenyRule { name } => {
+                write!(f, "another deny rule is already named `{name}`")
+            }
+            K::HeaderMatchTest => f.write_str(
+                "a header condition needs exactly one of `exact`, `prefix`, `present`, `absent`",
+            ),
         }
     }
 }

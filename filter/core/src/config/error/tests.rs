@@ -202,9 +202,11 @@ fn variant(kind: &K) -> usize {
         K::FieldConflict { .. } => 48,
         K::BadDuration { .. } => 49,
         K::BadClusterHost { .. } => 50,
+        K::HeaderMatchTest => 51,
+        K::DuplicateDenyRule { .. } => 52,
     }
 }
-const VARIANTS: usize = 51;
+const VARIANTS: usize = 53;
 
 #[test]
 fn every_kind_has_its_message_and_hint() {
@@ -353,6 +355,12 @@ fn every_kind_has_its_message_and_hint() {
          s("for example: \"crm://customers/{tenant}/**\" (a literal `scheme://host`, then a path template)")),
         ("routes[0].mcp", K::PublicRouteMcp, "routes[0].mcp: a public route cannot have an `mcp` block",
          s("remove `\"public\": true`: MCP rules are judged on the caller's token")),
+        ("routes[0].match.headers[0]", K::HeaderMatchTest,
+         "routes[0].match.headers[0]: a header condition needs exactly one of `exact`, `prefix`, `present`, `absent`",
+         s("for example: {\"name\": \"x-env\", \"exact\": \"prod\"}, {\"name\": \"x-canary\", \"present\": true} or {\"name\": \"x-debug\", \"absent\": true}")),
+        ("deny[1].name", K::DuplicateDenyRule { name: s("legacy") },
+         "deny[1].name: another deny rule is already named `legacy`",
+         s("give each deny rule its own name: the decision record names the rule that denied")),
     ];
     let mut seen = BTreeSet::new();
     for (path, kind, message, hint) in cases {

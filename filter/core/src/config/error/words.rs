@@ -25,6 +25,8 @@ pub enum ListOf {
     Actors,
     /// The allowed values of one claim condition.
     AllowedValues,
+    /// A deny rule's `when`.
+    Conditions,
 }
 
 /// The fields whose value is one of a few words.
@@ -92,6 +94,7 @@ impl fmt::Display for ListOf {
             ListOf::Subjects => "must list at least one subject pattern (omit it for any)",
             ListOf::Actors => "must list at least one actor pattern",
             ListOf::AllowedValues => "must list at least one allowed value",
+            ListOf::Conditions => "must set `subjects` or `claims` (omit `when` to deny always)",
         })
     }
 }
