@@ -208,3 +208,50 @@ fn explain_shows_the_claim_expected_and_the_claim_found() {
     // The decision itself carries no claim value.
     assert!(d.hint.as_deref().is_none_or(|h| !h.contains("acme")));
 }
+
+#[test]
+fn a_provider_whose_keys_fit_none_of_its_rules_is_refused_naming_each_key() {
+    let refused = |provider: Value| {
+        let mut value = example_policy_json();
+        value["providers"]["mesh"] = provider;
+        workload_authz_core::compile(&value.to_string())
+            .unwrap_err()
+            .to_string()
+    };
+    let ec = json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]});
+    let provider = |jwks: &Value, extra: Value| {
+        let mut p = json!({"issuer": "https://issuer.prod.example", "audiences": ["orders"],
+                           "local_jwks": {"inline_string": jwks.to_string()}});
+        for (k, v) in extra.as_object().unwrap() {
+            p[k] = v.clone();
+        }
+        p
+    };
+    let text = refused(provider(&ec, json!({"algorithms": ["RS256"]})));
+    assert!(text.contains(
+        "providers.mesh.local_jwks.inline_string: holds no usable signing key: the key with kid `k1`: an EC P-256 key, which none of the provider's algorithms (RS256) uses"
+    ), "{text}");
+    let mut svid_only = ec.clone();
+    svid_only["keys"][0]["use"] = json!("jwt-svid");
+    let text = refused(provider(&svid_only, json!({})));
+    assert!(
+        text.contains("use `jwt-svid` serves providers with `spiffe` only"),
+        "{text}"
+    );
+    let mut x509 = ec.clone();
+    x509["keys"][0]["use"] = json!("x509-svid");
+    let text = refused(provider(&x509, json!({})));
+    assert!(
+        text.contains("keys[0]: use `x509-svid` is not for JWT signatures"),
+        "{text}"
+    );
+    // A set with one fitting key among others is fine.
+    let mut mixed = ec.clone();
+    mixed["keys"][0]["use"] = json!("sig");
+    let ok = provider(&mixed, json!({"algorithms": ["ES256"]}));
+    let mut value = example_policy_json();
+    value["providers"]["mesh"] = ok;
+    assert!(workload_authz_core::compile(&value.to_string()).is_ok());
+}

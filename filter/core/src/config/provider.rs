@@ -131,6 +131,17 @@ pub fn compile(
     } else {
         algorithms
     };
+    // Only a provider otherwise well formed: a broken `algorithms` has its own error.
+    let judged = errors.0.len() == before && !algorithms.is_empty();
+    if let (true, Some(KeySource::Local(keys))) = (judged, &key_source) {
+        let unusable = unusable_keys(keys, &algorithms, spiffe_trust_domain.is_some());
+        if let Some(skipped) = unusable {
+            errors.add(
+                &child(&obj.path_of("local_jwks"), "inline_string"),
+                Kind::NoUsableKey { skipped },
+            );
+        }
+    }
     if errors.0.len() != before {
         return None;
     }
@@ -150,6 +161,52 @@ pub fn compile(
         kind,
         dpop,
     })
+}
+
+/// When no key of a local set can verify a token of this provider (no key fits any of its
+/// `algorithms`, or only `jwt-svid` keys on a provider without `spiffe`), why each key cannot:
+/// every token would otherwise fail with `unknown_key` while the configuration looks fine.
+fn unusable_keys(keys: &KeySet, algorithms: &[Algorithm], spiffe: bool) -> Option<Vec<String>> {
+    let usable = keys
+        .keys()
+        .iter()
+        .any(|k| algorithms.iter().any(|a| keys_fit(k, *a, spiffe)));
+    if usable {
+        return None;
+    }
+    let names: Vec<&str> = algorithms.iter().map(|a| a.as_str()).collect();
+    let reasons = keys
+        .keys()
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let which = match &k.kid {
+                Some(kid) => format!("the key with kid `{kid}`"),
+                None => format!("key {} of the set (no kid)", i + 1),
+            };
+            if k.usage.as_deref() == Some("jwt-svid") && !spiffe {
+                format!("{which}: use `jwt-svid` serves providers with `spiffe` only")
+            } else {
+                let pinned = k
+                    .alg
+                    .map_or(String::new(), |a| format!(" pinned to {}", a.as_str()));
+                format!(
+                    "{which}: {}{pinned}, which none of the provider's algorithms ({}) uses",
+                    k.key.family().describe(),
+                    names.join(", ")
+                )
+            }
+        })
+        .collect();
+    Some(reasons)
+}
+
+fn keys_fit(key: &crate::keys::Jwk, alg: Algorithm, spiffe: bool) -> bool {
+    key.fits(alg)
+        && key
+            .usage
+            .as_deref()
+            .is_none_or(|u| u == "sig" || (spiffe && u == "jwt-svid"))
 }
 
 fn spiffe(obj: &Obj<'_>, errors: &mut Errors) -> Option<String> {
@@ -313,7 +370,14 @@ fn local_jwks(
         );
     }
     if parsed.keys.is_empty() {
-        errors.add(&text_path, Kind::NoUsableKey);
+        let skipped = parsed
+            .ignored
+            .iter()
+            .map(|(index, usage)| {
+                format!("keys[{index}]: use `{usage}` is not for JWT signatures (set aside)")
+            })
+            .collect();
+        errors.add(&text_path, Kind::NoUsableKey { skipped });
     }
     (parsed.rejected.is_empty() && !parsed.keys.is_empty()).then(|| KeySet::new(parsed.keys))
 }

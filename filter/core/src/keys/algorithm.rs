@@ -36,6 +36,18 @@ pub enum KeyFamily {
     Ed25519,
 }
 
+impl KeyFamily {
+    /// In words: `an EC P-256 key`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            KeyFamily::Rsa => "an RSA key",
+            KeyFamily::EcP256 => "an EC P-256 key",
+            KeyFamily::EcP384 => "an EC P-384 key",
+            KeyFamily::Ed25519 => "an Ed25519 key",
+        }
+    }
+}
+
 /// Why an `alg` string is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AlgorithmError {

@@ -30,6 +30,11 @@ impl KeySet {
         self.keys.is_empty()
     }
 
+    /// The keys, in order.
+    pub fn keys(&self) -> &[Jwk] {
+        &self.keys
+    }
+
     /// The `kid`s of the keys that have one, in order.
     pub fn kids(&self) -> impl Iterator<Item = &str> {
         self.keys.iter().filter_map(|k| k.kid.as_deref())

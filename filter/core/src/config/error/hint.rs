@@ -171,7 +171,7 @@ fn specific(error: &ConfigError) -> Option<String> {
         | K::BadRevocationList(_)
         | K::BadJwks(_)
         | K::BadJwk(_)
-        | K::NoUsableKey
+        | K::NoUsableKey { .. }
         | K::BadMethod { .. }
         | K::BadHostPattern { .. }
         | K::BadTemplate(_) => return None,

@@ -82,7 +82,11 @@ pub enum ConfigErrorKind {
     /// One key of an inline key set is refused (the path names its index).
     BadJwk(JwkError),
     /// An inline key set that holds no usable signing key.
-    NoUsableKey,
+    NoUsableKey {
+        /// Each key set aside, with why (`the key with kid \`k1\`: use \`x509-svid\` is not for JWT
+        /// signatures`).
+        skipped: Vec<String>,
+    },
     /// An `algorithms` entry that is never allowed or not supported.
     BadAlgorithm {
         /// The entry, as written.
@@ -294,7 +298,12 @@ impl fmt::Display for ConfigErrorKind {
             }
             K::BadJwks(error) => write!(f, "{error}"),
             K::BadJwk(error) => write!(f, "{error}"),
-            K::NoUsableKey => f.write_str("holds no usable signing key"),
+            K::NoUsableKey { skipped } if skipped.is_empty() => {
+                f.write_str("holds no usable signing key")
+            }
+            K::NoUsableKey { skipped } => {
+                write!(f, "holds no usable signing key: {}", skipped.join("; "))
+            }
             K::BadAlgorithm { name, error } => match error {
                 AlgorithmError::None => {
                     f.write_str("`none` is never allowed: tokens must be signed")
