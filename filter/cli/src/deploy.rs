@@ -60,10 +60,7 @@ fn compiled(path: &str) -> Result<Result<(Loaded, Policy, Value), ExitCode>, Str
             Ok(Ok((loaded, policy, value)))
         }
         (Err(errors), _) => {
-            for error in &errors.0 {
-                eprintln!("{}: error: {error}", loaded.place(&error.path));
-                eprintln!("  hint: {}", error.hint());
-            }
+            loaded.print_errors(errors, false);
             eprintln!(
                 "{}: {} error(s): nothing printed, the filter would refuse this policy",
                 loaded.source.path,
@@ -89,6 +86,21 @@ fn mcp_routes(policy: &Policy) -> Vec<String> {
 /// A YAML double-quoted scalar (JSON string syntax is valid YAML).
 fn quoted(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| format!("{text:?}"))
+}
+
+/// Comment lines naming the key sets read from `local_jwks.filename` and inlined.
+fn inlined_notes(loaded: &Loaded) -> String {
+    loaded
+        .inlined
+        .iter()
+        .map(|i| {
+            format!(
+                "# {}: the key set of {} is inlined as local_jwks.inline_string.\n",
+                i.field(),
+                i.file.display()
+            )
+        })
+        .collect()
 }
 
 /// Runs `envoy`.
@@ -117,7 +129,7 @@ pub fn envoy(args: &EnvoyArgs) -> Result<ExitCode, String> {
 # workload-authz: Envoy HTTP filter with the policy of {file} (policy hash {hash}).
 # Put it in the http_filters of an http_connection_manager, before envoy.filters.http.router.
 # The policy is the filter's `configuration` (a google.protobuf.StringValue holding JSON).
-{mcp_note}\
+{notes}{mcp_note}\
 - name: workload_authz
   typed_config:
     \"@type\": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
@@ -137,6 +149,7 @@ pub fn envoy(args: &EnvoyArgs) -> Result<ExitCode, String> {
         file = loaded.source.path,
         hash = policy.hash,
         wasm = quoted(&args.wasm),
+        notes = inlined_notes(&loaded),
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -191,7 +204,7 @@ pub fn istio(args: &IstioArgs) -> Result<ExitCode, String> {
         "\
 # workload-authz as an Istio WasmPlugin, with the policy of {file} (policy hash {hash}).
 # failStrategy FAIL_CLOSE: if the module cannot be fetched or loaded, requests are refused.
-{mcp_note}\
+{notes}{mcp_note}\
 apiVersion: extensions.istio.io/v1alpha1
 kind: WasmPlugin
 metadata:
@@ -200,6 +213,7 @@ metadata:
         file = loaded.source.path,
         hash = policy.hash,
         name = quoted(&args.name),
+        notes = inlined_notes(&loaded),
     );
     if let Some(ns) = &args.namespace {
         out.push_str(&format!("  namespace: {}\n", quoted(ns)));
