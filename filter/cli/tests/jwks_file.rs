@@ -104,6 +104,13 @@ fn envoy_and_istio_print_the_key_set_not_the_file() {
         json!({"inline_string": jwks})
     );
 
+    let r = run(&["envoy", &file, "--bootstrap"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let bootstrap: Value = serde_norway::from_str(&r.stdout).unwrap();
+    let hcm = &bootstrap["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+        ["typed_config"];
+    assert_eq!(embedded(&hcm["http_filters"][0]), inline);
+
     let r = run(&["istio", &file, "--image", "oci://registry.example/wa:1"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let manifest: Value = serde_norway::from_str(&r.stdout).unwrap();
@@ -217,6 +224,7 @@ fn an_unreadable_file_names_the_field_and_the_file() {
         vec!["lint", file.as_str()],
         vec!["explain", file.as_str(), "--path", "/"],
         vec!["envoy", file.as_str()],
+        vec!["envoy", file.as_str(), "--bootstrap"],
         vec!["istio", file.as_str(), "--image", "oci://r/wa:1"],
     ] {
         let r = run(&command);
