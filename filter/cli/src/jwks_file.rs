@@ -236,6 +236,7 @@ mod tests {
             json!({"inline_string": "{\"keys\": []}"})
         );
         assert_eq!(done[0].field(), "providers.mesh.local_jwks.filename");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -268,5 +269,6 @@ mod tests {
             "providers.c.local_jwks.filename: set either `filename` or `inline_string`, not both"
         );
         assert!(texts[3].contains("is not UTF-8 text"), "{}", texts[3]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
