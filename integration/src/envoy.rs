@@ -275,7 +275,8 @@ struct Spawned {
     upstream: EchoServer,
 }
 
-fn spawn(policy_json: &str, opts: &EnvoyOptions) -> Result<Spawned, StartError> {
+/// The Envoy binary and (when `filter`) the filter module, or what is missing.
+fn prerequisites(filter: bool) -> Result<(PathBuf, PathBuf), StartError> {
     let envoy = crate::envoy_bin();
     let wasm = crate::wasm_path();
     if !envoy.exists() {
@@ -284,12 +285,17 @@ fn spawn(policy_json: &str, opts: &EnvoyOptions) -> Result<Spawned, StartError> 
             envoy.display()
         )));
     }
-    if opts.filter && !wasm.exists() {
+    if filter && !wasm.exists() {
         return Err(StartError::Missing(format!(
             "filter module {} (build it: cargo build -p workload-authz --target wasm32-wasip1 --release, or set WORKLOAD_AUTHZ_WASM)",
             wasm.display()
         )));
     }
+    Ok((envoy, wasm))
+}
+
+fn spawn(policy_json: &str, opts: &EnvoyOptions) -> Result<Spawned, StartError> {
+    let (envoy, wasm) = prerequisites(opts.filter)?;
     let upstream = EchoServer::start().map_err(|e| StartError::Io(format!("echo server: {e}")))?;
     let dir = temp_dir()?;
     let config = bootstrap(
@@ -307,11 +313,28 @@ fn spawn(policy_json: &str, opts: &EnvoyOptions) -> Result<Spawned, StartError> 
     )
     .map_err(io)?;
     std::fs::write(dir.join("policy.json"), policy_json).map_err(io)?;
+    let child = launch(&envoy, &config_path, &dir, opts)?;
+    Ok(Spawned {
+        child,
+        dir,
+        upstream,
+    })
+}
+
+/// Starts `envoy -c config_path` with the harness's flags (admin address file, logs in `dir`:
+/// envoy.log, stdout.log, stderr.log; access logs flushed every 100 ms).
+fn launch(
+    envoy: &Path,
+    config_path: &Path,
+    dir: &Path,
+    opts: &EnvoyOptions,
+) -> Result<Child, StartError> {
+    let io = |e: std::io::Error| StartError::Io(e.to_string());
     let stdout = std::fs::File::create(dir.join("stdout.log")).map_err(io)?;
     let stderr = std::fs::File::create(dir.join("stderr.log")).map_err(io)?;
-    let mut cmd = Command::new(&envoy);
+    let mut cmd = Command::new(envoy);
     cmd.arg("-c")
-        .arg(&config_path)
+        .arg(config_path)
         .arg("--disable-hot-restart")
         .arg("--concurrency")
         .arg(opts.concurrency.to_string())
@@ -327,17 +350,11 @@ fn spawn(policy_json: &str, opts: &EnvoyOptions) -> Result<Spawned, StartError> 
         cmd.arg("--component-log-level")
             .arg(&opts.component_log_level);
     }
-    let child = cmd
-        .stdin(Stdio::null())
+    cmd.stdin(Stdio::null())
         .stdout(stdout)
         .stderr(stderr)
         .spawn()
-        .map_err(|e| StartError::Io(format!("spawning {}: {e}", envoy.display())))?;
-    Ok(Spawned {
-        child,
-        dir,
-        upstream,
-    })
+        .map_err(|e| StartError::Io(format!("spawning {}: {e}", envoy.display())))
 }
 
 /// Log text of an Envoy run: envoy.log + stderr + stdout.
@@ -363,11 +380,44 @@ impl Envoy {
     }
 
     pub fn start_with(policy_json: &str, opts: &EnvoyOptions) -> Result<Envoy, StartError> {
+        let spawned = spawn(policy_json, opts)?;
+        Envoy::wait_ready(spawned, "main")
+    }
+
+    /// Starts Envoy with a complete bootstrap of its own (`file_name` ends in `.yaml` or `.json`,
+    /// which tells Envoy how to read `text`), in front of `upstream` (which the bootstrap must
+    /// point at), and waits until it is ready and `listener` (a listener's name) is bound. The
+    /// harness's flags apply (admin address file, logs and standard output in [`Envoy::dir`]).
+    pub fn start_bootstrap(
+        text: &str,
+        file_name: &str,
+        listener: &str,
+        upstream: EchoServer,
+        opts: &EnvoyOptions,
+    ) -> Result<Envoy, StartError> {
+        let (envoy, _) = prerequisites(false)?;
+        let dir = temp_dir()?;
+        let config_path = dir.join(file_name);
+        std::fs::write(&config_path, text).map_err(|e| StartError::Io(e.to_string()))?;
+        let child = launch(&envoy, &config_path, &dir, opts)?;
+        Envoy::wait_ready(
+            Spawned {
+                child,
+                dir,
+                upstream,
+            },
+            listener,
+        )
+    }
+
+    /// Waits until the admin listener answers `/ready` with LIVE, then reads the address of the
+    /// listener named `listener`.
+    fn wait_ready(spawned: Spawned, listener: &str) -> Result<Envoy, StartError> {
         let Spawned {
             mut child,
             dir,
             upstream,
-        } = spawn(policy_json, opts)?;
+        } = spawned;
         let deadline = Instant::now() + START_TIMEOUT;
         let fail_exit = |status: ExitStatus, dir: &Path| StartError::Exited {
             status: status.to_string(),
@@ -419,7 +469,7 @@ impl Envoy {
         let listener = match admin_get(admin, "/listeners?format=json")
             .ok()
             .and_then(|r| r.json())
-            .and_then(|v| listener_address(&v, "main"))
+            .and_then(|v| listener_address(&v, listener))
         {
             Some(a) => a,
             None => {
@@ -506,23 +556,23 @@ impl Envoy {
 
     /// Access log entries (JSON lines) written so far (flushed every 100 ms).
     pub fn access_log(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.dir.join("access.log"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
+        json_lines(&self.dir.join("access.log"))
     }
 
     /// Waits (up to 5 s) until the access log has at least `n` entries; returns them.
     pub fn wait_access_log(&self, n: usize) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let entries = self.access_log();
-            if entries.len() >= n || Instant::now() > deadline {
-                return entries;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_lines(n, || self.access_log())
+    }
+
+    /// The JSON lines Envoy wrote to its standard output so far (an access log to
+    /// `/dev/stdout`, such as the `StdoutAccessLog` of `workload-authz envoy --bootstrap`).
+    pub fn stdout_json(&self) -> Vec<Value> {
+        json_lines(&self.dir.join("stdout.log"))
+    }
+
+    /// Waits (up to 5 s) until standard output holds at least `n` JSON lines; returns them.
+    pub fn wait_stdout_json(&self, n: usize) -> Vec<Value> {
+        wait_lines(n, || self.stdout_json())
     }
 
     /// The sum of a Prometheus counter's samples (from `/stats/prometheus`) whose labels include
@@ -550,6 +600,27 @@ impl Envoy {
 
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+}
+
+/// The lines of a file that are JSON values (none if it is unreadable).
+fn json_lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Calls `read` until it returns at least `n` entries, for up to 5 s; returns the last answer.
+fn wait_lines(n: usize, read: impl Fn() -> Vec<Value>) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let entries = read();
+        if entries.len() >= n || Instant::now() > deadline {
+            return entries;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -123,3 +123,19 @@ fn invalid_json_is_refused() {
         relevant(&log)
     );
 }
+
+/// `local_jwks.filename` given to Envoy directly: the sandboxed filter cannot read files, so it
+/// refuses the field and says what to do (the CLI inlines such a file: tests/bootstrap.rs).
+#[test]
+fn a_jwks_filename_is_refused_with_what_to_do() {
+    let mut p = policy(&good_jwks(), "orders:write:{tenant}");
+    p["providers"]["mesh"]["local_jwks"] = json!({ "filename": "/etc/envoy/jwks.json" });
+    let log = Envoy::start_expect_failure(&p.to_string());
+    eprintln!("{}", relevant(&log));
+    let needle = "providers.mesh.local_jwks.filename: the filter cannot read files (the proxy-wasm sandbox); inline the key set as local_jwks.inline_string, or let workload-authz envoy|istio inline the file for you";
+    assert!(
+        log.contains(needle),
+        "log lacks {needle:?}\nrelevant log lines:\n{}",
+        relevant(&log)
+    );
+}

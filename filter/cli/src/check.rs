@@ -21,6 +21,7 @@ pub fn run(path: &str, format: TextOrJson) -> Result<ExitCode, String> {
                 policy.mode.as_str(),
                 policy.hash
             );
+            print_inlined(&loaded);
             Ok(ExitCode::SUCCESS)
         }
         (Ok(policy), TextOrJson::Json) => {
@@ -32,15 +33,14 @@ pub fn run(path: &str, format: TextOrJson) -> Result<ExitCode, String> {
                 "providers": policy.providers.len(),
                 "routes": policy.routes.len(),
                 "errors": [],
+                "inlined": inlined_json(&loaded),
             });
             println!("{out:#}");
             Ok(ExitCode::SUCCESS)
         }
         (Err(errors), TextOrJson::Text) => {
-            for error in &errors.0 {
-                println!("{}: error: {error}", loaded.place(&error.path));
-                println!("  hint: {}", error.hint());
-            }
+            loaded.print_errors(errors, true);
+            print_inlined(&loaded);
             println!(
                 "{source}: {} error(s); the filter refuses this configuration",
                 errors.0.len()
@@ -49,19 +49,48 @@ pub fn run(path: &str, format: TextOrJson) -> Result<ExitCode, String> {
         }
         (Err(errors), TextOrJson::Json) => {
             let list: Vec<Value> = errors.0.iter().map(|e| error_json(e, &loaded)).collect();
-            let out = json!({"policy": source, "ok": false, "errors": list});
+            let out = json!({
+                "policy": source,
+                "ok": false,
+                "errors": list,
+                "inlined": inlined_json(&loaded),
+            });
             println!("{out:#}");
             Ok(ExitCode::from(1))
         }
     }
 }
 
-/// One error as JSON: path, line (JSON files), message, hint.
+/// A note per key set read from `local_jwks.filename`: it was checked inline, and the filter
+/// itself would refuse the file (so the policy to deploy is the one `envoy`/`istio` print).
+fn print_inlined(loaded: &Loaded) {
+    for inlined in &loaded.inlined {
+        println!(
+            "{}: note: {}: checked with the key set of `{}` inline; the filter cannot read files: deploy what `workload-authz envoy` or `istio` prints (the key set inline)",
+            loaded.place(&inlined.field()),
+            inlined.field(),
+            inlined.file.display(),
+        );
+    }
+}
+
+/// The inlined key sets as JSON: `[{"path", "file"}]`.
+fn inlined_json(loaded: &Loaded) -> Value {
+    loaded
+        .inlined
+        .iter()
+        .map(|i| json!({"path": i.field(), "file": i.file.display().to_string()}))
+        .collect()
+}
+
+/// One error as JSON: path, line (JSON files), message, hint, and `origin` for an error inside a
+/// key set read from `local_jwks.filename` (else `null`).
 pub fn error_json(error: &ConfigError, loaded: &Loaded) -> Value {
     json!({
         "path": error.path,
         "line": loaded.line(&error.path),
         "message": error.to_string(),
         "hint": error.hint(),
+        "origin": loaded.origin(&error.path),
     })
 }

@@ -83,10 +83,7 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode, String> {
     let policy = match &loaded.compiled {
         Ok(policy) => policy,
         Err(errors) => {
-            for error in &errors.0 {
-                eprintln!("{}: error: {error}", loaded.place(&error.path));
-                eprintln!("  hint: {}", error.hint());
-            }
+            loaded.print_errors(errors, false);
             eprintln!(
                 "{}: {} error(s): the filter refuses this policy, every request would be answered 503",
                 loaded.source.path,

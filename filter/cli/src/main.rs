@@ -16,6 +16,7 @@ mod check;
 mod deploy;
 mod dpop;
 mod explain;
+mod jwks_file;
 mod keys;
 mod lint;
 mod locate;

@@ -19,19 +19,46 @@ pub enum LintFormat {
     Sarif,
 }
 
+/// What one run found.
+pub struct Report<'a> {
+    /// The policy.
+    pub loaded: &'a Loaded,
+    /// Every finding, in report order.
+    pub findings: &'a [Finding],
+    /// The configuration paths the rules other than WA000 did not read because they do not
+    /// compile (empty: they read everything), or `None` when those rules could not run.
+    pub skipped: Option<&'a [String]>,
+    /// `--fail-on`.
+    pub fail_on: Severity,
+    /// Whether a finding reaches `--fail-on`.
+    pub failed: bool,
+}
+
 /// The whole output of a run in `format`.
-pub fn render(
-    format: LintFormat,
-    loaded: &Loaded,
-    findings: &[Finding],
-    fail_on: Severity,
-    failed: bool,
-) -> String {
+pub fn render(format: LintFormat, report: &Report<'_>) -> String {
     match format {
-        LintFormat::Text => text(loaded, findings, fail_on, failed),
-        LintFormat::Json => format!("{:#}", as_json(loaded, findings, fail_on, failed)),
-        LintFormat::Sarif => format!("{:#}", sarif(loaded, findings)),
+        LintFormat::Text => text(report),
+        LintFormat::Json => format!("{:#}", as_json(report)),
+        LintFormat::Sarif => format!("{:#}", sarif(report.loaded, report.findings)),
     }
+}
+
+/// For a policy that does not compile: what the other rules read, in words.
+fn coverage_note(report: &Report<'_>) -> Option<String> {
+    report.loaded.compiled.as_ref().err()?;
+    Some(match report.skipped {
+        None => {
+            "no other rule ran: the policy must compile at least as far as its routes".to_string()
+        }
+        Some([]) => {
+            "the other rules ran on the whole policy (the errors are in fields no rule reads)"
+                .to_string()
+        }
+        Some(paths) => format!(
+            "the other rules ran without the parts that do not compile: {}",
+            paths.join(", ")
+        ),
+    })
 }
 
 fn count(findings: &[Finding], severity: Severity) -> usize {
@@ -41,7 +68,14 @@ fn count(findings: &[Finding], severity: Severity) -> usize {
         .count()
 }
 
-fn text(loaded: &Loaded, findings: &[Finding], fail_on: Severity, failed: bool) -> String {
+fn text(report: &Report<'_>) -> String {
+    let Report {
+        loaded,
+        findings,
+        fail_on,
+        failed,
+        ..
+    } = *report;
     let mut lines = Vec::new();
     for f in findings {
         let r = f.rule();
@@ -54,6 +88,9 @@ fn text(loaded: &Loaded, findings: &[Finding], fail_on: Severity, failed: bool) 
             f.message
         ));
         lines.push(format!("  help: {}", r.help));
+    }
+    if let Some(note) = coverage_note(report) {
+        lines.push(format!("{}: note: {note}", loaded.source.path));
     }
     lines.push(format!(
         "{}: {} finding(s): {} error(s), {} warning(s), {} note(s); --fail-on {}: {}",
@@ -68,7 +105,14 @@ fn text(loaded: &Loaded, findings: &[Finding], fail_on: Severity, failed: bool) 
     lines.join("\n")
 }
 
-fn as_json(loaded: &Loaded, findings: &[Finding], fail_on: Severity, failed: bool) -> Value {
+fn as_json(report: &Report<'_>) -> Value {
+    let Report {
+        loaded,
+        findings,
+        skipped,
+        fail_on,
+        failed,
+    } = *report;
     let list: Vec<Value> = findings
         .iter()
         .map(|f| {
@@ -95,6 +139,7 @@ fn as_json(loaded: &Loaded, findings: &[Finding], fail_on: Severity, failed: boo
         },
         "fail_on": fail_on.as_str(),
         "failed": failed,
+        "skipped": skipped,
     })
 }
 

@@ -13,10 +13,12 @@
 //! | `analysis/requirements.rs` | WA003, WA007, WA008, WA009: what routes ask of tokens, scopes |
 //! | `analysis/reachability.rs` | WA006, WA013: routes that never apply, slash variants |
 //! | `analysis/mcp.rs` | WA014-WA017: the rules of `mcp` blocks, MCP routes' methods |
+//! | `partial.rs` | a policy that does not compile: WA000, then the other rules on the rest |
 //! | `format.rs` | text, JSON and SARIF 2.1.0 output |
 
 mod analysis;
 mod format;
+mod partial;
 pub mod rules;
 
 use crate::policy;
@@ -82,16 +84,30 @@ pub fn run(args: &LintArgs) -> Result<ExitCode, String> {
         Some(file) => Some(read_catalogue(file)?),
         None => None,
     };
-    let findings = match &loaded.compiled {
-        Ok(policy) => lint(policy, args.max_write_lifetime, catalogue.as_deref()),
-        Err(errors) => invalid(errors),
+    let threshold = args.max_write_lifetime;
+    let (findings, skipped) = match (&loaded.compiled, &loaded.value) {
+        (Ok(policy), _) => (
+            lint(policy, threshold, catalogue.as_deref()),
+            Some(Vec::new()),
+        ),
+        (Err(errors), Some(value)) => {
+            let rest = partial::lint_rest(value, errors, threshold, catalogue.as_deref());
+            let mut all = invalid(errors);
+            all.extend(rest.findings);
+            (all, rest.skipped)
+        }
+        (Err(errors), None) => (invalid(errors), None),
     };
     let worst = findings.iter().map(|f| f.rule().severity).max();
     let failed = worst.is_some_and(|w| w >= args.fail_on);
-    println!(
-        "{}",
-        format::render(args.format, &loaded, &findings, args.fail_on, failed)
-    );
+    let report = format::Report {
+        loaded: &loaded,
+        findings: &findings,
+        skipped: skipped.as_deref(),
+        fail_on: args.fail_on,
+        failed,
+    };
+    println!("{}", format::render(args.format, &report));
     Ok(if failed {
         ExitCode::from(1)
     } else {

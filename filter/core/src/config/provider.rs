@@ -353,7 +353,11 @@ fn local_jwks(
     errors: &mut Errors,
 ) -> Option<KeySet> {
     let path = path.to_string();
-    let jwks = Obj::new(value, &path, &["inline_string"], errors)?;
+    let jwks = Obj::new(value, &path, &["inline_string", "filename"], errors)?;
+    if jwks.get("filename").is_some() {
+        errors.add(&jwks.path_of("filename"), Kind::JwksFilename);
+        return None;
+    }
     let text = jwks.req_str("inline_string", errors)?;
     let text_path = jwks.path_of("inline_string");
     let parsed = match parse_jwks_limited(text, jwks_limits) {

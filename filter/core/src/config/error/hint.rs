@@ -70,6 +70,7 @@ fn specific(error: &ConfigError) -> Option<String> {
             example("remote_jwks").unwrap_or_default(),
             example("oidc_discovery").unwrap_or_default()
         ),
+        K::JwksFilename => "run `workload-authz envoy POLICY` (or `istio`): it reads the file".to_string(),
         K::BadJwk(JwkError::RsaTooSmall(_)) => format!(
             "RSA keys need at least {MIN_RSA_BITS} bits; `workload-authz keygen --alg RS256` makes one"
         ),

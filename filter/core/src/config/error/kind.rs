@@ -77,6 +77,9 @@ pub enum ConfigErrorKind {
     KeySourceConflict,
     /// A provider with none of `local_jwks`, `remote_jwks` and `oidc_discovery`.
     MissingKeySource,
+    /// `local_jwks.filename` (Envoy `jwt_authn`'s habit): the sandboxed filter cannot read
+    /// files; the CLI inlines such a file before it prints a policy for Envoy or Istio.
+    JwksFilename,
     /// An inline key set that is refused as a whole.
     BadJwks(JwksError),
     /// One key of an inline key set is refused (the path names its index).
@@ -296,6 +299,7 @@ impl fmt::Display for ConfigErrorKind {
             K::MissingKeySource => {
                 f.write_str("needs `local_jwks`, `remote_jwks` or `oidc_discovery`")
             }
+            K::JwksFilename => f.write_str("the filter cannot read files (the proxy-wasm sandbox); inline the key set as local_jwks.inline_string, or let workload-authz envoy|istio inline the file for you"),
             K::BadJwks(error) => write!(f, "{error}"),
             K::BadJwk(error) => write!(f, "{error}"),
             K::NoUsableKey { skipped } if skipped.is_empty() => {

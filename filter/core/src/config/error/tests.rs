@@ -119,6 +119,31 @@ fn a_shared_issuer_names_the_first_provider() {
 }
 
 #[test]
+fn a_jwks_filename_is_refused_naming_the_field_and_what_to_do() {
+    let mut value = base();
+    let mesh = value["providers"]["mesh"].as_object_mut().unwrap();
+    mesh.remove("remote_jwks");
+    mesh.insert("local_jwks".into(), json!({"filename": "keys/jwks.json"}));
+    let error = only_error(&value);
+    assert_eq!(error.kind, K::JwksFilename);
+    assert_eq!(
+        error.to_string(),
+        "providers.mesh.local_jwks.filename: the filter cannot read files (the proxy-wasm sandbox); inline the key set as local_jwks.inline_string, or let workload-authz envoy|istio inline the file for you"
+    );
+    assert!(
+        error.hint().contains("`workload-authz envoy POLICY`"),
+        "{}",
+        error.hint()
+    );
+    // With an inline key set next to it, the file is still refused (not silently ignored).
+    value["providers"]["mesh"]["local_jwks"]["inline_string"] = json!("{\"keys\": []}");
+    assert_eq!(
+        only_error(&value).path,
+        "providers.mesh.local_jwks.filename"
+    );
+}
+
+#[test]
 fn the_log_line_carries_message_and_hint() {
     let error = ConfigError::new("routes[0].mode", K::not_a(Choice::Mode, "audit"));
     assert_eq!(
@@ -204,9 +229,10 @@ fn variant(kind: &K) -> usize {
         K::BadClusterHost { .. } => 50,
         K::HeaderMatchTest => 51,
         K::DuplicateDenyRule { .. } => 52,
+        K::JwksFilename => 53,
     }
 }
-const VARIANTS: usize = 53;
+const VARIANTS: usize = 54;
 
 #[test]
 fn every_kind_has_its_message_and_hint() {
@@ -267,6 +293,9 @@ fn every_kind_has_its_message_and_hint() {
         ("providers.mesh.oidc_discovery.jwks_clusters.a b", K::BadClusterHost { host: s("a b") },
          "providers.mesh.oidc_discovery.jwks_clusters.a b: `a b` is not a host or host:port",
          s("a key is the host of a `jwks_uri`, with its port to match that port only, for example: {\"keys.example:443\": \"keys_cluster\"}")),
+        ("providers.mesh.local_jwks.filename", K::JwksFilename,
+         "providers.mesh.local_jwks.filename: the filter cannot read files (the proxy-wasm sandbox); inline the key set as local_jwks.inline_string, or let workload-authz envoy|istio inline the file for you",
+         s("run `workload-authz envoy POLICY` (or `istio`): it reads the file")),
         ("providers.mesh.local_jwks.inline_string", K::BadJwks(JwksError::NoKeysArray),
          "providers.mesh.local_jwks.inline_string: must be an object with a `keys` array", s(provider)),
         ("providers.mesh.local_jwks.inline_string.keys[0]", K::BadJwk(JwkError::RsaTooSmall(1024)),

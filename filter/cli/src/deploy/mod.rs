@@ -4,6 +4,11 @@
 //! before anything reaches the upstream: Envoy's Wasm `PluginConfig` allows it with
 //! `allow_on_headers_stop_iteration: true` (Envoy 1.35 and later), which `envoy` then sets.
 //! Istio's `WasmPlugin` has no such field, so `istio` warns.
+//!
+//! `envoy --bootstrap` wraps the same filter entry in a complete static bootstrap
+//! ([`bootstrap`]).
+
+mod bootstrap;
 
 use crate::policy::{self, Loaded};
 use clap::Args;
@@ -23,6 +28,20 @@ pub struct EnvoyArgs {
         value_name = "PATH"
     )]
     pub wasm: String,
+    /// Print a complete static Envoy bootstrap (listener, the filter, the router, the JSON
+    /// access log with the decision record on standard output, stats tags, admin, the upstream
+    /// cluster) instead of the `http_filters` entry.
+    #[arg(long)]
+    pub bootstrap: bool,
+    /// With --bootstrap: the upstream the listener forwards to [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "HOST:PORT", requires = "bootstrap")]
+    pub upstream: Option<String>,
+    /// With --bootstrap: the listener's port (on 0.0.0.0) [default: 10000].
+    #[arg(long, value_name = "PORT", requires = "bootstrap")]
+    pub port: Option<u16>,
+    /// With --bootstrap: the admin listener's port (on 127.0.0.1) [default: 9901].
+    #[arg(long, value_name = "PORT", requires = "bootstrap")]
+    pub admin_port: Option<u16>,
 }
 
 /// Arguments of `istio`.
@@ -60,10 +79,7 @@ fn compiled(path: &str) -> Result<Result<(Loaded, Policy, Value), ExitCode>, Str
             Ok(Ok((loaded, policy, value)))
         }
         (Err(errors), _) => {
-            for error in &errors.0 {
-                eprintln!("{}: error: {error}", loaded.place(&error.path));
-                eprintln!("  hint: {}", error.hint());
-            }
+            loaded.print_errors(errors, false);
             eprintln!(
                 "{}: {} error(s): nothing printed, the filter would refuse this policy",
                 loaded.source.path,
@@ -91,18 +107,71 @@ fn quoted(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| format!("{text:?}"))
 }
 
+/// Comment lines naming the key sets read from `local_jwks.filename` and inlined.
+fn inlined_notes(loaded: &Loaded) -> String {
+    loaded
+        .inlined
+        .iter()
+        .map(|i| {
+            format!(
+                "# {}: the key set of {} is inlined as local_jwks.inline_string.\n",
+                i.field(),
+                i.file.display()
+            )
+        })
+        .collect()
+}
+
 /// Runs `envoy`.
 pub fn envoy(args: &EnvoyArgs) -> Result<ExitCode, String> {
+    let upstream = bootstrap::Upstream::parse(
+        args.upstream
+            .as_deref()
+            .unwrap_or(bootstrap::DEFAULT_UPSTREAM),
+    )
+    .map_err(|e| e.to_string())?;
     let (loaded, policy, value) = match compiled(&args.policy)? {
         Ok(found) => found,
         Err(code) => return Ok(code),
     };
-    let pretty = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
+    let entry = filter_entry(&policy, &value, &args.wasm)?;
+    let notes = inlined_notes(&loaded);
+    if args.bootstrap {
+        let text = bootstrap::render(&bootstrap::Bootstrap {
+            file: &loaded.source.path,
+            hash: &policy.hash,
+            notes: &notes,
+            filter_entry: &entry,
+            upstream: &upstream,
+            port: args.port.unwrap_or(bootstrap::DEFAULT_PORT),
+            admin_port: args.admin_port.unwrap_or(bootstrap::DEFAULT_ADMIN_PORT),
+        })
+        .map_err(|e| e.to_string())?;
+        print!("{text}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    print!(
+        "\
+# workload-authz: Envoy HTTP filter with the policy of {file} (policy hash {hash}).
+# Put it in the http_filters of an http_connection_manager, before envoy.filters.http.router.
+# The policy is the filter's `configuration` (a google.protobuf.StringValue holding JSON).
+{notes}{entry}",
+        file = loaded.source.path,
+        hash = policy.hash,
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The `http_filters` entry (YAML at column 0): `envoy.filters.http.wasm` with the V8 runtime,
+/// the module at `wasm`, the policy `value` as its `configuration`, and
+/// `allow_on_headers_stop_iteration` when the policy has MCP routes.
+fn filter_entry(policy: &Policy, value: &Value, wasm: &str) -> Result<String, String> {
+    let pretty = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
     let embedded: String = pretty
         .lines()
         .map(|line| format!("              {line}\n"))
         .collect();
-    let mcp = mcp_routes(&policy);
+    let mcp = mcp_routes(policy);
     let (mcp_note, stop_iteration) = if mcp.is_empty() {
         ("", "")
     } else {
@@ -112,11 +181,8 @@ pub fn envoy(args: &EnvoyArgs) -> Result<ExitCode, String> {
             "      allow_on_headers_stop_iteration: true\n",
         )
     };
-    print!(
+    Ok(format!(
         "\
-# workload-authz: Envoy HTTP filter with the policy of {file} (policy hash {hash}).
-# Put it in the http_filters of an http_connection_manager, before envoy.filters.http.router.
-# The policy is the filter's `configuration` (a google.protobuf.StringValue holding JSON).
 {mcp_note}\
 - name: workload_authz
   typed_config:
@@ -134,11 +200,8 @@ pub fn envoy(args: &EnvoyArgs) -> Result<ExitCode, String> {
         \"@type\": type.googleapis.com/google.protobuf.StringValue
         value: |-
 {embedded}",
-        file = loaded.source.path,
-        hash = policy.hash,
-        wasm = quoted(&args.wasm),
-    );
-    Ok(ExitCode::SUCCESS)
+        wasm = quoted(wasm),
+    ))
 }
 
 /// Runs `istio`.
@@ -191,7 +254,7 @@ pub fn istio(args: &IstioArgs) -> Result<ExitCode, String> {
         "\
 # workload-authz as an Istio WasmPlugin, with the policy of {file} (policy hash {hash}).
 # failStrategy FAIL_CLOSE: if the module cannot be fetched or loaded, requests are refused.
-{mcp_note}\
+{notes}{mcp_note}\
 apiVersion: extensions.istio.io/v1alpha1
 kind: WasmPlugin
 metadata:
@@ -200,6 +263,7 @@ metadata:
         file = loaded.source.path,
         hash = policy.hash,
         name = quoted(&args.name),
+        notes = inlined_notes(&loaded),
     );
     if let Some(ns) = &args.namespace {
         out.push_str(&format!("  namespace: {}\n", quoted(ns)));
