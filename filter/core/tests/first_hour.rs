@@ -255,3 +255,23 @@ fn a_provider_whose_keys_fit_none_of_its_rules_is_refused_naming_each_key() {
     value["providers"]["mesh"] = ok;
     assert!(workload_authz_core::compile(&value.to_string()).is_ok());
 }
+
+#[test]
+fn a_transaction_token_sent_as_an_access_token_is_not_authenticated_as_one() {
+    let mut value = example_policy_json();
+    value["providers"]["txn"] = json!({
+        "issuer": "https://txn.example",
+        "audiences": ["orders"],
+        "token_type": "txn_token",
+        "local_jwks": { "inline_string": jwks() }
+    });
+    let p = policy(&value);
+    let token = es256(&with(good_claims(), "iss", json!("https://txn.example")));
+    let d = judge_token(&p, "GET", READ, &token);
+    assert_eq!(d.reason, Reason::BadIssuer);
+    assert_eq!(d.provider, None);
+    assert_eq!(
+        validations_metric(&d).unwrap(),
+        "provider=.=unknown;.;result=.=bad_issuer;.;workload_authz_token_validations_total"
+    );
+}

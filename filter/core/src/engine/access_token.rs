@@ -320,6 +320,11 @@ pub(super) fn not_accepted(
     token: &Identified<'_, '_>,
     decision: &mut Decision,
 ) -> Reason {
+    if token.provider.kind == crate::config::TokenKind::Transaction {
+        // A transaction token is never an access token: not authenticated (nor cached) as one.
+        decision.token_result = Some(Reason::BadIssuer);
+        return Reason::BadIssuer;
+    }
     let mut silent = Trace::off();
     let mut quiet = Checks::new(&mut silent);
     let role = TokenRole::Access {
