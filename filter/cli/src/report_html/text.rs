@@ -61,97 +61,15 @@ pub(super) fn duration(seconds: u64) -> String {
 }
 
 /// Seconds since 1970 of an RFC 3339 timestamp ("2026-12-02T05:02:11Z", a fraction and a
-/// numeric offset accepted), `None` for anything else.
+/// numeric offset accepted), `None` for anything else: the review's own parser.
 pub(super) fn epoch(ts: &str) -> Option<i64> {
-    let b = ts.as_bytes();
-    let n = |from: usize, len: usize| -> Option<i64> {
-        let digits = ts.get(from..from + len)?;
-        if !digits.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        digits.parse().ok()
-    };
-    let sep_ok = b.get(4) == Some(&b'-')
-        && b.get(7) == Some(&b'-')
-        && matches!(b.get(10), Some(b'T' | b't' | b' '))
-        && b.get(13) == Some(&b':')
-        && b.get(16) == Some(&b':');
-    if !sep_ok {
-        return None;
-    }
-    let (year, month, day) = (n(0, 4)?, n(5, 2)?, n(8, 2)?);
-    let (hour, minute, second) = (n(11, 2)?, n(14, 2)?, n(17, 2)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
-        return None;
-    }
-    let offset = zone_offset(ts.get(19..)?)?;
-    let days = days_from_civil(year, month, day);
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second.min(60) - offset)
-}
-
-/// The offset in seconds of the tail after the seconds: optional fraction, then `Z` or ±hh:mm.
-fn zone_offset(tail: &str) -> Option<i64> {
-    let tail = match tail.strip_prefix('.') {
-        Some(rest) => rest.trim_start_matches(|c: char| c.is_ascii_digit()),
-        None => tail,
-    };
-    if tail.eq_ignore_ascii_case("z") {
-        return Some(0);
-    }
-    let sign = match tail.get(..1)? {
-        "+" => 1,
-        "-" => -1,
-        _ => return None,
-    };
-    let (h, m) = (tail.get(1..3)?, tail.get(4..6)?);
-    if tail.len() != 6 || tail.get(3..4)? != ":" {
-        return None;
-    }
-    Some(sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    crate::review::time::parse_rfc3339(ts)
 }
 
 /// The date and time of `epoch` seconds, "2026-12-02 05:02" (UTC, minutes).
 pub(super) fn minute_of(epoch: i64) -> String {
-    let days = epoch.div_euclid(86_400);
-    let secs = epoch.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
-        secs / 3600,
-        secs % 3600 / 60
-    )
-}
-
-/// The inverse of [`days_from_civil`].
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
+    let full = crate::review::time::format_rfc3339(epoch);
+    full.get(..16).unwrap_or(&full).replacen('T', " ", 1)
 }
 
 /// A timestamp for people: "2026-12-02 05:02:11 UTC" for the report's UTC form, else as is.

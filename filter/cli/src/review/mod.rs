@@ -13,7 +13,7 @@ mod record;
 mod report;
 pub mod rules;
 mod suggest;
-mod time;
+pub mod time;
 
 use crate::lint::rules::Severity;
 use aggregate::Aggregate;
