@@ -96,7 +96,10 @@ impl ProofKey {
 
     /// The RFC 7638 thumbprint of [`ProofKey::jwk`]: the `cnf.jkt` of tokens bound to this key.
     pub fn jkt(&self) -> Result<String, String> {
-        thumbprint(self.jwk())
+        self.jwk()
+            .as_object()
+            .and_then(workload_authz_core::dpop::thumbprint)
+            .ok_or_else(|| "the key's JWK has no thumbprint".to_string())
     }
 
     /// The proofs' protected header, base64url: `typ`, `alg` and `jwk`.
@@ -158,18 +161,8 @@ fn public_jwk(text: &str) -> Result<Value, String> {
     Ok(Value::Object(out))
 }
 
-/// RFC 7638: base64url SHA-256 of the required members, sorted, as JSON without whitespace.
-pub fn thumbprint(jwk: &Value) -> Result<String, String> {
-    // `public_jwk` inserts the members in lexicographic order (so they come out sorted with or
-    // without serde_json's `preserve_order`), and Value's Display writes no whitespace.
-    let required = public_jwk(&jwk.to_string())?;
-    Ok(URL_SAFE_NO_PAD.encode(hmac_sha256::Hash::hash(required.to_string().as_bytes())))
-}
-
-/// `ath` (RFC 9449 section 4.2): base64url SHA-256 of the access token.
-pub fn access_token_hash(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(hmac_sha256::Hash::hash(token.as_bytes()))
-}
+/// `ath` (RFC 9449 section 4.2), as the filter computes it.
+pub use workload_authz_core::dpop::access_token_hash;
 
 #[cfg(test)]
 mod tests {
@@ -186,7 +179,7 @@ mod tests {
             "kid": "2011-04-29"
         });
         assert_eq!(
-            thumbprint(&jwk).unwrap(),
+            workload_authz_core::dpop::thumbprint(jwk.as_object().unwrap()).unwrap(),
             "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
         );
     }
