@@ -214,12 +214,7 @@ fn is_json<H: AsRef<str>>(headers: &[(H, H)]) -> bool {
 
 /// `Mcp-Method` and `Mcp-Name`, when sent, must name the body's method and target.
 fn headers_agree<H: AsRef<str>>(message: &Message, headers: &[(H, H)]) -> Result<(), Reason> {
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n.as_ref().eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_ref())
-    };
+    let header = |name: &str| crate::routes::header_value(headers, name);
     let agrees = |sent: Option<&str>, body: Option<&str>| match sent {
         None => true,
         Some(sent) => header_value::decode(sent).is_ok_and(|decoded| Some(&*decoded) == body),

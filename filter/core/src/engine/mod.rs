@@ -189,10 +189,7 @@ impl<H: AsRef<str>> Bindings for RequestBindings<'_, H> {
     }
 
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.as_ref().eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_ref())
+        crate::routes::header_value(self.headers, name)
     }
 
     fn source_address(&self) -> Option<&str> {

@@ -36,8 +36,9 @@ impl HeaderCondition {
     }
 }
 
-/// The value of header `name` (lowercase) among `headers` (the first copy: a header a
-/// condition reads is refused when repeated, before any route is chosen).
+/// The value of header `name` among `headers`, compared without case: the first copy (a header
+/// the engine reads is refused when repeated, before it is read: `ambiguous_header`). Every
+/// one-value header lookup of the engine (templates, MCP headers, `match.headers`) uses it.
 pub fn header_value<'h, H: AsRef<str>>(headers: &'h [(H, H)], name: &str) -> Option<&'h str> {
     headers
         .iter()
