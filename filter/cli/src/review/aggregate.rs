@@ -262,6 +262,13 @@ pub fn tool_of(record: &Record) -> Option<String> {
     })
 }
 
+/// `(key, count)` pairs, most first, ties by key: the order every table and finding lists them.
+pub fn by_count<K: Ord>(items: impl Iterator<Item = (K, u64)>) -> Vec<(K, u64)> {
+    let mut list: Vec<(K, u64)> = items.collect();
+    list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    list
+}
+
 fn insert_capped(set: &mut BTreeSet<String>, value: &str, cap: usize) {
     if set.len() < cap && !set.contains(value) {
         set.insert(value.to_string());

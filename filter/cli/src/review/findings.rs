@@ -1,7 +1,9 @@
 //! From the aggregation (and the policy, with `--policy`) to findings: each names the workload,
 //! the route action, the evidence and a concrete remedy.
 
-use super::aggregate::{Aggregate, Route, Seen, Workload, INCIDENT_REASONS, NO_TOKEN, OTHER};
+use super::aggregate::{
+    by_count, Aggregate, Route, Seen, Workload, INCIDENT_REASONS, NO_TOKEN, OTHER,
+};
 use super::policy_view::{PolicyView, RouteView};
 use super::rules::ReviewRuleId;
 use super::time::format_rfc3339;
@@ -228,12 +230,6 @@ fn long_lived(
     f.evidence
         .insert("policy_limit_seconds".into(), json!(provider_limit));
     out.push(for_workload(f, label, w));
-}
-
-fn by_count(tallies: impl Iterator<Item = (String, u64)>) -> Vec<(String, u64)> {
-    let mut list: Vec<(String, u64)> = tallies.collect();
-    list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    list
 }
 
 /// Reasons with a remedy of their own (the rest get a pointer to the reason table).

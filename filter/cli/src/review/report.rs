@@ -1,7 +1,7 @@
 //! The review as one JSON document (`--format json`, and what the HTML report draws), and the
 //! text and SARIF forms of the same findings.
 
-use super::aggregate::{Aggregate, Counts, Route, Workload};
+use super::aggregate::{by_count, Aggregate, Counts, Route, Workload};
 use super::findings::Finding;
 use super::policy_view::PolicyView;
 use super::record::{Outcome, OutcomeFacts};
@@ -46,14 +46,8 @@ fn severity_count(findings: &[Finding], severity: Severity) -> usize {
         .count()
 }
 
-fn desc<K: Clone + Ord>(items: impl Iterator<Item = (K, u64)>) -> Vec<(K, u64)> {
-    let mut list: Vec<(K, u64)> = items.collect();
-    list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    list
-}
-
 fn workload_json(label: &str, w: &Workload) -> Value {
-    let actions: Vec<Value> = desc(w.actions.iter().map(|(a, n)| (a.clone(), *n)))
+    let actions: Vec<Value> = by_count(w.actions.iter().map(|(a, n)| (a.clone(), *n)))
         .into_iter()
         .map(|(action, requests)| json!({"action": action, "requests": requests}))
         .collect();
@@ -64,7 +58,7 @@ fn workload_json(label: &str, w: &Workload) -> Value {
     for (reason, tally) in &w.shadow_denials {
         reasons.entry(reason).or_default().1 += tally.count;
     }
-    let denials: Vec<Value> = desc(reasons.iter().map(|(r, (d, s))| (*r, d + s)))
+    let denials: Vec<Value> = by_count(reasons.iter().map(|(r, (d, s))| (*r, d + s)))
         .into_iter()
         .map(|(reason, count)| {
             let (deny, shadow) = reasons.get(reason).copied().unwrap_or_default();
@@ -93,7 +87,7 @@ fn workload_json(label: &str, w: &Workload) -> Value {
 
 fn route_json(route: &Route, policy: Option<&PolicyView>) -> Value {
     let view = policy.and_then(|p| p.route(&route.action));
-    let callers: Vec<Value> = desc(route.callers.iter().map(|(w, n)| (w.clone(), *n)))
+    let callers: Vec<Value> = by_count(route.callers.iter().map(|(w, n)| (w.clone(), *n)))
         .into_iter()
         .map(|(workload, requests)| json!({"workload": workload, "requests": requests}))
         .collect();
