@@ -193,12 +193,11 @@ fn read_all(
                 }
                 Line::Read => {}
             }
-            agg.input.lines += 1;
             progress.bytes += line.len() as u64 + 1;
             if line.iter().all(u8::is_ascii_whitespace) {
-                agg.input.lines -= 1;
                 continue;
             }
+            agg.input.lines += 1;
             match record::parse(&line) {
                 Parsed::Record(record) if selection.keeps(&record) => agg.add(&record),
                 Parsed::Record(_) => agg.input.filtered_out += 1,
