@@ -1,6 +1,7 @@
 //! JWK / JWKS parsing (RFC 7517, 7518, 8037) into verification keys.
 
 use super::algorithm::{Algorithm, KeyFamily};
+use crate::token::verify;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::Value;
@@ -273,8 +274,7 @@ pub fn parse_jwk(entry: &Value) -> Result<Jwk, JwkError> {
             if x.len() != 32 {
                 return Err(JwkError::BadLength("x"));
             }
-            jwt_simple::prelude::Ed25519PublicKey::from_bytes(&x)
-                .map_err(|_| JwkError::InvalidKey)?;
+            verify::ed25519_public_key(&x).ok_or(JwkError::InvalidKey)?;
             PublicKey::Ed25519(x)
         }
         other => return Err(JwkError::UnsupportedType(other.to_string())),
@@ -332,8 +332,11 @@ fn rsa_key(n: Vec<u8>, e: Vec<u8>) -> Result<PublicKey, JwkError> {
     if e != [1, 0, 1] {
         return Err(JwkError::BadExponent);
     }
-    jwt_simple::prelude::RS256PublicKey::from_components(&n, &e)
-        .map_err(|_| JwkError::InvalidKey)?;
+    // An even modulus is no RSA key (jwt-simple's policy, kept).
+    if n.last().is_none_or(|last| last & 1 == 0) {
+        return Err(JwkError::InvalidKey);
+    }
+    verify::rsa_public_key(&n, &e).ok_or(JwkError::InvalidKey)?;
     Ok(PublicKey::Rsa { n, e })
 }
 
@@ -354,12 +357,10 @@ fn ec_key(crv: &str, x: &[u8], y: &[u8]) -> Result<PublicKey, JwkError> {
     point.extend_from_slice(x);
     point.extend_from_slice(y);
     if size == 32 {
-        jwt_simple::prelude::ES256PublicKey::from_bytes(&point)
-            .map_err(|_| JwkError::InvalidKey)?;
+        verify::p256_public_key(&point).ok_or(JwkError::InvalidKey)?;
         Ok(PublicKey::EcP256(point))
     } else {
-        jwt_simple::prelude::ES384PublicKey::from_bytes(&point)
-            .map_err(|_| JwkError::InvalidKey)?;
+        verify::p384_public_key(&point).ok_or(JwkError::InvalidKey)?;
         Ok(PublicKey::EcP384(point))
     }
 }

@@ -3,11 +3,11 @@
 
 use super::jws::Jws;
 use crate::keys::{Algorithm, PublicKey};
-use jwt_simple::prelude::{P256PublicKey, P384PublicKey, RSAPublicKey};
 use p256::ecdsa::signature::DigestVerifier as _;
+use superboring::bn::BigNum;
 use superboring::hash::MessageDigest;
-use superboring::pkey::PKey;
-use superboring::rsa::Padding;
+use superboring::pkey::{PKey, Public};
+use superboring::rsa::{Padding, Rsa};
 use superboring::sign::Verifier;
 
 /// Why a signature was not accepted.
@@ -28,17 +28,42 @@ pub trait SignatureVerifier {
     fn verify(&self, alg: Algorithm, key: &PublicKey, jws: &Jws<'_>) -> Result<(), VerifyError>;
 }
 
-/// Pure-Rust verification inside the guest: RSA and ECDSA keys are `jwt-simple`'s (with its key
-/// checks: RSA modulus size and exponent, P-256/P-384 points on the curve), the signature
-/// checked with the primitives `jwt-simple` itself calls (`superboring` RSA, the RustCrypto
-/// `p256`/`p384` ECDSA) over `signing_input`; Ed25519 with `ed25519-dalek` (strict), twice as
-/// fast under V8 as `jwt-simple`'s `ed25519-compact`. Every claim rule is ours, so the token is
-/// not parsed again: only the signature decides.
+/// Pure-Rust verification inside the guest, with the primitives `jwt-simple` calls, used
+/// directly (no second parse of the token, none of its error types in the module):
+/// `superboring` RSA, the RustCrypto `p256`/`p384` ECDSA over `signing_input`; Ed25519 with
+/// `ed25519-dalek` (strict), twice as fast under V8 as `jwt-simple`'s `ed25519-compact`. Keys
+/// are built by the constructors below, the same ones that check a key set's keys when it is
+/// read. Every claim rule is ours: only the signature decides.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GuestVerifier;
 
 fn mismatch<E>(_: E) -> VerifyError {
     VerifyError::Mismatch
+}
+
+/// An RSA public key from its big-endian modulus and exponent (`None`: not a key `superboring`
+/// accepts). The key-set reader checks size and exponent before it.
+pub(crate) fn rsa_public_key(n: &[u8], e: &[u8]) -> Option<Rsa<Public>> {
+    let n = BigNum::from_slice(n).ok()?;
+    let e = BigNum::from_slice(e).ok()?;
+    Rsa::from_public_components(n, e).ok()
+}
+
+/// A P-256 public key from its uncompressed SEC1 point (`None`: not on the curve).
+pub(crate) fn p256_public_key(point: &[u8]) -> Option<p256::ecdsa::VerifyingKey> {
+    p256::ecdsa::VerifyingKey::from_sec1_bytes(point).ok()
+}
+
+/// A P-384 public key from its uncompressed SEC1 point (`None`: not on the curve).
+pub(crate) fn p384_public_key(point: &[u8]) -> Option<p384::ecdsa::VerifyingKey> {
+    p384::ecdsa::VerifyingKey::from_sec1_bytes(point).ok()
+}
+
+/// An Ed25519 public key (`None`: not a point, or of small order: a weak key).
+pub(crate) fn ed25519_public_key(bytes: &[u8]) -> Option<ed25519_dalek::VerifyingKey> {
+    let raw: [u8; 32] = bytes.try_into().ok()?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&raw).ok()?;
+    (!key.is_weak()).then_some(key)
 }
 
 /// RSASSA-PKCS1-v1_5 or RSASSA-PSS over `message` with SHA-256/384/512.
@@ -50,8 +75,8 @@ fn rsa(
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), VerifyError> {
-    let key = RSAPublicKey::from_components(n, e).map_err(mismatch)?;
-    let pkey = PKey::from_rsa(key.as_ref().clone()).map_err(mismatch)?;
+    let key = rsa_public_key(n, e).ok_or(VerifyError::Mismatch)?;
+    let pkey = PKey::from_rsa(key).map_err(mismatch)?;
     let mut verifier = Verifier::new(digest, &pkey).map_err(mismatch)?;
     verifier.set_rsa_padding(padding).map_err(mismatch)?;
     verifier.update(message).map_err(mismatch)?;
@@ -63,39 +88,36 @@ fn rsa(
 
 /// ECDSA P-256 with SHA-256, the signature as JWS's fixed-size `r || s`.
 fn es256(point: &[u8], message: &[u8], signature: &[u8]) -> Result<(), VerifyError> {
-    let key = P256PublicKey::from_bytes(point).map_err(mismatch)?;
+    let key = p256_public_key(point).ok_or(VerifyError::Mismatch)?;
     let signature = p256::ecdsa::Signature::try_from(signature).map_err(mismatch)?;
-    key.as_ref()
-        .verify_digest(
-            |digest: &mut hmac_sha256::Hash| {
-                digest.update(message);
-                Ok(())
-            },
-            &signature,
-        )
-        .map_err(mismatch)
+    key.verify_digest(
+        |digest: &mut hmac_sha256::Hash| {
+            digest.update(message);
+            Ok(())
+        },
+        &signature,
+    )
+    .map_err(mismatch)
 }
 
 /// ECDSA P-384 with SHA-384.
 fn es384(point: &[u8], message: &[u8], signature: &[u8]) -> Result<(), VerifyError> {
-    let key = P384PublicKey::from_bytes(point).map_err(mismatch)?;
+    let key = p384_public_key(point).ok_or(VerifyError::Mismatch)?;
     let signature = p384::ecdsa::Signature::try_from(signature).map_err(mismatch)?;
-    key.as_ref()
-        .verify_digest(
-            |digest: &mut hmac_sha512::sha384::Hash| {
-                digest.update(message);
-                Ok(())
-            },
-            &signature,
-        )
-        .map_err(mismatch)
+    key.verify_digest(
+        |digest: &mut hmac_sha512::sha384::Hash| {
+            digest.update(message);
+            Ok(())
+        },
+        &signature,
+    )
+    .map_err(mismatch)
 }
 
 /// Ed25519 (RFC 8032, `EdDSA` in JWS), with ed25519-dalek's strict rules: canonical `S`, no
 /// small-order `R` or key (weak keys are refused when the key set is read, too).
 fn ed25519(bytes: &[u8], message: &[u8], signature: &[u8]) -> Result<(), VerifyError> {
-    let raw: [u8; 32] = bytes.try_into().map_err(mismatch)?;
-    let key = ed25519_dalek::VerifyingKey::from_bytes(&raw).map_err(mismatch)?;
+    let key = ed25519_public_key(bytes).ok_or(VerifyError::Mismatch)?;
     let signature = ed25519_dalek::Signature::from_slice(signature).map_err(mismatch)?;
     key.verify_strict(message, &signature).map_err(mismatch)
 }

@@ -180,3 +180,32 @@ fn keys_for_another_purpose_are_set_aside_not_refused() {
         vec![(4, JwkError::NotForSignatures("other".to_string()))]
     );
 }
+
+#[test]
+fn rejects_an_even_rsa_modulus_and_weak_or_invalid_ed25519_keys() {
+    let mut n = vec![0xC1u8; 256]; // 2048 bits
+    let odd = json!({"kty": "RSA", "n": b64(&n), "e": "AQAB"});
+    assert!(parse_jwk(&odd).is_ok());
+    if let Some(last) = n.last_mut() {
+        *last = 0xC0;
+    }
+    let even = json!({"kty": "RSA", "n": b64(&n), "e": "AQAB"});
+    assert_eq!(parse_jwk(&even), Err(JwkError::InvalidKey));
+
+    let okp = |x: &[u8]| json!({"kty": "OKP", "crv": "Ed25519", "x": b64(x)});
+    // RFC 8032's first test key is a valid point of large order.
+    let good = [
+        0xd7, 0x5a, 0x98, 0x01, 0x82, 0xb1, 0x0a, 0xb7, 0xd5, 0x4b, 0xfe, 0xd3, 0xc9, 0x64, 0x07,
+        0x3a, 0x0e, 0xe1, 0x72, 0xf3, 0xda, 0xa6, 0x23, 0x25, 0xaf, 0x02, 0x1a, 0x68, 0xf7, 0x07,
+        0x51, 0x1a,
+    ];
+    assert!(parse_jwk(&okp(&good)).is_ok());
+    // The identity (y = 1) is of small order: a weak key.
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    assert_eq!(parse_jwk(&okp(&identity)), Err(JwkError::InvalidKey));
+    // y = 2 is not the encoding of any curve point.
+    let mut off_curve = [0u8; 32];
+    off_curve[0] = 2;
+    assert_eq!(parse_jwk(&okp(&off_curve)), Err(JwkError::InvalidKey));
+}
