@@ -24,8 +24,8 @@ use workload_authz_core::keys::KeySet;
 use workload_authz_core::memo::{DecisionMemo, KeyInputs};
 use workload_authz_core::revocation::RevocationList;
 use workload_authz_core::{
-    decide_in, Decision, GuestVerifier, Policy, ProviderId, Reason, RequestView, RuntimeState,
-    StaticConnection,
+    decide_in, decide_with_body, Decision, GuestVerifier, Policy, ProviderId, Reason, RequestView,
+    RuntimeState, StaticConnection,
 };
 
 /// A header name or value; reading a value notes the header's name.
@@ -55,6 +55,11 @@ fn memo_policy() -> Policy {
         json!({"action": "shadowed", "match": {"path": "/shadow/{x}"}, "mode": "shadow",
                "require": {"scopes": ["admin"]}}),
         json!({"action": "any", "match": {"path": "/any/**"}}),
+        json!({"action": "tools", "match": {"path": "/mcp", "methods": ["POST"]},
+               "require": {"scopes": ["orders:read"]},
+               "mcp": {"resource": "https://orders.example/mcp",
+                       "methods": {"ping": {}},
+                       "tools": {"lookup": {"scopes": ["orders:read"]}}}}),
     ]);
     policy(&value)
 }
@@ -139,6 +144,8 @@ fn case(rng: &mut Rng, tokens: &[String]) -> Case {
         "/tenants/acme/orders/1/",
         "/tenants/acme/../acme/orders/1",
         "/nowhere",
+        "/mcp",
+        "/mcp",
     ];
     const AUTHORITIES: &[&str] = &["orders.example", "ORDERS.example.", "orders.example:80"];
     let mut headers: Vec<(String, String)> = Vec::new();
@@ -166,6 +173,10 @@ fn case(rng: &mut Rng, tokens: &[String]) -> Case {
         }
         headers.push(("x-request-id".to_string(), format!("{}", rng.next())));
         headers.push(("user-agent".to_string(), "curl/8".to_string()));
+    }
+    if rng.chance(3) {
+        headers.push(("content-type".to_string(), "application/json".to_string()));
+        headers.push(("mcp-method".to_string(), "tools/call".to_string()));
     }
     // Headers in any order.
     for i in (1..headers.len()).rev() {
@@ -246,6 +257,7 @@ fn memoised_decisions_equal_fresh_ones() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut reasons = std::collections::HashSet::new();
     let mut variants_served = 0;
+    let mut awaiting = 0;
     for i in 0..4000 {
         let c = case(&mut rng, &tokens);
         let log = RefCell::new(Vec::new());
@@ -262,6 +274,7 @@ fn memoised_decisions_equal_fresh_ones() {
             "case {i}"
         );
         reasons.insert(expected.reason);
+        awaiting += usize::from(expected.awaiting_body.is_some());
 
         // Every header the policy does not read, given another value.
         let mut variant = Case {
@@ -319,6 +332,10 @@ fn memoised_decisions_equal_fresh_ones() {
         assert!(reasons.contains(&reason), "no case ended {reason}");
     }
     assert!(
+        awaiting > 20,
+        "only {awaiting} cases waited for an MCP body"
+    );
+    assert!(
         variants_served > 2000,
         "only {variants_served} variants were served"
     );
@@ -369,6 +386,58 @@ fn a_memoised_decision_lasts_one_second_and_one_state() {
     state.install_keys(ProviderId::new(0), KeySet::new(Vec::new()), NOW);
     assert_eq!(at(&mut memo, &state, NOW).reason, Reason::Revoked);
     assert_eq!(memo.served(), served);
+}
+
+#[test]
+fn an_mcp_routes_header_time_verdict_is_served_and_its_body_judged_afresh() {
+    let policy = memo_policy();
+    let state = RuntimeState::new(&policy);
+    let token = format!("Bearer {}", es256(&good_claims()));
+    let headers = vec![
+        ("authorization".to_string(), token),
+        ("content-type".to_string(), "application/json".to_string()),
+    ];
+    let request = RequestView {
+        method: "POST",
+        path: "/mcp",
+        authority: "orders.example",
+        headers: &headers,
+    };
+    let conn = StaticConnection::default();
+    let mut memo: DecisionMemo<()> = DecisionMemo::new(&policy);
+    let made = memo
+        .decide(&policy, &state, &request, &conn, NOW, &GuestVerifier)
+        .decision
+        .clone();
+    assert!(made.awaiting_body.is_some(), "{made:?}");
+    let served = memo
+        .decide(&policy, &state, &request, &conn, NOW, &GuestVerifier)
+        .decision
+        .clone();
+    assert_eq!(memo.served(), 1, "the header-time verdict is served again");
+    assert_eq!(served, made);
+    assert_eq!(
+        served,
+        decide_in(&policy, &state, &request, &conn, NOW, &GuestVerifier)
+    );
+    // The body decides each time, with no memo: one tool allowed, another refused.
+    let body = |tool: &str| {
+        format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{tool}"}}}}"#)
+    };
+    let judged = |tool: &str| {
+        decide_with_body(
+            &policy,
+            &state,
+            &request,
+            &conn,
+            body(tool).as_bytes(),
+            NOW,
+            &GuestVerifier,
+        )
+        .reason
+    };
+    assert_eq!(judged("lookup"), Reason::Allowed);
+    assert_eq!(judged("drop"), Reason::ToolNotAllowed);
 }
 
 #[test]

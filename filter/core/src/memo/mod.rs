@@ -12,8 +12,10 @@
 //! * entries are kept for one second of the clock (the engine's time unit: expiry, lifetime,
 //!   `token_ttl_remaining`) and dropped when the runtime state changes ([`RuntimeState::generation`])
 //!   or the policy does (its hash);
-//! * decisions that wait for a body (MCP routes) or that depend on a fetch still to come
-//!   (`keys_unavailable`, `revocation_unavailable`, `unknown_key`) are never kept.
+//! * decisions that depend on a fetch still to come (`keys_unavailable`,
+//!   `revocation_unavailable`, `unknown_key`) or that checked a DPoP proof are never kept; an
+//!   MCP route's header-time verdict (`awaiting_body`) is kept like any other, its body is
+//!   judged afresh every time (the memo is never given one).
 //!
 //! The differential tests (`tests/memo.rs`, and the `decide` fuzz target) check memoised ==
 //! fresh decisions, with the headers the policy does not read changed, and that every header
@@ -165,13 +167,13 @@ impl<V: Default> DecisionMemo<V> {
     }
 }
 
-/// Whether a decision may be served again: not one waiting for a body (its body decides), for
-/// a fetch (the next request may find the keys or list installed), or one that checked a DPoP
-/// proof (each proof is used once; its header is not in the key).
+/// Whether a decision may be served again: not one waiting for a fetch (the next request may
+/// find the keys or list installed), or one that checked a DPoP proof (each proof is used once;
+/// its header is not in the key). The memo only makes header-time decisions (it is never given
+/// a body), so an MCP route's verdict is kept as it stands at header time, `awaiting_body`
+/// included: its body is judged afresh on every request.
 fn keeps(decision: &Decision) -> bool {
-    decision.awaiting_body.is_none()
-        && decision.mcp.is_none()
-        && !decision.dpop.as_ref().is_some_and(|d| d.proof_checked)
+    !decision.dpop.as_ref().is_some_and(|d| d.proof_checked)
         && !waits_for_fetch(decision.reason)
         && !decision.token_result.is_some_and(waits_for_fetch)
 }
