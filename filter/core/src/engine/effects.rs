@@ -6,7 +6,7 @@
 use super::Context;
 use crate::config::{Provider, Route};
 use crate::decision::Decision;
-use crate::require::{claims, Bindings, Template};
+use crate::require::{claims, Bindings};
 use crate::telemetry;
 use crate::token::{self, Jws};
 
@@ -44,18 +44,9 @@ pub(super) fn record_verified(
         decision.token_id = Some(jti.clone());
     }
     decision.token_ttl_remaining = token::time::remaining(claims, now);
-    let any_used = route
-        .require
-        .scopes_any
-        .iter()
-        .find(|t| granted.iter().any(|g| t.matches(g, bindings)));
-    let needed = |scope: &str| {
-        let fits = |t: &Template| t.matches(scope, bindings);
-        route.require.scopes.iter().any(fits) || any_used.is_some_and(fits)
-    };
     decision.scopes_unused = granted
         .iter()
-        .filter(|g| !needed(g))
+        .filter(|g| !route.require.needs_scope(g, granted, bindings))
         .map(|g| g.to_string())
         .collect();
     decision.scopes_granted = granted.iter().map(|g| g.to_string()).collect();

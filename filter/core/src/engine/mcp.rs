@@ -99,13 +99,14 @@ pub(super) fn message<H: AsRef<str>>(
             Err(e) => e.to_string(),
         },
     )?;
-    record_message(route, &message, decision);
+    let selection = route.select(&message);
+    record_message(route, &message, selection.is_ok(), decision);
     checks.check("mcp_headers", headers_agree(&message, headers), || {
         "Mcp-Method / Mcp-Name against the body".to_string()
     })?;
     let (selected, uri_captures) = checks.check(
         "mcp_rule",
-        route.select(&message).map_err(|e| match e {
+        selection.map_err(|e| match e {
             NotDeclared::Target(_) => Reason::ToolNotAllowed,
             NotDeclared::Method => Reason::McpMethodNotAllowed,
         }),
@@ -121,22 +122,7 @@ pub(super) fn message<H: AsRef<str>>(
         claims: &facts.jws.claims.all,
     };
     record_scopes(rule, facts.granted, &bindings, decision);
-    let transaction = match &rule.require.transaction {
-        Some(required) => {
-            let outcome = transaction::transaction(ctx, required, headers, checks);
-            if outcome.txn.is_some() {
-                decision.txn = outcome.txn;
-            }
-            Some(outcome.claims?)
-        }
-        None => None,
-    };
-    let rule_facts = Facts {
-        transaction: transaction.as_ref().or(facts.transaction),
-        bindings: &bindings,
-        ..*facts
-    };
-    requirements::requirements(ctx, &rule.require, &rule_facts, checks)?;
+    rule_requirements(ctx, rule, headers, facts, &bindings, checks, Some(decision))?;
     let failed = mcp::arguments::first_failed(&rule.arguments, &message.arguments, &bindings);
     checks.check(
         "mcp_arguments",
@@ -177,33 +163,46 @@ fn visible_tools<H: AsRef<str>>(
         .tools
         .iter()
         .filter(|(_, rule)| {
-            let transaction = match &rule.require.transaction {
-                Some(required) => {
-                    match transaction::transaction(ctx, required, headers, &mut checks).claims {
-                        Ok(claims) => Some(claims),
-                        Err(_) => return false,
-                    }
-                }
-                None => None,
-            };
-            let tool_facts = Facts {
-                transaction: transaction.as_ref().or(facts.transaction),
-                bindings: &bindings,
-                ..*facts
-            };
-            requirements::requirements(ctx, &rule.require, &tool_facts, &mut checks).is_ok()
+            rule_requirements(ctx, rule, headers, facts, &bindings, &mut checks, None).is_ok()
         })
         .map(|(name, _)| name.clone())
         .collect()
 }
 
+/// A rule's requirements, through the requirements stage: first the transaction token it
+/// requires (`require.transaction`, whose claims its `txn.` conditions read; its `txn` goes to
+/// the record when there is one to fill), then the rest as a route's.
+fn rule_requirements<H: AsRef<str>>(
+    ctx: &Context<'_>,
+    rule: &McpRule,
+    headers: &[(H, H)],
+    facts: &Facts<'_>,
+    bindings: &dyn Bindings,
+    checks: &mut Checks<'_>,
+    decision: Option<&mut Decision>,
+) -> Result<(), Reason> {
+    let transaction = match &rule.require.transaction {
+        Some(required) => {
+            let outcome = transaction::transaction(ctx, required, headers, checks);
+            if let (Some(txn), Some(decision)) = (outcome.txn, decision) {
+                decision.txn = Some(txn);
+            }
+            Some(outcome.claims?)
+        }
+        None => None,
+    };
+    let rule_facts = Facts {
+        transaction: transaction.as_ref().or(facts.transaction),
+        bindings,
+        ..*facts
+    };
+    requirements::requirements(ctx, &rule.require, &rule_facts, checks)
+}
+
 /// Exactly one `content-type`, `application/json` (parameters such as `charset` allowed): a
 /// body labelled otherwise could be read another way by the server.
 fn is_json<H: AsRef<str>>(headers: &[(H, H)]) -> bool {
-    let mut types = headers
-        .iter()
-        .filter(|(n, _)| n.as_ref().eq_ignore_ascii_case("content-type"))
-        .map(|(_, v)| v.as_ref());
+    let mut types = crate::routes::header_values(headers, "content-type");
     let first = types.next();
     types.next().is_none()
         && first.is_some_and(|t| {
@@ -226,18 +225,15 @@ fn headers_agree<H: AsRef<str>>(message: &Message, headers: &[(H, H)]) -> Result
     )
 }
 
-/// The message's facts for the record and the answer.
-fn record_message(route: &McpRoute, message: &Message, decision: &mut Decision) {
-    let declared = match mcp::TargetKind::of(&message.method) {
-        Some(_) => route.select(message).is_ok(),
-        None => route.methods.iter().any(|(n, _)| *n == message.method),
-    };
+/// The message's facts for the record and the answer (`declared`: its method and name select a
+/// rule, so its name may be a counter label).
+fn record_message(route: &McpRoute, message: &Message, declared: bool, decision: &mut Decision) {
     let facts = decision.mcp.get_or_insert_with(|| facts_of(route));
     facts.parsed = true;
     facts.method = Some(message.method.clone());
     facts.name = message.target.clone();
-    facts.arguments_digest = (!message.arguments.is_empty())
-        .then(|| telemetry::token_hash(&Value::Object(message.arguments.clone()).to_string()));
+    facts.arguments_digest =
+        (!message.arguments.is_empty()).then(|| telemetry::json_hash(&message.arguments));
     facts.id = message.id.as_ref().map(Value::to_string);
     let label = message.target.as_deref().unwrap_or(&message.method);
     facts.tool_label = Some(if declared {
@@ -261,12 +257,7 @@ fn record_scopes(
             decision.scopes_required.push(scope);
         }
     }
-    let any_used = require
-        .scopes_any
-        .iter()
-        .find(|t| granted.iter().any(|g| t.matches(g, bindings)));
-    decision.scopes_unused.retain(|scope| {
-        let fits = |t: &crate::require::Template| t.matches(scope, bindings);
-        !(require.scopes.iter().any(fits) || any_used.is_some_and(fits))
-    });
+    decision
+        .scopes_unused
+        .retain(|scope| !require.needs_scope(scope, granted, bindings));
 }

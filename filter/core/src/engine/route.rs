@@ -147,13 +147,7 @@ pub(super) fn repeated<'n, H: AsRef<str>>(
 ) -> Option<&'n str> {
     names
         .iter()
-        .find(|name| {
-            headers
-                .iter()
-                .filter(|(n, _)| n.as_ref().eq_ignore_ascii_case(name))
-                .nth(1)
-                .is_some()
-        })
+        .find(|name| crate::routes::header_values(headers, name).nth(1).is_some())
         .map(String::as_str)
 }
 

@@ -170,6 +170,24 @@ impl Requirements {
         }
     }
 
+    /// Whether `scope`, one of the `granted` scopes, is one this requirement needs: it fits a
+    /// `scopes` template, or the `scopes_any` template the granted scopes meet first (the one
+    /// that satisfied it). Granted but not needed is the record's `scopes_unused`.
+    pub fn needs_scope<S: AsRef<str>, B: Bindings + ?Sized>(
+        &self,
+        scope: &str,
+        granted: &[S],
+        bindings: &B,
+    ) -> bool {
+        let fits = |t: &Template| t.matches(scope, bindings);
+        self.scopes.iter().any(fits)
+            || self
+                .scopes_any
+                .iter()
+                .find(|t| granted.iter().any(|g| t.matches(g.as_ref(), bindings)))
+                .is_some_and(fits)
+    }
+
     /// The required scopes, filled in, for the `scope` attribute of an `insufficient_scope` answer.
     pub fn rendered_scopes<B: Bindings + ?Sized>(&self, bindings: &B) -> Vec<String> {
         self.scopes

@@ -40,9 +40,21 @@ impl HeaderCondition {
 /// the engine reads is refused when repeated, before it is read: `ambiguous_header`). Every
 /// one-value header lookup of the engine (templates, MCP headers, `match.headers`) uses it.
 pub fn header_value<'h, H: AsRef<str>>(headers: &'h [(H, H)], name: &str) -> Option<&'h str> {
+    header_values(headers, name).next()
+}
+
+/// Every value of header `name` among `headers`, compared without case, in order: for the
+/// checks that a header occurs once (`ambiguous_header`, the MCP `content-type`).
+pub fn header_values<'h, 'n, H: AsRef<str>>(
+    headers: &'h [(H, H)],
+    name: &'n str,
+) -> impl Iterator<Item = &'h str> + 'n
+where
+    'h: 'n,
+{
     headers
         .iter()
-        .find(|(n, _)| n.as_ref().eq_ignore_ascii_case(name))
+        .filter(move |(n, _)| n.as_ref().eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_ref())
 }
 

@@ -6,7 +6,7 @@ pub mod host;
 pub mod index;
 pub mod path;
 
-pub use conditions::{header_value, HeaderCondition, HeaderTest};
+pub use conditions::{header_value, header_values, HeaderCondition, HeaderTest};
 pub use host::{canonical_authority, Authority, AuthorityError, HostPattern};
 pub use index::RouteIndex;
 pub use path::{clean_path, without_trailing_slash, PathError, PathPattern, PathPatternError};
