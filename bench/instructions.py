@@ -15,8 +15,11 @@ Instructions are not time (a cache miss or a host call's syscall weighs more tha
 they follow CPU time closely here, and they separate the pieces: the floors of bench/noop-filter
 against workload-authz show how much is the guest's own work.
 
+`mcp` (when BENCH_WORKLOADS names it) runs in Envoys of its own, as in bench/run.py: the same
+1 KiB `tools/call` bodies (a new request id each) on `POST /mcp`, with the mcp pool's tokens.
+
 Settings: BENCH_INSTR_WARM [3000], BENCH_INSTR_COUNT [2000], BENCH_WORKLOADS [reuse,fresh,deny]
-(not mcp, dpop or bearer), BENCH_VARIANTS [baseline,native,wasm-noop,wasm-headers,wasm-counters,
+(also mcp; not dpop or bearer), BENCH_VARIANTS [baseline,native,wasm-noop,wasm-headers,wasm-counters,
 wasm-struct,workload-authz]. Writes BENCH_OUT/instructions.md and instructions.json.
 """
 
@@ -59,9 +62,10 @@ def real_envoy():
 class Counted:
     """One Envoy under callgrind."""
 
-    def __init__(self, name, variant, alg, envoy):
+    def __init__(self, name, variant, alg, envoy, family="orders"):
         self.port, self.admin_port = run.free_port(), run.free_port()
-        self.config = run.bootstrap(name, variant, alg, self.port, self.admin_port, "orders")
+        self.family = family
+        self.config = run.bootstrap(name, variant, alg, self.port, self.admin_port, family)
         self.out = self.config.replace(".yaml", ".callgrind")
         for f in glob.glob(self.out + "*"):
             os.remove(f)
@@ -91,10 +95,17 @@ class Counted:
 
     def send(self, tokens):
         statuses = {}
+        mcp = self.family == "mcp"
         headers = dict(run.extra_headers(), Host="orders.bench")
-        for token in tokens:
+        if mcp:
+            headers.update(run.MCP_HEADERS, Host="crm.bench")
+        for i, token in enumerate(tokens):
             headers["Authorization"] = f"Bearer {token}"
-            self.conn.request("GET", run.PATH, headers=headers)
+            if mcp:
+                self.conn.request("POST", run.MCP_PATH, body=run.mcp_body(i + 1).encode(),
+                                  headers=headers)
+            else:
+                self.conn.request("GET", run.PATH, headers=headers)
             r = self.conn.getresponse()
             r.read()
             statuses[r.status] = statuses.get(r.status, 0) + 1
@@ -148,8 +159,11 @@ def main():
     for tool in ("valgrind", "callgrind_control"):
         if subprocess.run(["which", tool], capture_output=True).returncode != 0:
             sys.exit(f"bench-instructions: `{tool}` is not installed")
-    # The mcp and dpop families have Envoys of their own (and dpop proofs usable once).
+    # The mcp family has Envoys of its own; dpop proofs are usable once (not counted here).
     workloads = [w for w in run.WORKLOADS if w not in ("mcp", "dpop", "bearer")]
+    families = [("orders", workloads)] if workloads else []
+    if "mcp" in run.WORKLOADS:
+        families.append(("mcp", ["mcp"]))
     variants = run.load_variants()
     os.makedirs(run.OUT, exist_ok=True)
     run.snapshot_wasm(variants)
@@ -157,10 +171,13 @@ def main():
     envoy = real_envoy()
     cells = []
     for alg in run.ALGS:
-        for name, variant in variants.items():
-            counted = Counted(name, variant, alg, envoy)
+        for (family, family_workloads), (name, variant) in (
+                (f, v) for f in families for v in variants.items()):
+            if family == "mcp" and variant.get("configuration"):
+                continue  # the noop floors have no MCP configuration
+            counted = Counted(name, variant, alg, envoy, family)
             try:
-                for workload in workloads:
+                for workload in family_workloads:
                     warm, tokens = tokens_for(alg, workload)
                     per_request, statuses = counted.count(warm, tokens)
                     want = run.expected_status(variant, workload)
