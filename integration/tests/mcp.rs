@@ -283,7 +283,7 @@ fn the_sdk_agent_gets_exactly_what_its_token_allows() {
         assert!(record["mcp_arguments"]
             .as_str()
             .unwrap_or("")
-            .starts_with("sha256:"));
+            .starts_with("blake2b:"));
         assert!(!r.to_string().contains("\"c1\""), "arguments never logged");
     }
     let calls = envoy.counter(

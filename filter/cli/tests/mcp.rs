@@ -146,7 +146,7 @@ fn explain_judges_the_body_and_never_prints_argument_values() {
     assert_eq!(v["mcp"]["id"], 7);
     assert_eq!(v["mcp"]["awaiting_body"], Value::Null);
     let digest = v["mcp"]["arguments_digest"].as_str().unwrap();
-    assert!(digest.starts_with("sha256:"), "{digest}");
+    assert!(digest.starts_with("blake2b:"), "{digest}");
     assert_eq!(v["record"]["mcp_arguments"], digest);
     assert_eq!(v["record"]["mcp_name"], "delete_customer");
     assert_eq!(

@@ -589,7 +589,7 @@ fn mcp_tools_never_called_or_called_by_one_agent() {
         );
         r["mcp_method"] = json!(method);
         r["mcp_name"] = json!(name);
-        r["mcp_arguments"] = json!("sha256:0011223344556677");
+        r["mcp_arguments"] = json!("blake2b:0011223344556677");
         lines.push(line(&r));
     }
     let log = write(&d, "access.log", &(lines.join("\n") + "\n"));

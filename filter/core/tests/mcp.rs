@@ -139,7 +139,7 @@ fn each_tool_is_its_own_action() {
         .arguments_digest
         .as_deref()
         .unwrap()
-        .starts_with("sha256:"));
+        .starts_with("blake2b:"));
     assert!(d.scopes_unused.is_empty(), "crm:read was used by the tool");
 
     let delete = tool_call(
@@ -353,7 +353,7 @@ fn shadow_mode_and_the_record() {
     assert!(record["mcp_arguments"]
         .as_str()
         .unwrap()
-        .starts_with("sha256:"));
+        .starts_with("blake2b:"));
     assert_eq!(telemetry::record_json(&d, &p), record.to_string());
 }
 

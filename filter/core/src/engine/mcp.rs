@@ -233,7 +233,7 @@ fn record_message(route: &McpRoute, message: &Message, declared: bool, decision:
     facts.method = Some(message.method.clone());
     facts.name = message.target.clone();
     facts.arguments_digest =
-        (!message.arguments.is_empty()).then(|| telemetry::json_hash(&message.arguments));
+        (!message.arguments.is_empty()).then(|| telemetry::arguments_digest(&message.arguments));
     facts.id = message.id.as_ref().map(Value::to_string);
     let label = message.target.as_deref().unwrap_or(&message.method);
     facts.tool_label = Some(if declared {

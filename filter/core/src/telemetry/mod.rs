@@ -9,23 +9,17 @@ use members::{members, Field};
 use serde_json::{json, Value};
 use std::borrow::Cow;
 
+mod digest;
 mod members;
 mod metrics;
 mod proto;
+pub use digest::arguments_digest;
 pub use metrics::{decisions_metric, mcp_calls_metric, validations_metric};
 pub use proto::{declare_record_arguments, record_struct, RECORD_PROPERTY, STRUCT_TYPE_URL};
 
 /// `sha256:` and the first 16 hex digits of the SHA-256 of a token: correlates without revealing it.
 pub fn token_hash(token: &str) -> String {
     digest_text(hmac_sha256::Hash::hash(token.as_bytes()))
-}
-
-/// [`token_hash`] of a value's JSON text (`serde_json`'s compact form, members in key order),
-/// written straight from the value (no copy of it): the record's `mcp_arguments`.
-pub fn json_hash<T: serde::Serialize + ?Sized>(value: &T) -> String {
-    // Writing a `serde_json` value to a `Vec` cannot fail (string keys, no I/O).
-    let text = serde_json::to_vec(value).unwrap_or_default();
-    digest_text(hmac_sha256::Hash::hash(&text))
 }
 
 /// `sha256:` and the first 8 bytes of `digest` in hex.
@@ -364,18 +358,6 @@ mod tests {
         let h = token_hash("abc");
         assert_eq!(h, "sha256:ba7816bf8f01cfea");
         assert_ne!(token_hash("abd"), h);
-    }
-
-    #[test]
-    fn json_hash_is_the_hash_of_the_compact_text() {
-        let value =
-            json!({"region": "eu", "limit": 50, "fields": ["id", "name"], "n": {"a": null}});
-        assert_eq!(json_hash(&value), token_hash(&value.to_string()));
-        assert_ne!(
-            json_hash(&json!({"region": "us"})),
-            json_hash(&json!({"region": "eu"}))
-        );
-        assert_eq!(json_hash(&json!({})), token_hash("{}"));
     }
 
     #[test]
