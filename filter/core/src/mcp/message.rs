@@ -235,10 +235,13 @@ mod tests {
             err(r#"{"jsonrpc":"2.0","method":1}"#),
             MessageError::NoMethod
         );
-        assert_eq!(
-            err(r#"{"jsonrpc":"2.0","id":1.5,"method":"ping"}"#),
-            MessageError::BadId
-        );
+        for id in ["1.5", "1.0", "-0", "1e2"] {
+            assert_eq!(
+                err(&format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#)),
+                MessageError::BadId,
+                "id {id}"
+            );
+        }
         assert_eq!(
             err(r#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#),
             MessageError::BadId

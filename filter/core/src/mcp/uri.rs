@@ -174,6 +174,18 @@ mod tests {
     }
 
     #[test]
+    fn a_capture_is_compared_as_sent_escaped() {
+        let p = UriPattern::compile("crm://customers/{tenant}/**").unwrap();
+        // An escape that stays (not an unreserved character) is captured as it was sent.
+        assert_eq!(
+            p.matches("crm://customers/caf%C3%A9/1"),
+            Some(vec!["caf%C3%A9".to_string()])
+        );
+        // An escaped `/` is ambiguous (a separator or not?): it matches nothing.
+        assert_eq!(p.matches("crm://customers/acme%2Fx/1"), None);
+    }
+
+    #[test]
     fn refused_templates() {
         assert_eq!(UriPattern::compile(""), Err(UriPatternError::Empty));
         assert_eq!(
