@@ -72,11 +72,10 @@ pub(super) fn present<'h, H: AsRef<str>>(
     let (text, sources) = match token::extract(&route.token_sources, headers) {
         Extracted::One { token, sources } => (token, sources),
         Extracted::Missing => {
-            let unprefixed = route.token_sources.iter().find(|s| {
-                headers
-                    .iter()
-                    .any(|(name, _)| name.as_ref().eq_ignore_ascii_case(&s.header.name))
-            });
+            let unprefixed = route
+                .token_sources
+                .iter()
+                .find(|s| crate::routes::header_value(headers, &s.header.name).is_some());
             let unprefixed_words = |source: &crate::token::TokenSource| {
                 format!(
                     "`{}` is present but its value does not start with `{}`: the token must follow that prefix",

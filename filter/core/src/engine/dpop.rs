@@ -88,11 +88,7 @@ pub(super) fn possession<H: AsRef<str>>(
     }
     let facts = decision.dpop.get_or_insert_with(|| route_facts(route));
     facts.proof_checked = true;
-    let mut proofs = request
-        .headers
-        .iter()
-        .filter(|(name, _)| name.as_ref().eq_ignore_ascii_case(PROOF_HEADER))
-        .map(|(_, value)| value.as_ref());
+    let mut proofs = crate::routes::header_values(request.headers, PROOF_HEADER);
     let proof = match (proofs.next(), proofs.next()) {
         (None, _) => {
             return checks.fail("dpop", Reason::DpopProofMissing, || {
