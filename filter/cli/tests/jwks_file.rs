@@ -13,8 +13,7 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 
 const SUB: &str = "spiffe://prod.example/ns/shop/sa/web";
 
@@ -167,48 +166,24 @@ fn explain_and_lint_read_the_file() {
     assert_eq!(r.json()["hash"], inline_run.json()["hash"]);
 }
 
-/// Runs `workload-authz ARGS` in `cwd` with `input` on standard input.
-fn run_in(cwd: &Path, args: &[&str], input: &str) -> (i32, String, String) {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_workload-authz"))
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn standard_input_reads_relative_to_the_working_directory() {
     let (d, file, _, _, inline) = setup("jwks_file_stdin");
     let text = std::fs::read_to_string(&file).unwrap();
-    let (code, stdout, stderr) = run_in(&d, &["check", "-", "--format", "json"], &text);
-    assert_eq!(code, 0, "{stdout}{stderr}");
-    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let r = run_stdin_in(Some(&d), &["check", "-", "--format", "json"], &text);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let v = r.json();
     assert_eq!(v["hash"], hash_of(&inline));
     assert_eq!(v["inlined"][0]["file"], "keys/jwks.json");
     // Elsewhere, the same standard input names a file that is not there.
-    let (code, _, stderr) = run_in(&d.join("keys"), &["check", "-"], &text);
-    assert_eq!(code, 2, "{stderr}");
+    let r = run_stdin_in(Some(&d.join("keys")), &["check", "-"], &text);
+    assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
-        stderr.contains(
+        r.stderr.contains(
             "-: providers.mesh.local_jwks.filename: cannot read the key set `keys/jwks.json`"
         ),
-        "{stderr}"
+        "{}",
+        r.stderr
     );
 }
 

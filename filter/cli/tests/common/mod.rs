@@ -56,7 +56,17 @@ pub fn run(args: &[&str]) -> Run {
 
 /// Runs `workload-authz ARGS` with `input` on standard input.
 pub fn run_stdin(args: &[&str], input: &str) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_workload-authz"))
+    run_stdin_in(None, args, input)
+}
+
+/// Runs `workload-authz ARGS` with `input` on standard input, in `cwd` when given (else the
+/// test's working directory).
+pub fn run_stdin_in(cwd: Option<&Path>, args: &[&str], input: &str) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_workload-authz"));
+    if let Some(cwd) = cwd {
+        command.current_dir(cwd);
+    }
+    let mut child = command
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
