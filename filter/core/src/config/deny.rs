@@ -8,7 +8,7 @@ use super::error::{ConfigErrorKind as Kind, ListOf};
 use super::policy::Provider;
 use super::reader::{item, Errors, Obj};
 use super::requirements::compile_require_fields;
-use super::route::compile_match;
+use super::route::{compile_match, required_name};
 use super::scope::PathScope;
 use crate::require::Requirements;
 use crate::routes::RouteMatch;
@@ -71,17 +71,7 @@ fn compile_rule(
 ) -> Option<DenyRule> {
     let obj = Obj::new(value, path, DENY_FIELDS, errors)?;
     let before = errors.0.len();
-    let name = obj.req_str("name", errors);
-    if let Some(name) = name {
-        if !super::provider::is_name(name) {
-            errors.add(
-                &obj.path_of("name"),
-                Kind::BadActionName {
-                    name: name.to_string(),
-                },
-            );
-        }
-    }
+    let name = required_name(&obj, "name", errors);
     let matcher = obj
         .required("match", errors)
         .and_then(|m| compile_match(m, &obj.path_of("match"), errors));

@@ -59,17 +59,7 @@ pub fn compile(
 ) -> Option<Route> {
     let obj = Obj::new(value, path, ROUTE_FIELDS, errors)?;
     let before = errors.0.len();
-    let action = obj.req_str("action", errors);
-    if let Some(action) = action {
-        if !is_name(action) {
-            errors.add(
-                &obj.path_of("action"),
-                Kind::BadActionName {
-                    name: action.to_string(),
-                },
-            );
-        }
-    }
+    let action = required_name(&obj, "action", errors);
     let matcher = obj
         .required("match", errors)
         .and_then(|m| compile_match(m, &obj.path_of("match"), errors));
@@ -165,6 +155,21 @@ pub fn parse_mode(text: &str, path: &str, errors: &mut Errors) -> Option<Mode> {
             None
         }
     }
+}
+
+/// The required field `key`, a name (`BadActionName` otherwise, still returned so that the
+/// rest of the object is checked): a route's `action`, a deny rule's `name`.
+pub(super) fn required_name<'a>(obj: &Obj<'a>, key: &str, errors: &mut Errors) -> Option<&'a str> {
+    let name = obj.req_str(key, errors)?;
+    if !is_name(name) {
+        errors.add(
+            &obj.path_of(key),
+            Kind::BadActionName {
+                name: name.to_string(),
+            },
+        );
+    }
+    Some(name)
 }
 
 /// The compiled `match`, and its path template as written (for the hints of the requirements).
