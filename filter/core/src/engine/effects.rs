@@ -44,9 +44,10 @@ pub(super) fn record_verified(
         decision.token_id = Some(jti.clone());
     }
     decision.token_ttl_remaining = token::time::remaining(claims, now);
+    let needed = route.require.needed_scopes(granted, bindings);
     decision.scopes_unused = granted
         .iter()
-        .filter(|g| !route.require.needs_scope(g, granted, bindings))
+        .filter(|g| !needed.needs(g))
         .map(|g| g.to_string())
         .collect();
     decision.scopes_granted = granted.iter().map(|g| g.to_string()).collect();

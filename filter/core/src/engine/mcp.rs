@@ -257,7 +257,6 @@ fn record_scopes(
             decision.scopes_required.push(scope);
         }
     }
-    decision
-        .scopes_unused
-        .retain(|scope| !require.needs_scope(scope, granted, bindings));
+    let needed = require.needed_scopes(granted, bindings);
+    decision.scopes_unused.retain(|scope| !needed.needs(scope));
 }

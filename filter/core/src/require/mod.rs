@@ -170,22 +170,23 @@ impl Requirements {
         }
     }
 
-    /// Whether `scope`, one of the `granted` scopes, is one this requirement needs: it fits a
-    /// `scopes` template, or the `scopes_any` template the granted scopes meet first (the one
-    /// that satisfied it). Granted but not needed is the record's `scopes_unused`.
-    pub fn needs_scope<S: AsRef<str>, B: Bindings + ?Sized>(
-        &self,
-        scope: &str,
+    /// Which of the `granted` scopes this requirement needs: those fitting a `scopes` template,
+    /// or the `scopes_any` template the granted scopes meet first (the one that satisfied it).
+    /// Granted but not needed is the record's `scopes_unused`.
+    pub fn needed_scopes<'r, S: AsRef<str>, B: Bindings + ?Sized>(
+        &'r self,
         granted: &[S],
-        bindings: &B,
-    ) -> bool {
-        let fits = |t: &Template| t.matches(scope, bindings);
-        self.scopes.iter().any(fits)
-            || self
-                .scopes_any
-                .iter()
-                .find(|t| granted.iter().any(|g| t.matches(g.as_ref(), bindings)))
-                .is_some_and(fits)
+        bindings: &'r B,
+    ) -> NeededScopes<'r, B> {
+        let any_used = self
+            .scopes_any
+            .iter()
+            .find(|t| granted.iter().any(|g| t.matches(g.as_ref(), bindings)));
+        NeededScopes {
+            scopes: &self.scopes,
+            any_used,
+            bindings,
+        }
     }
 
     /// The required scopes, filled in, for the `scope` attribute of an `insufficient_scope` answer.
@@ -195,5 +196,21 @@ impl Requirements {
             .chain(&self.scopes_any)
             .map(|t| t.render(bindings))
             .collect()
+    }
+}
+
+/// The scopes a requirement needs, out of those a token grants ([`Requirements::needed_scopes`]):
+/// the `scopes_any` template in use is found once, then each scope is one check.
+pub struct NeededScopes<'r, B: ?Sized> {
+    scopes: &'r [Template],
+    any_used: Option<&'r Template>,
+    bindings: &'r B,
+}
+
+impl<B: Bindings + ?Sized> NeededScopes<'_, B> {
+    /// Whether `scope` is needed.
+    pub fn needs(&self, scope: &str) -> bool {
+        let fits = |t: &Template| t.matches(scope, self.bindings);
+        self.scopes.iter().any(fits) || self.any_used.is_some_and(fits)
     }
 }
