@@ -26,6 +26,7 @@ wasm-struct,workload-authz]. Writes BENCH_OUT/instructions.md and instructions.j
 import datetime
 import glob
 import http.client
+import itertools
 import json
 import os
 import subprocess
@@ -171,8 +172,8 @@ def main():
     envoy = real_envoy()
     cells = []
     for alg in run.ALGS:
-        for (family, family_workloads), (name, variant) in (
-                (f, v) for f in families for v in variants.items()):
+        for (family, family_workloads), (name, variant) in itertools.product(
+                families, variants.items()):
             if family == "mcp" and variant.get("configuration"):
                 continue  # the noop floors have no MCP configuration
             counted = Counted(name, variant, alg, envoy, family)

@@ -82,9 +82,10 @@ fn feed_string(state: &mut blake2b_simd::State, text: &str) {
         };
         state.update(bytes.get(run..i).unwrap_or_default());
         if named.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            let hex = |n: u8| HEX.get(usize::from(n)).copied().unwrap_or(b'0');
-            state.update(&[b'\\', b'u', b'0', b'0', hex(byte >> 4), hex(byte & 0xf)]);
+            // Rare (a control character without a short form): the hex of `telemetry`.
+            let mut escape = String::from("\\u00");
+            super::push_hex(&mut escape, byte);
+            state.update(escape.as_bytes());
         } else {
             state.update(named);
         }

@@ -19,11 +19,7 @@ pub use proto::{declare_record_arguments, record_struct, RECORD_PROPERTY, STRUCT
 
 /// `sha256:` and the first 16 hex digits of the SHA-256 of a token: correlates without revealing it.
 pub fn token_hash(token: &str) -> String {
-    digest_text(hmac_sha256::Hash::hash(token.as_bytes()))
-}
-
-/// `sha256:` and the first 8 bytes of `digest` in hex.
-fn digest_text(digest: [u8; 32]) -> String {
+    let digest = hmac_sha256::Hash::hash(token.as_bytes());
     let mut out = String::with_capacity(23);
     out.push_str("sha256:");
     for byte in digest.iter().take(8) {
