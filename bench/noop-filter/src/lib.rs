@@ -1,5 +1,7 @@
-//! The floor of a Wasm filter in Envoy: a root context, one HTTP context per request, and,
-//! depending on the plugin configuration, the host calls workload-authz cannot avoid:
+//! The floor of a Wasm filter in Envoy: a root context, one HTTP context per request (`make
+//! bench-tools` keeps only the exports in `exports.json`: a host calls every exported callback on
+//! every request), and, depending on the plugin configuration, the host calls workload-authz
+//! cannot avoid:
 //! - `noop`: nothing;
 //! - `headers`: one fetch of every request header (what workload-authz does before deciding);
 //! - `counters`: `headers`, the clock and two counter increments: workload-authz's host calls
