@@ -1244,7 +1244,9 @@ def targets(results):
                 if c["ratio_vs_reference"] is not None:
                     r = c["ratio_vs_reference"]
                     note = f" ({c['ratio_note']})" if c["ratio_note"] else ""
-                    out.append((f"{name} {alg} {workload}: ratio {r:.2f} <= {limit}{note}",
+                    # Three decimals where two would round a miss onto the limit.
+                    shown = f"{r:.3f}" if r > limit and round(r, 2) <= limit else f"{r:.2f}"
+                    out.append((f"{name} {alg} {workload}: ratio {shown} <= {limit}{note}",
                                 r <= limit))
                 elif c["ratio_note"]:
                     out.append((f"{name} {alg} {workload}: cost {fmt(c['authz_cost_us'])} us "
