@@ -23,7 +23,7 @@ bench-tools:
 		--manifest-path bench/noop-filter/Cargo.toml --target $(WASM_TARGET)
 	@mkdir -p $(dir $(NOOP_FILTER))
 	@if command -v wasm-metadce >/dev/null; then \
-	  wasm-metadce $(WASM_FEATURES) --graph-file bench/noop-filter/exports.json \
+	  $(WASM_METADCE) bench/noop-filter/exports.json \
 	    target/$(WASM_TARGET)/release/bench_noop_filter.wasm -o $(NOOP_FILTER) >/dev/null; \
 	else cp target/$(WASM_TARGET)/release/bench_noop_filter.wasm $(NOOP_FILTER); fi
 
