@@ -71,6 +71,15 @@ fn exports_only_the_callbacks_the_filter_answers() {
     let mut exports: Vec<String> = interface().exports.into_iter().map(|e| e.name).collect();
     exports.sort();
     assert_eq!(exports, kept_exports(), "run `make build` (wasm-metadce)");
+    let doc = std::fs::read_to_string(workspace_root().join("docs").join("packaging.md")).unwrap();
+    let undocumented: Vec<&String> = exports
+        .iter()
+        .filter(|e| !doc.contains(&format!("`{e}`")))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "exports not listed in docs/packaging.md: {undocumented:?}"
+    );
     for unanswered in [
         "proxy_on_log",
         "proxy_on_done",
